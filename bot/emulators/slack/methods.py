@@ -1,0 +1,333 @@
+"""The Web API methods the emulator serves, one plain function each.
+
+A method takes the merged request arguments and returns the success body without ``ok``; any
+failure is a raised ``SlackError``. Arguments may arrive as JSON values or as form strings, so the
+helpers here accept both, just as Slack does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.emulators.slack.errors import SlackError, invalid_arguments
+from bot.emulators.slack.state import Identity, World
+from bot.emulators.slack.views import TriggerRegistry, ViewStore, validate_view
+
+Args = dict[str, Any]
+MAX_TEXT_CHARS = 40_000
+MAX_MESSAGE_BLOCKS = 50
+MAX_CONVERSATION_USERS = 8
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "users:read",
+    "users:read.email",
+    "im:write",
+    "im:history",
+    "app_mentions:read",
+    "channels:history",
+    "groups:history",
+    "channels:read",
+    "groups:read",
+    "reactions:write",
+)
+
+
+@dataclass
+class Backend:
+    """Everything a method may read or change."""
+
+    identity: Identity
+    world: World
+    views: ViewStore
+    triggers: TriggerRegistry
+
+
+Method = Callable[[Backend, Args], dict[str, Any]]
+
+
+# --- argument helpers ----------------------------------------------------------------------------
+
+
+def _flag(args: Args, name: str) -> bool:
+    return args.get(name) in (True, 1, "1", "true", "True")
+
+
+def _json_arg(args: Args, name: str, *, error: str) -> Any:
+    """A structured argument, sent either as JSON or as a JSON string inside a form field."""
+    value = args.get(name)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise SlackError(error) from None
+    return value
+
+
+def _check_blocks(blocks: Any) -> None:
+    if not isinstance(blocks, list):
+        raise SlackError("invalid_blocks", response_metadata={"messages": ["must provide an array"]})
+    if len(blocks) > MAX_MESSAGE_BLOCKS:
+        message = f"no more than {MAX_MESSAGE_BLOCKS} items allowed [json-pointer:/blocks]"
+        raise SlackError("invalid_blocks", response_metadata={"messages": [message]})
+    bad = [
+        f"missing required field: type [json-pointer:/blocks/{index}]"
+        for index, block in enumerate(blocks)
+        if not (isinstance(block, dict) and isinstance(block.get("type"), str))
+    ]
+    if bad:
+        raise SlackError("invalid_blocks", response_metadata={"messages": bad})
+
+
+def _message_content(args: Args) -> dict[str, Any]:
+    """Validated text/blocks/attachments of a message being posted or edited."""
+    text = args.get("text")
+    markdown_text = args.get("markdown_text")
+    blocks = _json_arg(args, "blocks", error="invalid_blocks_format")
+    attachments = _json_arg(args, "attachments", error="invalid_attachments")
+    if not (text or markdown_text or blocks or attachments):
+        raise SlackError("no_text")
+    if text and markdown_text:
+        raise SlackError("markdown_text_conflict")
+    if text and len(str(text)) > MAX_TEXT_CHARS:
+        raise SlackError("msg_too_long")
+    content: dict[str, Any] = {"text": str(text or markdown_text or "")}
+    if blocks is not None:
+        _check_blocks(blocks)
+        content["blocks"] = blocks
+    if attachments:
+        content["attachments"] = attachments
+    return content
+
+
+def _metadata(args: Args) -> dict[str, Any] | None:
+    metadata = _json_arg(args, "metadata", error="invalid_metadata_format")
+    if metadata is None:
+        return None
+    if not (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and isinstance(metadata.get("event_payload", {}), dict)
+    ):
+        raise SlackError("invalid_metadata_format")
+    return metadata
+
+
+def _user_ids(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [part.strip() for part in str(value or "").split(",") if part.strip()]
+
+
+# --- auth and users -------------------------------------------------------------------------------
+
+
+def auth_test(b: Backend, args: Args) -> dict[str, Any]:
+    return {
+        "url": b.identity.workspace_url,
+        "team": b.identity.team_domain,
+        "user": b.world.users[b.identity.bot_user_id].name,
+        "team_id": b.identity.team_id,
+        "user_id": b.identity.bot_user_id,
+        "bot_id": b.identity.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+def users_info(b: Backend, args: Args) -> dict[str, Any]:
+    return {"user": b.world.user(args.get("user")).to_api()}
+
+
+def users_lookup_by_email(b: Backend, args: Args) -> dict[str, Any]:
+    return {"user": b.world.user_by_email(str(args.get("email") or "")).to_api()}
+
+
+# --- chat -----------------------------------------------------------------------------------------
+
+
+def chat_post_message(b: Backend, args: Args) -> dict[str, Any]:
+    channel = b.world.postable_channel(args.get("channel"))
+    content = _message_content(args)
+    metadata = _metadata(args)
+    if metadata is not None:
+        content["metadata"] = metadata
+    message = b.world.post(
+        channel,
+        content,
+        author=b.world.bot_author(),
+        thread_ts=args.get("thread_ts") or None,
+        reply_broadcast=_flag(args, "reply_broadcast"),
+    )
+    return {"channel": channel.id, "ts": message["ts"], "message": copy.deepcopy(message)}
+
+
+def chat_post_ephemeral(b: Backend, args: Args) -> dict[str, Any]:
+    channel = b.world.postable_channel(args.get("channel"))
+    user_id = args.get("user")
+    if user_id not in channel.members:
+        raise SlackError("user_not_in_channel")
+    message = b.world.post_ephemeral(
+        channel.id,
+        user_id,
+        _message_content(args),
+        thread_ts=args.get("thread_ts") or None,
+        source="chat.postEphemeral",
+    )
+    return {"message_ts": message["ts"]}
+
+
+def _own_message(b: Backend, args: Args, *, ts_arg: str, refusal: str) -> tuple[str, dict[str, Any]]:
+    channel = b.world.visible_channel(args.get("channel"))
+    message = b.world.message(channel, args.get(ts_arg))
+    if message.get("bot_id") != b.identity.bot_id:
+        raise SlackError(refusal)
+    return channel.id, message
+
+
+def chat_update(b: Backend, args: Args) -> dict[str, Any]:
+    channel_id, message = _own_message(b, args, ts_arg="ts", refusal="cant_update_message")
+    message.update(_message_content(args))
+    metadata = _metadata(args)
+    if metadata is not None:
+        message["metadata"] = metadata
+    message["edited"] = {"user": b.identity.bot_user_id, "ts": b.world.ts.next()}
+    return {
+        "channel": channel_id,
+        "ts": message["ts"],
+        "text": message["text"],
+        "message": copy.deepcopy(message),
+    }
+
+
+def chat_delete(b: Backend, args: Args) -> dict[str, Any]:
+    channel_id, message = _own_message(b, args, ts_arg="ts", refusal="cant_delete_message")
+    del b.world.channels[channel_id].messages[message["ts"]]
+    return {"channel": channel_id, "ts": message["ts"]}
+
+
+def chat_get_permalink(b: Backend, args: Args) -> dict[str, Any]:
+    channel = b.world.visible_channel(args.get("channel"))
+    message = b.world.message(channel, args.get("message_ts"))
+    permalink = f"{b.identity.workspace_url}archives/{channel.id}/p{message['ts'].replace('.', '')}"
+    return {"channel": channel.id, "permalink": permalink}
+
+
+def reactions_add(b: Backend, args: Args) -> dict[str, Any]:
+    name = str(args.get("name") or "").strip(":")
+    if not name:
+        raise SlackError("invalid_name")
+    channel = b.world.visible_channel(args.get("channel"))
+    if not args.get("timestamp"):
+        raise SlackError("no_item_specified")
+    message = b.world.message(channel, args.get("timestamp"))
+    reactions: list[dict[str, Any]] = message.setdefault("reactions", [])
+    reaction = next((r for r in reactions if r["name"] == name), None)
+    if reaction is None:
+        reaction = {"name": name, "users": [], "count": 0}
+        reactions.append(reaction)
+    if b.identity.bot_user_id in reaction["users"]:
+        raise SlackError("already_reacted")
+    reaction["users"].append(b.identity.bot_user_id)
+    reaction["count"] += 1
+    return {}
+
+
+# --- conversations --------------------------------------------------------------------------------
+
+
+def conversations_info(b: Backend, args: Args) -> dict[str, Any]:
+    return {"channel": b.world.visible_channel(args.get("channel")).to_api()}
+
+
+def conversations_open(b: Backend, args: Args) -> dict[str, Any]:
+    if args.get("channel"):
+        channel = b.world.visible_channel(args.get("channel"))
+        return {"channel": channel.to_api() if _flag(args, "return_im") else {"id": channel.id}}
+    user_ids = _user_ids(args.get("users"))
+    if not user_ids:
+        raise SlackError("users_list_not_supplied")
+    if len(user_ids) > MAX_CONVERSATION_USERS:
+        raise SlackError("too_many_users")
+    for user_id in user_ids:
+        b.world.user(user_id)
+    if len(user_ids) == 1:
+        already_open = "D" + user_ids[0][1:] in b.world.channels
+        channel = b.world.dm(user_ids[0])
+    else:
+        channel = b.world.mpim(user_ids)
+        already_open = False
+    body: dict[str, Any] = {"channel": channel.to_api() if _flag(args, "return_im") else {"id": channel.id}}
+    if already_open:
+        body.update(no_op=True, already_open=True)
+    return body
+
+
+def conversations_replies(b: Backend, args: Args) -> dict[str, Any]:
+    channel = b.world.visible_channel(args.get("channel"))
+    messages = b.world.thread(channel.id, str(args.get("ts") or ""))
+    if not messages:
+        raise SlackError("thread_not_found")
+    return {"messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+def _view_arg(args: Args) -> Any:
+    return _json_arg(args, "view", error="invalid_arguments")
+
+
+def _trigger_arg(args: Args) -> str | None:
+    return args.get("trigger_id") or args.get("interactivity_pointer")
+
+
+def views_open(b: Backend, args: Args) -> dict[str, Any]:
+    definition = validate_view(_view_arg(args), kind="modal")
+    user_id = b.triggers.redeem(_trigger_arg(args))
+    return {"view": copy.deepcopy(b.views.open(user_id, definition))}
+
+
+def views_push(b: Backend, args: Args) -> dict[str, Any]:
+    definition = validate_view(_view_arg(args), kind="modal")
+    user_id = b.triggers.redeem(_trigger_arg(args))
+    return {"view": copy.deepcopy(b.views.push(user_id, definition))}
+
+
+def views_update(b: Backend, args: Args) -> dict[str, Any]:
+    current = b.views.find(args.get("view_id"), args.get("external_id"))
+    definition = validate_view(_view_arg(args), kind=current["type"])
+    view = b.views.update(current["id"], definition, expected_hash=args.get("hash"))
+    return {"view": copy.deepcopy(view)}
+
+
+def views_publish(b: Backend, args: Args) -> dict[str, Any]:
+    user_id = str(args.get("user_id") or "")
+    if user_id not in b.world.users:
+        raise invalid_arguments("invalid `user_id`")
+    definition = validate_view(_view_arg(args), kind="home")
+    return {"view": copy.deepcopy(b.views.publish(user_id, definition, args.get("hash")))}
+
+
+METHODS: dict[str, Method] = {
+    "auth.test": auth_test,
+    "chat.delete": chat_delete,
+    "chat.getPermalink": chat_get_permalink,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "chat.postMessage": chat_post_message,
+    "chat.update": chat_update,
+    "conversations.info": conversations_info,
+    "conversations.open": conversations_open,
+    "conversations.replies": conversations_replies,
+    "reactions.add": reactions_add,
+    "users.info": users_info,
+    "users.lookupByEmail": users_lookup_by_email,
+    "views.open": views_open,
+    "views.publish": views_publish,
+    "views.push": views_push,
+    "views.update": views_update,
+}

@@ -1,0 +1,384 @@
+"""An in-process Slack: a real aiohttp server that speaks the Web API and ``response_url`` wire formats.
+
+The real slack-sdk and slack-bolt clients are pointed at it unchanged (``base_url=em.api_url``), so
+tests and the sandbox mode exercise the same HTTP paths production does. State lives in the
+``state``/``views``/``responses`` modules; this module owns the HTTP edge, faults and recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Self
+
+from aiohttp import web
+
+from bot.emulators.slack.errors import SlackError
+from bot.emulators.slack.faults import ChannelPacer, Fault, FaultBook
+from bot.emulators.slack.methods import BOT_SCOPES, METHODS, Backend
+from bot.emulators.slack.recording import Call, Incoming, ResponsePost, wait_summary
+from bot.emulators.slack.responses import ResponseUrlError, ResponseUrlRegistry, deliver
+from bot.emulators.slack.state import Identity, World
+from bot.emulators.slack.views import TriggerRegistry, ViewStore
+from bot.emulators.slack.wire import drop_connection, read_args, retry_after_header
+
+RESPONSE_URL_FAULT_KEY = "response_url"
+_STATUS_ERRORS = {
+    429: "ratelimited",
+    500: "internal_error",
+    503: "service_unavailable",
+    504: "request_timeout",
+}
+
+
+class SlackEmulator:
+    """A stateful fake Slack workspace served on 127.0.0.1 at an ephemeral port."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test-token",  # noqa: S107 - a fake workspace's fake token
+        team_id: str = "T0CSBOT01",
+        team_domain: str = "containerstacks",
+        bot_user_id: str = "U0CSBOT",
+        bot_id: str = "B0CSBOT",
+        app_id: str = "A0CSBOT",
+        clock: Callable[[], float] = time.time,
+        pace_per_channel: float | None = 1.0,
+        burst: int = 3,
+    ) -> None:
+        self.identity = Identity(bot_token, team_id, team_domain, bot_user_id, bot_id, app_id)
+        self.clock = clock
+        self.scopes: tuple[str, ...] = BOT_SCOPES
+        self._world = World(self.identity, clock)
+        self._views = ViewStore(self.identity, clock)
+        self._triggers = TriggerRegistry(clock)
+        self._hooks = ResponseUrlRegistry(clock)
+        self._backend = Backend(self.identity, self._world, self._views, self._triggers)
+        self._faults = FaultBook()
+        self._pacer = ChannelPacer(pace_per_channel, burst, clock) if pace_per_channel else None
+        self.calls: list[Call] = []
+        self.responses: list[ResponsePost] = []
+        self.rate_limited_count = 0
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/api/{method}", self._handle_api)
+        app.router.add_post("/api/{method}", self._handle_api)
+        app.router.add_post("/response/{hook_id}", self._handle_response_url)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        self._runner = runner
+        self._base_url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("SlackEmulator is not started; call await start() first")
+        return self._base_url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    # --- world set-up --------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str,
+        email: str | None = None,
+        is_bot: bool = False,
+        deleted: bool = False,
+        tz: str = "UTC",
+    ) -> dict[str, Any]:
+        user = self._world.add_user(user_id, name=name, email=email, is_bot=is_bot, deleted=deleted, tz=tz)
+        return user.to_api()
+
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str,
+        is_private: bool = False,
+        members: Iterable[str] = (),
+        bot_is_member: bool = True,
+        is_archived: bool = False,
+    ) -> dict[str, Any]:
+        channel = self._world.add_channel(
+            channel_id,
+            name=name,
+            is_private=is_private,
+            members=members,
+            bot_is_member=bot_is_member,
+            is_archived=is_archived,
+        )
+        return channel.to_api()
+
+    def add_message(
+        self,
+        channel: str,
+        *,
+        user: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+        reply_broadcast: bool = False,
+    ) -> dict[str, Any]:
+        """A message a human wrote (as the Events API would later report it)."""
+        target = self._world.channels.get(channel)
+        if channel == "D" + user[1:]:
+            target = self._world.dm(user)
+        if target is None:
+            raise KeyError(f"unknown channel {channel!r}; add it with add_channel() first")
+        content: dict[str, Any] = {"text": text}
+        if blocks is not None:
+            content["blocks"] = blocks
+        message = self._world.post(
+            target, content, author={"user": user}, thread_ts=thread_ts, reply_broadcast=reply_broadcast
+        )
+        return copy.deepcopy(message)
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        user = self._world.users.get(user_id)
+        return user.to_api() if user else None
+
+    def channel(self, channel_id: str) -> dict[str, Any] | None:
+        channel = self._world.channels.get(channel_id)
+        return channel.to_api() if channel else None
+
+    def new_trigger_id(self, user_id: str) -> str:
+        """A trigger id for ``user_id``: single use, valid for 3 s of the injected clock."""
+        return self._triggers.new(user_id)
+
+    def new_response_url(
+        self,
+        channel_id: str,
+        user_id: str,
+        *,
+        message_ts: str | None = None,
+        is_ephemeral: bool = False,
+    ) -> str:
+        """A response_url; ``message_ts`` names the message that ``replace_original`` acts on."""
+        hook = self._hooks.new(channel_id, user_id, message_ts=message_ts, is_ephemeral=is_ephemeral)
+        return f"{self.base_url}/response/{hook.id}"
+
+    def close_view(self, view_id: str) -> None:
+        self._views.close(view_id)
+
+    def clear_views(self, user_id: str) -> None:
+        self._views.clear(user_id)
+
+    # --- faults --------------------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: float | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+        disconnect: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail, after ``delay`` seconds.
+
+        ``status`` answers with that HTTP status (429 adds ``Retry-After``); ``error`` alone answers
+        HTTP 200 ``{"ok": false, "error": error, **extra}``; ``disconnect`` drops the connection.
+        With none of them the call gets a 500 (or a 429 when ``retry_after`` is given). Use the
+        method name ``"response_url"`` to fail posts to response URLs.
+        """
+        if status is None and error is None and not disconnect:
+            status = 429 if retry_after is not None else 500
+        fault = Fault(status, error, retry_after, delay, disconnect, dict(extra or {}), times)
+        self._faults.add(method, fault)
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Delay every call of ``method`` by ``seconds`` until ``clear_faults``."""
+        self._faults.slow(method, seconds)
+
+    def clear_faults(self) -> None:
+        """Drop queued failures and slowness; pacing stays, as it is Slack's normal behaviour."""
+        self._faults.clear()
+
+    # --- recording and inspection --------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for polling recorded calls, not for I/O
+        predicate: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Wait for ``count`` successful calls of ``method``; the bot keeps working after its ack."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            matched = [c for c in self.calls_to(method) if c.ok and (predicate is None or predicate(c))]
+            if len(matched) >= count:
+                return matched
+            if loop.time() >= deadline:
+                raise AssertionError(wait_summary(self.calls, method, count, timeout, len(matched)))
+            await asyncio.sleep(0.01)
+
+    def channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        """Top-level messages (and broadcast replies) in posting order, as the channel shows them."""
+        return self._world.top_level(channel)
+
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The thread under ``ts``, parent first; empty when there is no such message."""
+        return self._world.thread(channel, ts)
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        found = self._world.channels.get(channel)
+        message = found.messages.get(ts) if found else None
+        return copy.deepcopy(message) if message else None
+
+    def ephemerals(self, user_id: str, channel: str | None = None) -> list[dict[str, Any]]:
+        """Ephemeral messages ``user_id`` still sees; each also names its ``channel`` and ``source``."""
+        return self._world.ephemerals_for(user_id, channel)
+
+    def dm_channel_id(self, user_id: str) -> str:
+        """The bot's one IM channel with ``user_id`` (the same id conversations.open returns)."""
+        return self._world.dm(user_id).id
+
+    def dms(self, user_id: str) -> list[dict[str, Any]]:
+        return self._world.top_level(self.dm_channel_id(user_id))
+
+    def open_views(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's modal stack, bottom first."""
+        return self._views.stack(user_id)
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        view = self._views.home.get(user_id)
+        return copy.deepcopy(view) if view else None
+
+    @property
+    def home_views(self) -> dict[str, dict[str, Any]]:
+        return copy.deepcopy(self._views.home)
+
+    # --- HTTP edge -----------------------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        at = self.clock()
+        try:
+            args = await read_args(request)
+        except SlackError as exc:
+            return self._answer(Incoming(method, {}, at), 200, exc.to_body())
+        incoming = Incoming(method, copy.deepcopy({k: v for k, v in args.items() if k != "token"}), at)
+        if seconds := self._faults.slowness(method):
+            await asyncio.sleep(seconds)
+        if auth_error := self._auth_error(request, args):
+            return self._answer(incoming, 200, {"ok": False, "error": auth_error})
+        if (fault := self._faults.take(method)) is not None:
+            return await self._inject(request, fault, incoming)
+        return self._serve(args, incoming)
+
+    def _auth_error(self, request: web.Request, args: dict[str, Any]) -> str | None:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else args.get("token")
+        if not token:
+            return "not_authed"
+        return None if token == self.identity.bot_token else "invalid_auth"
+
+    def _serve(self, args: dict[str, Any], incoming: Incoming) -> web.Response:
+        method = incoming.method
+        handler = METHODS.get(method)
+        if handler is None:
+            return self._answer(incoming, 200, {"ok": False, "error": "unknown_method"})
+        if method == "chat.postMessage" and self._pacer and not self._pacer.allow(str(args.get("channel"))):
+            body = {"ok": False, "error": "ratelimited"}
+            return self._answer(incoming, 429, body, retry_after_header(1))
+        try:
+            body = {"ok": True, **handler(self._backend, args)}
+        except SlackError as exc:
+            body = exc.to_body()
+        headers = {"x-oauth-scopes": ",".join(self.scopes)} if method == "auth.test" else None
+        return self._answer(incoming, 200, body, headers)
+
+    async def _inject(self, request: web.Request, fault: Fault, incoming: Incoming) -> web.Response:
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.disconnect:
+            self.calls.append(Call(incoming.method, incoming.args, incoming.at, 0, {}))
+            drop_connection(request)
+        status = fault.status or 200
+        error = fault.error or _STATUS_ERRORS.get(status, "fatal_error")
+        headers = retry_after_header(fault.retry_after) if status == 429 or fault.retry_after else None
+        return self._answer(incoming, status, {"ok": False, "error": error, **fault.extra}, headers)
+
+    def _answer(
+        self,
+        incoming: Incoming,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        self.calls.append(Call(incoming.method, incoming.args, incoming.at, status, copy.deepcopy(body)))
+        if status == 429:
+            self.rate_limited_count += 1
+        return web.json_response(body, status=status, headers=headers)
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        hook_id = request.match_info["hook_id"]
+        at = self.clock()
+        raw = await request.text()
+        try:
+            payload: Any = json.loads(raw)
+        except ValueError:
+            payload = None
+        status, text = await self._respond(request, hook_id, payload)
+        hook = self._hooks.get(hook_id)
+        self.responses.append(
+            ResponsePost(
+                hook_id,
+                hook.channel_id if hook else None,
+                hook.user_id if hook else None,
+                payload,
+                at,
+                status,
+                text,
+            )
+        )
+        return web.Response(status=status, text=text)
+
+    async def _respond(self, request: web.Request, hook_id: str, payload: Any) -> tuple[int, str]:
+        if (fault := self._faults.take(RESPONSE_URL_FAULT_KEY)) is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.disconnect:
+                drop_connection(request)
+            return fault.status or 500, fault.error or _STATUS_ERRORS.get(fault.status or 500, "fatal_error")
+        try:
+            deliver(self._world, self._hooks.claim(hook_id), payload)
+        except ResponseUrlError as exc:
+            return exc.status, exc.body
+        return 200, "ok"

@@ -1,0 +1,351 @@
+"""The emulated workspace: users, conversations, messages and ephemeral messages.
+
+Everything here is synchronous on purpose: a Web API call checks and mutates the state without an
+``await`` in between, so concurrent calls on one event loop can never interleave half-way.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.emulators.slack.errors import SlackError
+
+Clock = Callable[[], float]
+GENERAL_CHANNEL_ID = "C0GENERAL"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the emulated app is: the workspace and the bot user behind the token."""
+
+    bot_token: str
+    team_id: str
+    team_domain: str
+    bot_user_id: str
+    bot_id: str
+    app_id: str
+
+    @property
+    def workspace_url(self) -> str:
+        return f"https://{self.team_domain}.slack.com/"
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+    team_id: str
+    email: str | None = None
+    is_bot: bool = False
+    deleted: bool = False
+    tz: str = "UTC"
+
+    def to_api(self) -> dict[str, Any]:
+        profile: dict[str, Any] = {
+            "real_name": self.name,
+            "display_name": self.name,
+            "real_name_normalized": self.name,
+            "display_name_normalized": self.name,
+            "team": self.team_id,
+        }
+        if self.email is not None:
+            profile["email"] = self.email
+        return {
+            "id": self.id,
+            "team_id": self.team_id,
+            "name": self.name,
+            "real_name": self.name,
+            "deleted": self.deleted,
+            "is_bot": self.is_bot,
+            "is_app_user": False,
+            "tz": self.tz,
+            "tz_label": self.tz,
+            "tz_offset": 0,
+            "profile": profile,
+        }
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    created: int
+    is_private: bool = False
+    is_im: bool = False
+    is_mpim: bool = False
+    is_archived: bool = False
+    bot_is_member: bool = True
+    members: set[str] = field(default_factory=set)
+    peer: str | None = None
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Every message, replies included, keyed by ts; ts only grows, so insertion order is time order."""
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.id,
+            "created": self.created,
+            "is_archived": self.is_archived,
+            "is_im": self.is_im,
+            "is_org_shared": False,
+        }
+        if self.is_im:
+            return {**body, "user": self.peer, "is_open": True, "priority": 0}
+        return {
+            **body,
+            "name": self.name,
+            "name_normalized": self.name,
+            "is_channel": not (self.is_private or self.is_mpim),
+            "is_group": self.is_private and not self.is_mpim,
+            "is_mpim": self.is_mpim,
+            "is_private": self.is_private or self.is_mpim,
+            "is_general": self.id == GENERAL_CHANNEL_ID,
+            "is_member": self.bot_is_member,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "is_pending_ext_shared": False,
+        }
+
+
+class TsClock:
+    """Issues message ``ts`` strings that follow the clock yet never repeat or go backwards."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._last_micros = 0
+
+    def next(self) -> str:
+        micros = max(int(self._clock() * 1_000_000), self._last_micros + 1)
+        self._last_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+def _is_top_level(message: dict[str, Any]) -> bool:
+    thread_ts = message.get("thread_ts")
+    return thread_ts in (None, message["ts"]) or message.get("subtype") == "thread_broadcast"
+
+
+class World:
+    """Users, conversations and what has been said in them."""
+
+    def __init__(self, identity: Identity, clock: Clock) -> None:
+        self.identity = identity
+        self._clock = clock
+        self.ts = TsClock(clock)
+        self.users: dict[str, User] = {}
+        self.channels: dict[str, Channel] = {}
+        self.ephemerals: list[dict[str, Any]] = []
+        self._mpims: dict[frozenset[str], str] = {}
+        self.add_channel(GENERAL_CHANNEL_ID, name="general")
+        self.add_user(identity.bot_user_id, name="containerstacks", is_bot=True)
+
+    # --- users and conversations -------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str,
+        email: str | None = None,
+        is_bot: bool = False,
+        deleted: bool = False,
+        tz: str = "UTC",
+    ) -> User:
+        user = User(user_id, name, self.identity.team_id, email, is_bot, deleted, tz)
+        self.users[user_id] = user
+        self.channels[GENERAL_CHANNEL_ID].members.add(user_id)
+        return user
+
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str,
+        is_private: bool = False,
+        members: Iterable[str] = (),
+        bot_is_member: bool = True,
+        is_archived: bool = False,
+    ) -> Channel:
+        existing = self.channels.get(channel_id)
+        channel = Channel(
+            channel_id,
+            name,
+            int(self._clock()),
+            is_private=is_private,
+            is_archived=is_archived,
+            bot_is_member=bot_is_member,
+            members=set(members) | (existing.members if existing else set()),
+            messages=existing.messages if existing else {},
+        )
+        self.channels[channel_id] = channel
+        return channel
+
+    def user(self, user_id: str | None) -> User:
+        user = self.users.get(user_id or "")
+        if user is None:
+            raise SlackError("user_not_found")
+        return user
+
+    def user_by_email(self, email: str) -> User:
+        wanted = email.strip().lower()
+        for user in self.users.values():
+            if user.email is not None and user.email.lower() == wanted:
+                return user
+        raise SlackError("users_not_found")
+
+    def dm(self, user_id: str) -> Channel:
+        """The one stable IM between the bot and ``user_id``, created on first use."""
+        channel_id = "D" + user_id[1:]
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            channel = Channel(channel_id, user_id, int(self._clock()), is_im=True, peer=user_id)
+            channel.members.add(user_id)
+            self.channels[channel_id] = channel
+        return channel
+
+    def mpim(self, user_ids: Iterable[str]) -> Channel:
+        key = frozenset(user_ids)
+        channel_id = self._mpims.get(key)
+        if channel_id is None:
+            channel_id = f"G0MPIM{len(self._mpims) + 1:03d}"
+            self._mpims[key] = channel_id
+            name = "mpdm-" + "--".join(sorted(self.users[u].name for u in key)) + "-1"
+            self.channels[channel_id] = Channel(channel_id, name, int(self._clock()), is_mpim=True, members=set(key))
+        return self.channels[channel_id]
+
+    def visible_channel(self, channel_id: str | None) -> Channel:
+        """The conversation as the bot sees it; private ones it is not in do not exist for it."""
+        ref = channel_id or ""
+        if ref[:1] in ("U", "W") and ref in self.users:
+            return self.dm(ref)
+        channel = self.channels.get(ref)
+        if channel is None or (channel.is_private and not channel.bot_is_member):
+            raise SlackError("channel_not_found")
+        return channel
+
+    def postable_channel(self, channel_id: str | None) -> Channel:
+        """Like ``visible_channel`` but also takes a ``#name`` and reports ``not_in_channel``."""
+        channel_id = self._id_for_name(channel_id or "")
+        channel = self.channels.get(channel_id)
+        if channel is not None and channel.is_private and not channel.bot_is_member:
+            raise SlackError("not_in_channel")
+        channel = self.visible_channel(channel_id)
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        return channel
+
+    def _id_for_name(self, ref: str) -> str:
+        if ref in self.channels:
+            return ref
+        name = ref.removeprefix("#")
+        return next((c.id for c in self.channels.values() if c.name == name and not c.is_im), ref)
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def bot_author(self) -> dict[str, Any]:
+        return {
+            "user": self.identity.bot_user_id,
+            "bot_id": self.identity.bot_id,
+            "app_id": self.identity.app_id,
+        }
+
+    def post(
+        self,
+        channel: Channel,
+        content: dict[str, Any],
+        *,
+        author: dict[str, Any],
+        thread_ts: str | None = None,
+        reply_broadcast: bool = False,
+    ) -> dict[str, Any]:
+        """Store a new message; a thread reply also updates its parent's reply summary."""
+        ts = self.ts.next()
+        message: dict[str, Any] = {"type": "message", **author, "ts": ts, "team": self.identity.team_id}
+        message.update(content)
+        message.setdefault("text", "")
+        if thread_ts is not None:
+            parent = self._thread_parent(channel, thread_ts)
+            message["thread_ts"] = parent["ts"]
+            message["parent_user_id"] = parent.get("user")
+            if reply_broadcast:
+                message["subtype"] = "thread_broadcast"
+            self._note_reply(parent, message)
+        channel.messages[ts] = message
+        return message
+
+    def _thread_parent(self, channel: Channel, thread_ts: str) -> dict[str, Any]:
+        parent = channel.messages.get(thread_ts)
+        if parent is None or parent.get("thread_ts") not in (None, parent["ts"]):
+            raise SlackError("cannot_reply_to_message")
+        return parent
+
+    @staticmethod
+    def _note_reply(parent: dict[str, Any], reply: dict[str, Any]) -> None:
+        parent["thread_ts"] = parent["ts"]
+        parent["reply_count"] = parent.get("reply_count", 0) + 1
+        users = parent.setdefault("reply_users", [])
+        if reply.get("user") and reply["user"] not in users:
+            users.append(reply["user"])
+        parent["reply_users_count"] = len(users)
+        parent["latest_reply"] = reply["ts"]
+
+    def message(self, channel: Channel, ts: str | None) -> dict[str, Any]:
+        message = channel.messages.get(ts or "")
+        if message is None:
+            raise SlackError("message_not_found")
+        return message
+
+    def top_level(self, channel_id: str) -> list[dict[str, Any]]:
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            return []
+        return [copy.deepcopy(m) for m in channel.messages.values() if _is_top_level(m)]
+
+    def thread(self, channel_id: str, ts: str) -> list[dict[str, Any]]:
+        """Parent first, then replies; a reply's own ts gives just that reply, as Slack does."""
+        channel = self.channels.get(channel_id)
+        message = channel.messages.get(ts) if channel else None
+        if channel is None or message is None:
+            return []
+        if message.get("thread_ts") not in (None, ts):
+            return [copy.deepcopy(message)]
+        replies = [m for m in channel.messages.values() if m.get("thread_ts") == ts and m["ts"] != ts]
+        return [copy.deepcopy(message), *(copy.deepcopy(m) for m in replies)]
+
+    # --- ephemeral messages ------------------------------------------------------------------
+
+    def post_ephemeral(
+        self,
+        channel_id: str,
+        user_id: str,
+        content: dict[str, Any],
+        *,
+        thread_ts: str | None = None,
+        source: str,
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            **self.bot_author(),
+            "ts": self.ts.next(),
+            "channel": channel_id,
+            "recipient": user_id,
+            "source": source,
+            "text": "",
+            **content,
+        }
+        if thread_ts is not None:
+            message["thread_ts"] = thread_ts
+        self.ephemerals.append(message)
+        return message
+
+    def ephemeral(self, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self.ephemerals if m["ts"] == ts), None)
+
+    def ephemerals_for(self, user_id: str, channel_id: str | None = None) -> list[dict[str, Any]]:
+        return [
+            copy.deepcopy(m)
+            for m in self.ephemerals
+            if m["recipient"] == user_id and channel_id in (None, m["channel"])
+        ]
