@@ -18,8 +18,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-# README.md* : pyproject names it as `readme`; the glob keeps the build working before it exists.
-COPY pyproject.toml README.md* ./
+COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY webhooks ./webhooks

@@ -34,6 +34,7 @@ async def main() -> int:
         env = {
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
+            "BOT_SECRET": "bench-bot-secret-0123456789abcdef0123",
             "SLACK_API_URL": slack.api_url,
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "WARNING",

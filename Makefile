@@ -1,0 +1,49 @@
+# Two commands do all the set-up from a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: start the bot (embedded PostgreSQL unless DATABASE_URL is set)
+run: $(STAMP)
+	@if $(BIN)/python -c 'import sys; from bot.settings import load_settings; sys.exit(0 if load_settings().has_slack_credentials else 1)' 2>/dev/null; then \
+		$(BIN)/csbot serve --migrate; \
+	else \
+		$(BIN)/csbot migrate && \
+		echo "" && \
+		echo "The database is ready, but no Slack credentials are configured, so the bot cannot serve yet." && \
+		echo "To run it against your Slack workspace:" && \
+		echo "  1. Create a Slack app from the manifest:  $(BIN)/csbot manifest  (see README, 'Creating the Slack app')." && \
+		echo "  2. Copy .env.example to .env and set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (and PUBLIC_URL)." && \
+		echo "  3. Run 'make run' again; check the set-up any time with '$(BIN)/csbot doctor'."; \
+	fi
+
+## test: lint and run the whole test suite
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: run the benchmarks under bench/ (each prints its figures beside a baseline)
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

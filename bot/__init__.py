@@ -1,0 +1,3 @@
+"""ContainerStacks Slack bot."""
+
+from __future__ import annotations

@@ -1,0 +1,181 @@
+"""The one aiohttp application: Slack, webhooks, pages and health, plus its background workers.
+
+Long-lived resources (pool, Slack clients, Bolt, workers) are created in `cleanup_ctx` and closed
+in reverse order on shutdown, so SIGTERM stops taking requests, lets in-flight work finish and
+then closes the pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
+
+import handlers
+import webhooks
+from bot.app_keys import BOLT, DATABASE_URL, ENGINE, HEAD_REVISION, METRICS, SERVICES, SETTINGS, STOPPING
+from bot.db import slack_events as events_db
+from bot.db.engine import create_engine
+from bot.db.migrate import head_revision
+from bot.jobs.outbox import OutboxPolicy, OutboxWorker
+from bot.metrics import Metrics
+from bot.services.container import Services
+from bot.settings import Settings
+from bot.slack.bolt_app import build_bolt_app
+from bot.slack.client import interactive_client, outbox_client
+
+log = logging.getLogger(__name__)
+
+#: Largest request body accepted on any route (Slack payloads and PayPal events are far smaller).
+MAX_BODY_BYTES = 1024 * 1024
+#: How long shutdown waits for Slack listeners that were acked but are still working.
+LISTENER_DRAIN_SECONDS = 20.0
+HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Knobs for tests and the sandbox; production uses the defaults."""
+
+    run_workers: bool = True
+    outbox_policy: OutboxPolicy | None = None
+    slack_client: AsyncWebClient | None = None
+
+
+def create_app(settings: Settings, database_url: str, options: AppOptions | None = None) -> web.Application:
+    options = options or AppOptions()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[observe_requests])
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[DATABASE_URL] = database_url
+    app[HEAD_REVISION] = head_revision()
+    app[STOPPING] = asyncio.Event()
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_slack(options))
+    if options.run_workers:
+        app.cleanup_ctx.append(_workers(options))
+    app.on_shutdown.append(_mark_stopping)
+    webhooks.add_routes(app)
+    return app
+
+
+@web.middleware
+async def observe_requests(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Count requests and time them by route template (never by raw path: tokens stay out)."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics = request.app[METRICS]
+        metrics.http_requests.labels(route=route, method=request.method, status=str(status)).inc()
+        metrics.http_latency.labels(route=route, method=request.method).observe(time.perf_counter() - started)
+
+
+async def _mark_stopping(app: web.Application) -> None:
+    app[STOPPING].set()
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[DATABASE_URL])
+    app[ENGINE] = engine
+    yield
+    await engine.dispose()
+
+
+def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def slack(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        token, secret = _slack_credentials(settings)
+        client = options.slack_client or interactive_client(token, settings.slack_api_url)
+        bolt = build_bolt_app(secret, client)
+        services = Services(settings=settings, engine=app[ENGINE], metrics=app[METRICS])
+        handlers.register_listeners(bolt, services)
+        app[BOLT] = bolt
+        app[SERVICES] = services
+        socket_mode = await _start_socket_mode(bolt, settings)
+        yield
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        await drain_listener_tasks(LISTENER_DRAIN_SECONDS)
+
+    return slack
+
+
+def _slack_credentials(settings: Settings) -> tuple[str, str]:
+    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        raise RuntimeError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are required to serve Slack")
+    return settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
+
+
+async def _start_socket_mode(bolt: object, settings: Settings) -> object | None:
+    """With SLACK_APP_TOKEN, also receive Slack over Socket Mode (for laptops behind NAT)."""
+    if settings.slack_app_token is None:
+        return None
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler  # noqa: PLC0415
+
+    handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())  # type: ignore[arg-type]
+    await handler.connect_async()
+    log.info("slack.socket_mode_connected")
+    return handler
+
+
+async def drain_listener_tasks(grace_seconds: float) -> None:
+    """Wait for Bolt listeners still running after their ack (Bolt does not keep references)."""
+    pending = [
+        task
+        for task in asyncio.all_tasks()
+        if task is not asyncio.current_task()
+        and "run_ack_function_asynchronously" in getattr(task.get_coro(), "__qualname__", "")
+    ]
+    if pending:
+        log.info("shutdown.draining_listeners", extra={"count": len(pending)})
+        await asyncio.wait(pending, timeout=grace_seconds)
+
+
+def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def workers(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        token, _ = _slack_credentials(settings)
+        policy = options.outbox_policy or OutboxPolicy(max_attempts=settings.outbox_max_attempts)
+        client = options.slack_client or outbox_client(token, settings.slack_api_url)
+        worker = OutboxWorker(app[ENGINE], client, app[METRICS], policy)
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(worker.run(stop), name="outbox-worker"),
+            asyncio.create_task(_housekeeping(app, stop), name="housekeeping"),
+        ]
+        yield
+        stop.set()
+        await asyncio.wait(tasks, timeout=policy.lease_seconds)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    return workers
+
+
+async def _housekeeping(app: web.Application, stop: asyncio.Event) -> None:
+    """Prune Events API dedupe rows older than Slack's retry window."""
+    while not stop.is_set():
+        try:
+            await events_db.prune(app[ENGINE])
+        except Exception:
+            log.exception("housekeeping.failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=HOUSEKEEPING_INTERVAL_SECONDS)

@@ -1,0 +1,22 @@
+"""Typed keys for what the aiohttp application owns (no string keys on the app)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.metrics import Metrics
+from bot.services.container import Services
+from bot.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+DATABASE_URL = web.AppKey("database_url", str)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SERVICES = web.AppKey("services", Services)
+BOLT = web.AppKey("bolt", AsyncApp)
+HEAD_REVISION = web.AppKey("head_revision", str)
+STOPPING = web.AppKey("stopping", asyncio.Event)

@@ -1,0 +1,122 @@
+"""The slash-command grammar as a table: slugs with aliases, matched longest first.
+
+Help and "did you mean" suggestions are generated from the same table, so a command cannot exist
+without being documented. The table is platform-neutral: handlers are opaque values here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+H = TypeVar("H")
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command: its words, how to call it, what it does and where help lists it."""
+
+    slug: tuple[str, ...]
+    usage: str
+    description: str
+    group: str
+    aliases: tuple[tuple[str, ...], ...] = ()
+    needs_link: bool = True  # False: usable before the Slack user has linked an account
+
+    @property
+    def words(self) -> str:
+        return " ".join(self.slug)
+
+
+@dataclass(frozen=True)
+class CommandMatch(Generic[H]):
+    spec: CommandSpec
+    handler: H
+    args: tuple[str, ...]
+
+
+def tokenize(text: str) -> list[str]:
+    """Split command text like a shell (quotes group words); unbalanced quotes fall back to spaces."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+@dataclass
+class CommandTable(Generic[H]):
+    """Commands in registration order (help shows them grouped in that order)."""
+
+    _entries: list[tuple[CommandSpec, H]] = field(default_factory=list)
+
+    def add(self, spec: CommandSpec, handler: H) -> None:
+        for slug in (spec.slug, *spec.aliases):
+            if any(slug in (s.slug, *s.aliases) for s, _ in self._entries):
+                raise ValueError(f"command {' '.join(slug)!r} registered twice")
+        self._entries.append((spec, handler))
+
+    @property
+    def specs(self) -> list[CommandSpec]:
+        return [spec for spec, _ in self._entries]
+
+    def groups(self) -> dict[str, list[CommandSpec]]:
+        grouped: dict[str, list[CommandSpec]] = {}
+        for spec in self.specs:
+            grouped.setdefault(spec.group, []).append(spec)
+        return grouped
+
+    def match(self, tokens: Sequence[str]) -> CommandMatch[H] | None:
+        """The entry whose slug (or alias) is the longest prefix of `tokens`, case-insensitively."""
+        lowered = [t.lower() for t in tokens]
+        best: tuple[int, CommandSpec, H] | None = None
+        for spec, handler in self._entries:
+            for slug in (spec.slug, *spec.aliases):
+                n = len(slug)
+                if tuple(lowered[:n]) == slug and (best is None or n > best[0]):
+                    best = (n, spec, handler)
+        if best is None:
+            return None
+        n, spec, handler = best
+        return CommandMatch(spec=spec, handler=handler, args=tuple(tokens[n:]))
+
+    def suggest(self, tokens: Sequence[str], limit: int = 3) -> list[CommandSpec]:
+        """Commands that look like what the user typed (typos in the first one or two words)."""
+        if not tokens:
+            return []
+        typed = " ".join(t.lower() for t in tokens[:2])
+        first = tokens[0].lower()
+        candidates: dict[str, CommandSpec] = {}
+        for spec in self.specs:
+            for slug in (spec.slug, *spec.aliases):
+                candidates.setdefault(" ".join(slug), spec)
+        close = difflib.get_close_matches(typed, candidates, n=limit, cutoff=0.6)
+        close += difflib.get_close_matches(first, candidates, n=limit, cutoff=0.6)
+        return _unique(candidates[c] for c in close)[:limit]
+
+
+def _unique(specs: Iterable[CommandSpec]) -> list[CommandSpec]:
+    seen: list[CommandSpec] = []
+    for spec in specs:
+        if spec not in seen:
+            seen.append(spec)
+    return seen
+
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def parse_user_mention(token: str) -> str | None:
+    """`<@U123|name>` (Slack escapes mentions for us) → `U123`; anything else → None."""
+    match = _MENTION.match(token.strip())
+    return match.group(1) if match else None
+
+
+def parse_channel_mention(token: str) -> str | None:
+    """`<#C123|name>` → `C123`; anything else → None."""
+    match = _CHANNEL.match(token.strip())
+    return match.group(1) if match else None

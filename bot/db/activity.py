@@ -1,0 +1,55 @@
+"""SQL for the panel's `activity_logs` (the audit trail both the panel and the bot write)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_INSERT = text(
+    """
+    INSERT INTO activity_logs
+        (user_id, organization_id, event_type, entity_type, entity_id, message, status, ip_address, user_agent,
+         metadata)
+    VALUES (:user_id, :organization_id, :event_type, :entity_type, :entity_id, :message, :status, :ip_address,
+            :user_agent, CAST(:metadata AS jsonb))
+    RETURNING id
+    """
+)
+
+
+async def insert_activity(
+    conn: AsyncConnection,
+    *,
+    user_id: uuid.UUID | None,
+    organization_id: uuid.UUID | None,
+    event_type: str,
+    entity_type: str,
+    entity_id: str | None,
+    message: str,
+    status: str,
+    metadata: dict[str, Any],
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+) -> uuid.UUID:
+    row = (
+        await conn.execute(
+            _INSERT,
+            {
+                "user_id": user_id,
+                "organization_id": organization_id,
+                "event_type": event_type,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "message": message,
+                "status": status,
+                "ip_address": ip_address,
+                "user_agent": user_agent,
+                "metadata": json.dumps(metadata, default=str),
+            },
+        )
+    ).one()
+    return row.id

@@ -1,0 +1,178 @@
+"""SQL for the durable Slack outbox: enqueue inside the caller's transaction, claim, settle.
+
+Ordering: only the oldest undelivered row of a channel (its *head*) can be claimed, and a claimed
+row keeps blocking its channel until it is settled, so messages reach a channel in insert order
+even with several workers. Pacing: `bot_outbox_pace.next_at` says when a channel may get its next
+message, shared by every replica.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+OutboxKind = Literal["post", "update", "ephemeral"]
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A claimed outbox row, ready to deliver."""
+
+    id: int
+    channel: str
+    kind: OutboxKind
+    payload: dict[str, Any]
+    attempts: int
+
+
+_ENQUEUE = text(
+    """
+    INSERT INTO bot_outbox (channel, kind, payload, dedupe_key)
+    VALUES (:channel, :kind, CAST(:payload AS jsonb), :dedupe_key)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id
+    """
+)
+
+_CLAIM = text(
+    """
+    WITH heads AS (
+        SELECT DISTINCT ON (channel) id
+        FROM bot_outbox
+        WHERE status IN ('pending', 'sending')
+        ORDER BY channel, id
+    ),
+    picked AS (
+        SELECT o.id
+        FROM bot_outbox o
+        JOIN heads h ON h.id = o.id
+        LEFT JOIN bot_outbox_pace p ON p.channel = o.channel
+        WHERE ((o.status = 'pending' AND o.next_attempt_at <= now())
+               OR (o.status = 'sending' AND o.locked_until < now()))
+          AND (p.next_at IS NULL OR p.next_at <= now())
+        ORDER BY o.id
+        LIMIT :limit
+        FOR UPDATE OF o SKIP LOCKED
+    )
+    UPDATE bot_outbox o
+    SET status = 'sending',
+        attempts = o.attempts + 1,
+        locked_until = now() + make_interval(secs => :lease)
+    FROM picked
+    WHERE o.id = picked.id
+    RETURNING o.id, o.channel, o.kind, o.payload, o.attempts
+    """
+)
+
+_DELIVERED = text(
+    """
+    WITH done AS (
+        UPDATE bot_outbox
+        SET status = 'delivered', delivered_at = now(), result = CAST(:result AS jsonb),
+            locked_until = NULL, last_error = NULL
+        WHERE id = :id AND status = 'sending'
+        RETURNING channel
+    )
+    INSERT INTO bot_outbox_pace (channel, next_at)
+    SELECT channel, now() + make_interval(secs => :pace) FROM done
+    ON CONFLICT (channel) DO UPDATE SET next_at = EXCLUDED.next_at
+    """
+)
+
+_POSTPONE = text(
+    """
+    UPDATE bot_outbox
+    SET status = 'pending', locked_until = NULL, last_error = :error,
+        attempts = attempts - :refund,
+        next_attempt_at = now() + make_interval(secs => :delay)
+    WHERE id = :id AND status = 'sending'
+    """
+)
+
+_PACE_CHANNEL = text(
+    """
+    INSERT INTO bot_outbox_pace (channel, next_at)
+    VALUES (:channel, now() + make_interval(secs => :delay))
+    ON CONFLICT (channel) DO UPDATE SET next_at = GREATEST(bot_outbox_pace.next_at, EXCLUDED.next_at)
+    """
+)
+
+_DEAD = text(
+    """
+    UPDATE bot_outbox
+    SET status = 'dead', locked_until = NULL, last_error = :error
+    WHERE id = :id AND status = 'sending'
+    """
+)
+
+_PENDING_COUNT = text("SELECT count(*) FROM bot_outbox WHERE status IN ('pending', 'sending')")
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    channel: str,
+    payload: dict[str, Any],
+    *,
+    kind: OutboxKind = "post",
+    dedupe_key: str | None = None,
+) -> int | None:
+    """Queue a Slack message in the caller's transaction; returns None if `dedupe_key` was seen."""
+    row = (
+        await conn.execute(
+            _ENQUEUE,
+            {"channel": channel, "kind": kind, "payload": json.dumps(payload), "dedupe_key": dedupe_key},
+        )
+    ).first()
+    return None if row is None else int(row[0])
+
+
+async def claim(engine: AsyncEngine, *, limit: int, lease_seconds: float) -> list[OutboxMessage]:
+    """Claim up to `limit` channel heads that are due and not paced, one per channel."""
+    async with engine.begin() as conn:
+        rows = (await conn.execute(_CLAIM, {"limit": limit, "lease": lease_seconds})).all()
+    return [
+        OutboxMessage(id=r.id, channel=r.channel, kind=r.kind, payload=r.payload, attempts=r.attempts) for r in rows
+    ]
+
+
+async def mark_delivered(engine: AsyncEngine, message_id: int, result: dict[str, Any], *, pace_seconds: float) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(_DELIVERED, {"id": message_id, "result": json.dumps(result), "pace": pace_seconds})
+
+
+async def postpone(
+    engine: AsyncEngine,
+    message: OutboxMessage,
+    *,
+    delay_seconds: float,
+    error: str,
+    counts_as_attempt: bool = True,
+    pace_channel: bool = False,
+) -> None:
+    """Put a message back in the queue; rate limits do not count against its attempts."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            _POSTPONE,
+            {
+                "id": message.id,
+                "delay": delay_seconds,
+                "error": error[:2000],
+                "refund": 0 if counts_as_attempt else 1,
+            },
+        )
+        if pace_channel:
+            await conn.execute(_PACE_CHANNEL, {"channel": message.channel, "delay": delay_seconds})
+
+
+async def mark_dead(engine: AsyncEngine, message_id: int, error: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(_DEAD, {"id": message_id, "error": error[:2000]})
+
+
+async def pending_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(_PENDING_COUNT)).scalar_one())

@@ -1,0 +1,3 @@
+"""Background work that runs outside HTTP requests: outbox delivery and housekeeping."""
+
+from __future__ import annotations

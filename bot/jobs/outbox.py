@@ -1,0 +1,141 @@
+"""The outbox worker: delivers queued Slack messages in order, paced per channel, retried durably.
+
+Several replicas may run it at once: claims use `FOR UPDATE SKIP LOCKED` and a lease, so a crashed
+worker's messages are picked up again once the lease expires (at-least-once delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db import outbox as outbox_db
+from bot.db.outbox import OutboxMessage
+from bot.metrics import Metrics
+from bot.slack.errors import SlackFailure, classify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    """Tunables; defaults suit Slack's ~1 message per second per channel."""
+
+    pace_seconds: float = 1.0
+    max_attempts: int = 8
+    batch_size: int = 50
+    lease_seconds: float = 60.0
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    idle_poll_seconds: float = 0.5
+    default_retry_after: float = 1.0
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter in its upper half, so replicas do not retry in step."""
+        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1)))
+        return ceiling * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
+
+
+class OutboxWorker:
+    """Claims due channel heads and delivers them concurrently (one message per channel per round)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        client: AsyncWebClient,
+        metrics: Metrics,
+        policy: OutboxPolicy | None = None,
+    ) -> None:
+        self._engine = engine
+        self._client = client
+        self._metrics = metrics
+        self.policy = policy or OutboxPolicy()
+        self._dm_channels: dict[str, str] = {}
+
+    async def run_once(self) -> int:
+        """Deliver one round; returns how many messages were attempted."""
+        batch = await outbox_db.claim(
+            self._engine, limit=self.policy.batch_size, lease_seconds=self.policy.lease_seconds
+        )
+        if batch:
+            await asyncio.gather(*(self._deliver(message) for message in batch))
+        return len(batch)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Loop until `stop` is set; a failing round is logged and retried, never fatal."""
+        while not stop.is_set():
+            try:
+                attempted = await self.run_once()
+                self._metrics.outbox_pending.set(await outbox_db.pending_count(self._engine))
+            except Exception:
+                log.exception("outbox.round_failed")
+                attempted = 0
+            if attempted == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.policy.idle_poll_seconds)
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        try:
+            result = await self._send(message)
+        except Exception as exc:  # every failure is classified and settled durably below
+            await self._settle_failure(message, exc)
+            return
+        await outbox_db.mark_delivered(self._engine, message.id, result, pace_seconds=self.policy.pace_seconds)
+        self._metrics.outbox_delivered.inc()
+        log.debug("outbox.delivered", extra={"outbox_id": message.id, "channel": message.channel})
+
+    async def _send(self, message: OutboxMessage) -> dict[str, Any]:
+        payload = dict(message.payload)
+        channel = await self._resolve_channel(message.channel)
+        if message.kind == "update":
+            response = await self._client.chat_update(channel=channel, **payload)
+        elif message.kind == "ephemeral":
+            response = await self._client.chat_postEphemeral(channel=channel, **payload)
+        else:
+            payload.setdefault("unfurl_links", False)
+            response = await self._client.chat_postMessage(channel=channel, **payload)
+        return {
+            "channel": response.get("channel", channel),
+            "ts": response.get("ts") or response.get("message_ts"),
+        }
+
+    async def _resolve_channel(self, target: str) -> str:
+        """A user id (U…/W…) means "DM this user": open (and remember) the IM channel."""
+        if not target.startswith(("U", "W")):
+            return target
+        if target not in self._dm_channels:
+            response = await self._client.conversations_open(users=target)
+            self._dm_channels[target] = response["channel"]["id"]
+        return self._dm_channels[target]
+
+    async def _settle_failure(self, message: OutboxMessage, exc: Exception) -> None:
+        failure = classify(exc)
+        extra = {"outbox_id": message.id, "channel": message.channel, "slack_error": failure.code}
+        if failure.category is SlackFailure.RATE_LIMITED:
+            delay = failure.retry_after if failure.retry_after is not None else self.policy.default_retry_after
+            await outbox_db.postpone(
+                self._engine,
+                message,
+                delay_seconds=delay,
+                error=failure.code,
+                counts_as_attempt=False,
+                pace_channel=True,
+            )
+            self._metrics.outbox_retried.labels(reason="rate_limited").inc()
+            log.info("outbox.rate_limited", extra={**extra, "retry_after": delay})
+        elif failure.retryable and message.attempts < self.policy.max_attempts:
+            delay = self.policy.backoff(message.attempts)
+            await outbox_db.postpone(self._engine, message, delay_seconds=delay, error=failure.code)
+            self._metrics.outbox_retried.labels(reason=failure.category.value).inc()
+            log.warning("outbox.retry", extra={**extra, "attempts": message.attempts, "delay": round(delay, 2)})
+        else:
+            await outbox_db.mark_dead(self._engine, message.id, f"{failure.category.value}: {failure.code}")
+            self._metrics.outbox_dead.inc()
+            log.error("outbox.dead", extra={**extra, "attempts": message.attempts})

@@ -1,0 +1,51 @@
+"""Prometheus metrics owned by one app instance (its own registry, so tests can build many apps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclass
+class Metrics:
+    """Every metric the bot exports; later features add theirs here so /metrics stays one place."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.http_requests = Counter(
+            "csbot_http_requests_total",
+            "HTTP requests by route and status",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_latency = Histogram(
+            "csbot_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.slack_listener_errors = Counter(
+            "csbot_slack_listener_errors_total",
+            "Slack listener failures answered by the error handler",
+            registry=r,
+        )
+        self.slack_events_duplicate = Counter(
+            "csbot_slack_events_duplicate_total", "Events API deliveries skipped as duplicates", registry=r
+        )
+        self.outbox_delivered = Counter(
+            "csbot_outbox_delivered_total", "Outbox messages delivered to Slack", registry=r
+        )
+        self.outbox_retried = Counter(
+            "csbot_outbox_retries_total", "Outbox delivery attempts postponed", ["reason"], registry=r
+        )
+        self.outbox_dead = Counter("csbot_outbox_dead_total", "Outbox messages given up on", registry=r)
+        self.outbox_pending = Gauge("csbot_outbox_pending", "Outbox messages waiting for delivery", registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

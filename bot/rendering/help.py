@@ -1,0 +1,56 @@
+"""Block Kit for help and unknown-command answers (pure: data in, message dict out)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.commands import CommandSpec
+from bot.rendering.escape import code, escape_mrkdwn
+
+UNKNOWN_COMMAND = "I don't know `{command} {typed}`."
+HELP_POINTER = "Type `{command} help` to see everything I can do."
+HELP_TITLE = "ContainerStacks in Slack"
+
+
+def render_help(
+    command: str, groups: Mapping[str, Sequence[CommandSpec]], *, topic: str | None = None
+) -> dict[str, Any]:
+    """Grouped command list with usage hints; `topic` narrows it to one group if it names one."""
+    chosen = {g: specs for g, specs in groups.items() if topic is None or g.lower().startswith(topic.lower())}
+    if not chosen:
+        chosen = dict(groups)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": HELP_TITLE}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "Manage your organisation, wallet, servers and support tickets from Slack. "
+                    "Arguments in <angle brackets> are required, [square brackets] optional.",
+                }
+            ],
+        },
+    ]
+    lines_text: list[str] = []
+    for group, specs in chosen.items():
+        lines = [f"{code(f'{command} {spec.usage}'.strip())}  {escape_mrkdwn(spec.description)}" for spec in specs]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{group}*\n" + "\n".join(lines)}})
+        lines_text.extend(f"{command} {spec.usage}" for spec in specs)
+    return {"response_type": "ephemeral", "text": f"{HELP_TITLE}: " + "; ".join(lines_text), "blocks": blocks}
+
+
+def render_unknown_command(command: str, typed: str, suggestions: Sequence[CommandSpec]) -> dict[str, Any]:
+    """'I don't know X' plus close matches and the help pointer."""
+    lines = [UNKNOWN_COMMAND.format(command=command, typed=escape_mrkdwn(typed).replace("`", "ˋ"))]
+    if suggestions:
+        options = ", ".join(code(f"{command} {spec.usage}") for spec in suggestions)
+        lines.append(f"Did you mean {options}?")
+    lines.append(HELP_POINTER.format(command=command))
+    text = "\n".join(lines)
+    return {
+        "response_type": "ephemeral",
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }

@@ -1,0 +1,289 @@
+"""Runtime settings: every name of the operator contract, read from the environment and `.env`.
+
+Validation collects every problem at once so an operator fixes their configuration in one pass
+instead of discovering bad settings one restart at a time.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PAYPAL_CERT_HOSTS = (
+    "https://api.paypal.com,https://api-m.paypal.com,https://api.sandbox.paypal.com,https://api-m.sandbox.paypal.com"
+)
+
+#: How to fix each setting, shown next to its name when it is missing or malformed.
+HINTS: dict[str, str] = {
+    "DATABASE_URL": "a URL like postgresql://user:pass@host:5432/dbname (unset = embedded PostgreSQL)",
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token from the Slack app's 'OAuth & Permissions' page (xoxb-…)",
+    "SLACK_SIGNING_SECRET": "the Signing Secret from the Slack app's 'Basic Information' page",
+    "SLACK_APP_TOKEN": "an app-level token with connections:write (xapp-…), only for Socket Mode",
+    "SLACK_API_URL": "the Web API base URL ending in /api/, e.g. https://slack.com/api/",
+    "SLACK_COMMAND": "the root slash command, starting with '/', e.g. /cs",
+    "PUBLIC_URL": "the bot's external base URL, e.g. https://bot.example.com",
+    "HOST": "the address to listen on, e.g. 0.0.0.0",
+    "PORT": "a TCP port between 1 and 65535",
+    "PAYPAL_MODE": "'sandbox' or 'live'",
+    "PAYPAL_API_URL": "a URL like https://api-m.sandbox.paypal.com",
+    "PAYPAL_CERT_HOSTS": "comma-separated origins like https://api.paypal.com",
+    "PAYPAL_CERT_CA": "the path of a readable PEM file",
+    "LINODE_API_URL": "a URL like https://api.linode.com/v4",
+    "SSH_CRED_SECRET": "at least 16 characters (the panel's root-password encryption secret)",
+    "BOT_SECRET": "at least 32 random characters, e.g. from `openssl rand -hex 32`",
+    "BILLING_GRACE_HOURS": "a whole number of hours, 0 or more",
+    "SUMMARY_CRON": "a 5-field cron expression, e.g. '0 9 * * *'",
+    "TIMEZONE": "an IANA time zone name, e.g. UTC or Europe/Berlin",
+    "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "LOG_FORMAT": "'json' or 'console'",
+    "OUTBOX_MAX_ATTEMPTS": "a whole number of attempts, 1 or more",
+}
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+class Settings(BaseSettings):
+    """Every setting of the runtime contract; names map 1:1 to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    database_url: str | None = None
+    csbot_data_dir: Path = Path(".csbot")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_command: str = "/cs"
+
+    public_url: str = "http://localhost:3000"
+    host: str = "0.0.0.0"  # noqa: S104 - the contract's default: listen on every interface
+    port: int = Field(default=3000, ge=1, le=65535)
+
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    paypal_webhook_id: str | None = None
+    paypal_mode: Literal["sandbox", "live"] = "sandbox"
+    paypal_api_url: str | None = None
+    paypal_cert_hosts: str = DEFAULT_PAYPAL_CERT_HOSTS
+    paypal_cert_ca: Path | None = None
+
+    linode_api_token: SecretStr | None = None
+    linode_api_url: str = "https://api.linode.com/v4"
+
+    ssh_cred_secret: SecretStr | None = None
+    bot_secret: SecretStr | None = None
+
+    support_channel: str | None = None
+    admin_channel: str | None = None
+
+    billing_enabled: bool = True
+    billing_grace_hours: int = Field(default=72, ge=0)
+    summary_cron: str = "0 9 * * *"
+    timezone: str = "UTC"
+    scheduler_enabled: bool = True
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] | None = None
+
+    outbox_max_attempts: int = Field(default=8, ge=1)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"postgresql", "postgres", "postgresql+asyncpg"} or not parts.hostname:
+            raise ValueError("must be a postgresql:// URL with a host")
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _check_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must start with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _check_app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must start with xapp-")
+        return value
+
+    @field_validator("slack_api_url", "public_url", "linode_api_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not _is_http_url(value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("paypal_api_url")
+    @classmethod
+    def _check_optional_url(cls, value: str | None) -> str | None:
+        if value and not _is_http_url(value):
+            raise ValueError("must be an http(s) URL")
+        return value or None
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_command")
+    @classmethod
+    def _check_command(cls, value: str) -> str:
+        if not value.startswith("/") or len(value) > 32 or " " in value:
+            raise ValueError("must start with '/', have no spaces and be at most 32 characters")
+        return value
+
+    @field_validator("paypal_cert_hosts")
+    @classmethod
+    def _check_cert_hosts(cls, value: str) -> str:
+        for origin in _split_csv(value):
+            parts = urlsplit(origin)
+            if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+        return value
+
+    @field_validator("paypal_cert_ca")
+    @classmethod
+    def _check_ca(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @field_validator("ssh_cred_secret")
+    @classmethod
+    def _check_ssh_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("is shorter than 16 characters")
+        return value
+
+    @field_validator("bot_secret")
+    @classmethod
+    def _check_bot_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("is shorter than 32 characters")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("summary_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415 - heavy import, only here
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {value!r}") from exc
+        return value
+
+    # -- derived values -------------------------------------------------------------------------
+
+    @property
+    def cert_hosts(self) -> tuple[str, ...]:
+        return tuple(origin.rstrip("/") for origin in _split_csv(self.paypal_cert_hosts))
+
+    @property
+    def has_slack_credentials(self) -> bool:
+        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+
+    def secret_values(self) -> list[str]:
+        """Plain values of every secret, so log redaction can mask them wherever they appear."""
+        secrets = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.paypal_client_secret,
+            self.linode_api_token,
+            self.ssh_cred_secret,
+            self.bot_secret,
+        ]
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+
+class ServeSettings(Settings):
+    """Settings for `csbot serve`: Slack credentials and the link-token secret become mandatory."""
+
+    slack_bot_token: SecretStr  # type: ignore[assignment]
+    slack_signing_secret: SecretStr  # type: ignore[assignment]
+    bot_secret: SecretStr  # type: ignore[assignment]
+
+
+def _split_csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One bad setting: its environment name and what is wrong with it."""
+
+    name: str
+    problem: str
+
+    def describe(self) -> str:
+        hint = HINTS.get(self.name)
+        return f"  - {self.name}: {self.problem}" + (f" (expected {hint})" if hint else "")
+
+
+class SettingsError(Exception):
+    """Raised with every bad setting at once; its message is what the operator sees."""
+
+    def __init__(self, problems: Iterable[SettingProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = [p.describe() for p in self.problems]
+        super().__init__(
+            "Configuration problems (set them in the environment or in .env; see .env.example):\n" + "\n".join(lines)
+        )
+
+
+def _problems_from(error: ValidationError) -> list[SettingProblem]:
+    problems: list[SettingProblem] = []
+    for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else "SETTINGS"
+        if item["type"] == "missing":
+            message = "is required but not set"
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(SettingProblem(name, message))
+    return problems
+
+
+def load_settings(*, for_serve: bool = False, env_file: str | Path | None = ".env") -> Settings:
+    """Load and validate settings, raising `SettingsError` that names every bad setting."""
+    model = ServeSettings if for_serve else Settings
+    try:
+        return model(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise SettingsError(_problems_from(error)) from None

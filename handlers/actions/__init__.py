@@ -1,0 +1,20 @@
+"""Block action listeners (buttons, selects), one module per feature."""
+
+from __future__ import annotations
+
+import re
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.services.container import Services
+
+#: Link buttons (action ids starting with this) open a URL in the browser; Slack still sends a
+#: block_actions payload for them, which only needs an ack.
+URL_BUTTON_PREFIX = "open_url_"
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.action(re.compile(f"^{URL_BUTTON_PREFIX}"))
+    async def acknowledge_url_button(ack: AsyncAck) -> None:
+        await ack()

@@ -1,0 +1,66 @@
+"""The root slash command: tokenise, match against the command table, hand over to a subcommand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import CommandTable, tokenize
+from bot.errors import UserError
+from bot.rendering.help import render_help, render_unknown_command
+from bot.rendering.identity import render_link_prompt, render_refusal
+from bot.services.container import Services
+from bot.services.identity import SlackRef, resolve_actor
+from bot.services.link_tokens import link_url
+from handlers.commands import help as help_command
+from handlers.commands.base import CommandCall, CommandHandler
+from handlers.context import slack_ref
+from handlers.errors import guarded
+
+
+def build_table() -> CommandTable[CommandHandler]:
+    """Every subcommand the bot offers; help and suggestions are generated from this table."""
+    table: CommandTable[CommandHandler] = CommandTable()
+    table.add(help_command.SPEC, help_command.show_help)
+    return table
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    table = build_table()
+    command_name = services.settings.slack_command
+
+    @app.command(command_name)
+    @guarded(services)
+    async def root_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        tokens = tokenize(str(body.get("text") or ""))
+        if not tokens:
+            await ack(**render_help(command_name, table.groups()))
+            return
+        match = table.match(tokens)
+        if match is None:
+            await ack(**render_unknown_command(command_name, " ".join(tokens), table.suggest(tokens)))
+            return
+        slack = slack_ref(body)
+        actor = None
+        if match.spec.needs_link:
+            actor = await resolve_actor(services.engine, slack, body.get("channel_id"))
+            if actor is None:
+                await ack(**await link_prompt(services, slack))
+                return
+        call = CommandCall(match.spec, match.args, body, ack, respond, client, services, table, slack, actor)
+        try:
+            await match.handler(call)
+        except UserError as refusal:
+            await call.reply(render_refusal(refusal.message))
+
+
+async def link_prompt(services: Services, slack: SlackRef) -> dict[str, Any]:
+    settings = services.settings
+    if settings.bot_secret is None:
+        return render_refusal("Account linking is not configured on this bot yet (BOT_SECRET is unset).")
+    url = await link_url(services.engine, settings.bot_secret.get_secret_value(), settings.public_url, slack)
+    return render_link_prompt(url)

@@ -1,0 +1,39 @@
+"""Reading who and where from Slack payloads (slash commands, interactivity and events)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.services.identity import SlackRef
+
+
+def slack_ref(body: dict[str, Any]) -> SlackRef:
+    """The acting Slack user: flat fields for slash commands, nested objects for interactivity."""
+    if "user_id" in body:  # slash command
+        return SlackRef(
+            enterprise_id=str(body.get("enterprise_id") or ""),
+            team_id=str(body.get("team_id") or ""),
+            user_id=str(body["user_id"]),
+        )
+    user = body.get("user") or {}
+    if isinstance(user, str):  # Events API: event.user is an id
+        user = {"id": user}
+    team = body.get("team") or {}
+    enterprise = body.get("enterprise") or {}
+    return SlackRef(
+        enterprise_id=str((enterprise.get("id") if isinstance(enterprise, dict) else enterprise) or ""),
+        team_id=str(
+            user.get("team_id") or (team.get("id") if isinstance(team, dict) else team) or body.get("team_id") or ""
+        ),
+        user_id=str(user.get("id") or ""),
+    )
+
+
+def channel_id(body: dict[str, Any]) -> str | None:
+    if body.get("channel_id"):
+        return str(body["channel_id"])
+    channel = body.get("channel")
+    if isinstance(channel, dict):
+        return channel.get("id")
+    container = body.get("container") or {}
+    return container.get("channel_id")

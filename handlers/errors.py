@@ -1,0 +1,114 @@
+"""The one place listener failures reach: log with a reference id, tell the user kindly."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.rendering.errors import render_internal_error, render_internal_error_view
+from bot.services.container import Services
+from bot.slack.reference import new_reference
+
+log = logging.getLogger("csbot.slack")
+Listener = Callable[..., Awaitable[Any]]
+STALE_ACTION = "That button or form is no longer available. Run the command again to get a fresh one."
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.error
+    async def handle_listener_error(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None, client: AsyncWebClient
+    ) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            return _answer_unhandled(body)
+        ref = _log_failure(error, body, services)
+        if body.get("type") == "event_callback":
+            # Not acked yet (e.g. the database is down) keeps Bolt's 500, so Slack retries later.
+            return None
+        # Not acked yet: the HTTP answer itself can carry the apology.
+        if response is not None and body.get("command"):
+            return BoltResponse(status=200, body=render_internal_error(ref))
+        if response is not None and body.get("type") == "view_submission":
+            view = render_internal_error_view(ref)
+            return BoltResponse(status=200, body={"response_action": "update", "view": view})
+        await _tell_user(body, client, ref)
+        return BoltResponse(status=200, body="") if response is not None else None
+
+
+def guarded(services: Services) -> Callable[[Listener], Listener]:
+    """Wrap a listener so a failure *after* its ack is reported here, not by Bolt's runner.
+
+    Bolt resets an ack when the listener raises right after acking, which can lose the HTTP answer
+    for 3 s; reporting it ourselves keeps the ack and still tells the user (with a reference).
+    Failures before the ack are re-raised so the error handler answers inline.
+    """
+
+    def decorate(listener: Listener) -> Listener:
+        missing = {"ack", "body", "client"} - set(inspect.getfullargspec(listener).args)
+        if missing:
+            raise TypeError(f"guarded listener {listener.__name__} must accept {sorted(missing)}")
+
+        @functools.wraps(listener)
+        async def run(**kwargs: Any) -> Any:
+            try:
+                return await listener(**kwargs)
+            except Exception as error:
+                if kwargs["ack"].response is None:
+                    raise
+                ref = _log_failure(error, kwargs["body"], services)
+                await _tell_user(kwargs["body"], kwargs["client"], ref)
+                return None
+
+        return run
+
+    return decorate
+
+
+def _log_failure(error: BaseException, body: dict[str, Any], services: Services) -> str:
+    ref = new_reference()
+    services.metrics.slack_listener_errors.inc()
+    log.error("slack.listener_failed", exc_info=error, extra={"ref": ref, **_context(body)})
+    return ref
+
+
+def _context(body: dict[str, Any]) -> dict[str, Any]:
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    return {
+        "slack_type": body.get("type") or ("slash_command" if body.get("command") else None),
+        "slack_user": user,
+        "command_text": body.get("text"),
+    }
+
+
+def _answer_unhandled(body: dict[str, Any]) -> BoltResponse:
+    """Ack what no listener handles: events silently (else Slack retries), stale buttons kindly."""
+    log.info("slack.unhandled", extra=_context(body))
+    if body.get("type") == "block_actions":
+        return BoltResponse(status=200, body={"text": STALE_ACTION, "response_type": "ephemeral"})
+    return BoltResponse(status=200, body="")
+
+
+async def _tell_user(body: dict[str, Any], client: AsyncWebClient, ref: str) -> None:
+    """Already acked: reach the user through response_url, else an ephemeral, else a DM."""
+    message = render_internal_error(ref)
+    response_url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get("response_url")
+    user = _context(body)["slack_user"]
+    channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+    try:
+        if response_url:
+            await AsyncWebhookClient(response_url).send_dict(message)
+        elif user and channel:
+            await client.chat_postEphemeral(channel=channel, user=user, text=message["text"], blocks=message["blocks"])
+        elif user:
+            await client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
+    except Exception:  # the user cannot be reached; the log line above still has the reference
+        log.warning("slack.error_reply_failed", exc_info=True, extra={"ref": ref})

@@ -1,0 +1,13 @@
+"""Events API listeners, one module per feature (each exposes `register(app, services)`)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.services.container import Services
+from handlers.events import home
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """Bind every feature's event listeners."""
+    home.register(app, services)

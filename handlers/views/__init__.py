@@ -1,0 +1,11 @@
+"""Modal submission listeners, one module per feature (each exposes `register(app, services)`)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.services.container import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """Bind every feature's view listeners."""

@@ -1,0 +1,90 @@
+"""The App Home dashboard, published on `app_home_opened` through the real app and emulator."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.emulators.slack import SlackEmulator, SlackRequestFactory
+from tests.conftest import RunningBot
+from tests.factories import add_slack_user, link_slack, make_org, make_user
+
+
+async def open_home(bot: RunningBot, slack: SlackEmulator, slack_requests: SlackRequestFactory, user: str) -> str:
+    status, _ = await bot.send(slack_requests.app_home_opened(user))
+    assert status == 200
+    await slack.wait_for("views.publish", predicate=lambda call: call.args.get("user_id") == user)
+    view = slack.home_view(user)
+    assert view is not None and view["type"] == "home"
+    return json.dumps(view, ensure_ascii=False)
+
+
+async def test_unlinked_user_sees_a_link_button(
+    bot: RunningBot, slack: SlackEmulator, slack_requests: SlackRequestFactory
+) -> None:
+    user = add_slack_user(slack)
+    home = await open_home(bot, slack, slack_requests, user)
+    assert "Link my account" in home
+    assert "http://127.0.0.1:3000/link/" in home
+
+
+async def test_linked_user_sees_organisation_wallet_servers_tickets_and_bindings(
+    bot: RunningBot, slack: SlackEmulator, slack_requests: SlackRequestFactory, engine: AsyncEngine
+) -> None:
+    owner = await make_user(engine, name="Ada <!channel> Lovelace")
+    org = await make_org(engine, owner, name="Analytical & Co", balance=Decimal("1234.50"))
+    user = add_slack_user(slack)
+    await link_slack(engine, user, owner)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO vps_instances (organization_id, plan_id, provider_instance_id, label, status, ip_address) "
+                "VALUES (:o, 'plan', '123', 'web-1', 'running', '203.0.113.5')"
+            ),
+            {"o": org.id},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO support_tickets (organization_id, created_by, subject, message, category, priority) "
+                "VALUES (:o, :u, 'Disk is full', 'The disk of web-1 is full again', 'technical', 'high')"
+            ),
+            {"o": org.id, "u": owner.id},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO bot_channel_bindings (team_id, channel_id, organization_id, notify_vps) "
+                "VALUES ('T0CSBOT01', 'C0HOMEBIND', :o, false)"
+            ),
+            {"o": org.id},
+        )
+    home = await open_home(bot, slack, slack_requests, user)
+    assert "Analytical &amp; Co" in home
+    assert "<!channel>" not in home and "&lt;!channel&gt;" in home
+    assert "$1,234.50" in home
+    assert "web-1" in home and "203.0.113.5" in home
+    assert "Disk is full" in home and "high priority" in home
+    assert "<#C0HOMEBIND> — billing, tickets" in home
+
+
+async def test_linked_user_without_organisation_is_told_how_to_create_one(
+    bot: RunningBot, slack: SlackEmulator, slack_requests: SlackRequestFactory, engine: AsyncEngine
+) -> None:
+    lonely = await make_user(engine)
+    user = add_slack_user(slack)
+    await link_slack(engine, user, lonely)
+    home = await open_home(bot, slack, slack_requests, user)
+    assert "org create" in home
+
+
+async def test_messages_tab_does_not_publish(
+    bot: RunningBot, slack: SlackEmulator, slack_requests: SlackRequestFactory
+) -> None:
+    user = add_slack_user(slack)
+    status, _ = await bot.send(slack_requests.app_home_opened(user, tab="messages"))
+    assert status == 200
+    status, _ = await bot.send(slack_requests.app_home_opened(user))  # a later Home open is published
+    await slack.wait_for("views.publish", predicate=lambda call: call.args.get("user_id") == user)
+    assert len([c for c in slack.calls_to("views.publish") if c.args.get("user_id") == user]) == 1

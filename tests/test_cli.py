@@ -1,0 +1,109 @@
+"""The `csbot` command line as an operator runs it (real subprocesses, real exit codes)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+from bot.emulators.slack import SlackEmulator
+from tests.conftest import BOT_SECRET, BOT_TOKEN, SIGNING_SECRET
+
+
+def _env(**overrides: str) -> dict[str, str]:
+    skipped = ("SLACK_", "PAYPAL_", "PUBLIC_URL", "DATABASE_URL", "BOT_SECRET")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
+    env.update(overrides)
+    return env
+
+
+def _csbot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=_env(**env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_serve_without_slack_credentials_exits_with_one_clear_message(tmp_path: Path) -> None:
+    result = _csbot("serve", cwd=tmp_path, PORT="not-a-port")
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN" in result.stderr and "SLACK_SIGNING_SECRET" in result.stderr and "PORT" in result.stderr
+    assert result.stderr.count("Configuration problems") == 1
+
+
+def test_manifest_fills_in_public_url_and_command(tmp_path: Path) -> None:
+    result = _csbot("manifest", cwd=tmp_path, PUBLIC_URL="https://bot.acme.test", SLACK_COMMAND="/acme")
+    assert result.returncode == 0, result.stderr
+    manifest = yaml.safe_load(result.stdout)
+    assert manifest["settings"]["event_subscriptions"]["request_url"] == "https://bot.acme.test/slack/events"
+    assert manifest["features"]["slash_commands"][0]["command"] == "/acme"
+
+
+def test_help_lists_the_operator_commands(tmp_path: Path) -> None:
+    result = _csbot("--help", cwd=tmp_path)
+    for command in ("serve", "migrate", "db", "doctor", "manifest"):
+        assert command in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _wait_until_healthy(url: str, deadline: float) -> None:
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("the server never became healthy")
+
+
+async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
+    tmp_path: Path, database_url: str, slack: SlackEmulator
+) -> None:
+    env = {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "BOT_SECRET": BOT_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "LOG_FORMAT": "json",
+    }
+    doctor = await asyncio.to_thread(_csbot, "doctor", cwd=tmp_path, **env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "✓ slack" in doctor.stdout and "✓ migrations" in doctor.stdout
+
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        env=_env(**env), cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await _wait_until_healthy(f"http://127.0.0.1:{port}", time.monotonic() + 30)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr

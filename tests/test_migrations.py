@@ -1,0 +1,191 @@
+"""`csbot migrate` on an empty database, on a panel-made database, twice, and when incompatible."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from bot.db.drift import inspect_drift
+from bot.db.engine import create_engine, plain_url
+from bot.db.migrate import BASELINE_REVISION, IncompatibleDatabase, head_revision, migrate
+from bot.db.schema import PANEL_TABLES
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BOT_TABLES = ("bot_outbox", "bot_outbox_pace", "bot_slack_events")
+NewDatabase = Callable[[], Awaitable[str]]
+
+
+async def run_sql(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def fetch(url: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        return await conn.fetch(query)
+    finally:
+        await conn.close()
+
+
+async def panel_fingerprint(url: str) -> dict[str, str]:
+    """A digest of every row of every panel table (that exists), to prove adoption changes no row."""
+    fingerprints = {}
+    for table in PANEL_TABLES:
+        rows = await fetch(
+            url,
+            f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS digest "
+            f"FROM {table.name} t",
+        )
+        fingerprints[table.name] = f"{rows[0]['n']}:{rows[0]['digest']}"
+    return fingerprints
+
+
+async def tables_present(url: str) -> set[str]:
+    rows = await fetch(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return {r["tablename"] for r in rows}
+
+
+async def migrate_url(url: str):
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        return await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_migrate_on_empty_database_builds_the_schema_with_no_drift(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    outcome = await migrate_url(url)
+    assert outcome.before is None and not outcome.adopted
+    assert outcome.after == head_revision()
+    assert outcome.applied[0] == BASELINE_REVISION
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            report = await inspect_drift(conn)
+    finally:
+        await engine.dispose()
+    assert not report.has_drift, report.render()
+
+
+async def test_migrate_twice_is_a_no_op(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    await migrate_url(url)
+    before = await panel_fingerprint(url)
+    second = await migrate_url(url)
+    assert second.applied == () and not second.adopted
+    assert "nothing to do" in second.describe()
+    assert await panel_fingerprint(url) == before
+
+
+async def test_concurrent_migrations_serialise_on_the_advisory_lock(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    outcomes = await asyncio.gather(migrate_url(url), migrate_url(url))
+    assert sorted(len(o.applied) for o in outcomes)[0] == 0
+    assert {o.after for o in outcomes} == {head_revision()}
+
+
+async def test_panel_database_is_adopted_with_every_row_intact(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    await run_sql(url, (FIXTURES / "panel_schema.sql").read_text())
+    before = await panel_fingerprint(url)
+    assert sum(int(v.split(":")[0]) for v in before.values()) > 10  # the fixture really has data
+
+    outcome = await migrate_url(url)
+
+    assert outcome.adopted and outcome.before is None
+    assert outcome.applied and outcome.applied[0] != BASELINE_REVISION  # baseline stamped, not run
+    assert await panel_fingerprint(url) == before
+    assert set(BOT_TABLES) <= await tables_present(url)
+    version = await fetch(url, "SELECT version_num FROM alembic_version")
+    assert [r["version_num"] for r in version] == [head_revision()]
+
+
+async def test_skypanel_additions_do_not_block_adoption(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    await run_sql(url, (FIXTURES / "panel_schema.sql").read_text())
+    await run_sql(url, (FIXTURES / "skypanel_extras.sql").read_text())
+    outcome = await migrate_url(url)
+    assert outcome.adopted
+
+
+async def test_incompatible_panel_database_is_left_untouched(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    await run_sql(url, (FIXTURES / "panel_schema.sql").read_text())
+    await run_sql(
+        url,
+        "ALTER TABLE wallets DROP COLUMN balance;"
+        " ALTER TABLE support_tickets ALTER COLUMN subject TYPE integer USING 0",
+    )
+    before_tables = await tables_present(url)
+    before_rows = await panel_fingerprint(url)
+
+    with pytest.raises(IncompatibleDatabase) as caught:
+        await migrate_url(url)
+
+    message = str(caught.value)
+    assert "wallets.balance" in message and "support_tickets.subject" in message
+    assert "nothing was changed" in message
+    assert await tables_present(url) == before_tables
+    assert "alembic_version" not in before_tables
+    assert await panel_fingerprint(url) == before_rows
+
+
+def _csbot(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAYPAL_"))}
+    env["DATABASE_URL"] = database_url
+    env["LOG_FORMAT"] = "console"
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_cli_db_check_reports_drift_and_exits_non_zero(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    unmigrated = await asyncio.to_thread(_csbot, "db", "check", database_url=url)
+    assert unmigrated.returncode == 1
+    assert "csbot migrate" in unmigrated.stdout
+
+    migrated = await asyncio.to_thread(_csbot, "migrate", database_url=url)
+    assert migrated.returncode == 0, migrated.stderr
+    clean = await asyncio.to_thread(_csbot, "db", "check", database_url=url)
+    assert clean.returncode == 0, clean.stdout
+    assert "at head" in clean.stdout
+
+    await run_sql(url, "DROP INDEX idx_users_email")
+    drifted = await asyncio.to_thread(_csbot, "db", "check", database_url=url)
+    assert drifted.returncode == 1
+    assert "idx_users_email" in drifted.stdout
+
+
+async def test_cli_migrate_refuses_an_incompatible_database(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    await run_sql(url, (FIXTURES / "panel_schema.sql").read_text())
+    await run_sql(url, "ALTER TABLE vps_instances DROP COLUMN provider_instance_id")
+    result = await asyncio.to_thread(_csbot, "migrate", database_url=url)
+    assert result.returncode == 1
+    assert "vps_instances.provider_instance_id" in result.stderr
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            exists = (await conn.execute(text("SELECT to_regclass('public.alembic_version')"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert exists is None

@@ -1,0 +1,97 @@
+"""Settings: every contract name is read, and every bad value is named in one message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import HINTS, Settings, SettingsError, load_settings
+
+CONTRACT_NAMES = [
+    "DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
+    "SLACK_COMMAND", "PUBLIC_URL", "HOST", "PORT", "PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET",
+    "PAYPAL_WEBHOOK_ID", "PAYPAL_MODE", "PAYPAL_API_URL", "PAYPAL_CERT_HOSTS", "PAYPAL_CERT_CA",
+    "LINODE_API_TOKEN", "LINODE_API_URL", "SSH_CRED_SECRET", "BOT_SECRET", "SUPPORT_CHANNEL",
+    "ADMIN_CHANNEL", "BILLING_ENABLED", "BILLING_GRACE_HOURS", "SUMMARY_CRON", "TIMEZONE",
+    "SCHEDULER_ENABLED", "LOG_LEVEL", "LOG_FORMAT", "CSBOT_DATA_DIR",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CONTRACT_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_every_contract_name_is_a_setting() -> None:
+    fields = {name.upper() for name in Settings.model_fields}
+    assert set(CONTRACT_NAMES) <= fields
+
+
+def test_env_example_documents_every_contract_name() -> None:
+    example = (Path(__file__).parents[2] / ".env.example").read_text()
+    missing = [name for name in CONTRACT_NAMES if f"{name}=" not in example]
+    assert missing == []
+
+
+def test_serve_without_credentials_names_each_missing_one() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(for_serve=True, env_file=None)
+    names = {p.name for p in caught.value.problems}
+    assert names == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "BOT_SECRET"}
+    assert "Bot User OAuth Token" in str(caught.value)
+
+
+def test_every_malformed_value_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = {
+        "PORT": "eighty",
+        "PAYPAL_MODE": "production-ish",
+        "PUBLIC_URL": "not a url",
+        "SLACK_BOT_TOKEN": "xoxp-user-token",
+        "SLACK_SIGNING_SECRET": "x",
+        "TIMEZONE": "Mars/Olympus",
+        "SUMMARY_CRON": "every day",
+        "LOG_FORMAT": "xml",
+        "DATABASE_URL": "mysql://localhost/db",
+        "BOT_SECRET": "short",
+        "PAYPAL_CERT_HOSTS": "https://api.paypal.com/some/path",
+    }
+    for name, value in bad.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(for_serve=True, env_file=None)
+    named = {p.name for p in caught.value.problems}
+    assert named == set(bad) - {"SLACK_SIGNING_SECRET"}  # BOT_SECRET is too short, so still named
+    message = str(caught.value)
+    for name in named:
+        assert name in message
+    assert message.count("\n  - ") == len(named)  # one line per bad setting
+
+
+def test_valid_environment_loads_with_derived_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.setenv("BOT_SECRET", "b" * 32)
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("PAYPAL_CERT_HOSTS", "http://127.0.0.1:8080, https://api.paypal.com")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    settings = load_settings(for_serve=True, env_file=None)
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.cert_hosts == ("http://127.0.0.1:8080", "https://api.paypal.com")
+    assert settings.log_level == "DEBUG"
+    assert settings.has_slack_credentials
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_SIGNING_SECRET=s3cret\nBOT_SECRET=" + "k" * 40 + "\nPORT=4000\n"
+    )
+    settings = load_settings(for_serve=True, env_file=env_file)
+    assert settings.port == 4000
+
+
+def test_every_hint_names_a_real_setting() -> None:
+    fields = {name.upper() for name in Settings.model_fields}
+    assert set(HINTS) <= fields

@@ -1,0 +1,17 @@
+"""aiohttp routes: Slack's request URL, health endpoints (and later PayPal and browser pages).
+
+No business rules here: routes call the same domain services as the Slack listeners.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from webhooks import health, slack_events
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/slack/events", slack_events.slack_events, name="slack_events")
+    app.router.add_get("/healthz", health.healthz, name="healthz")
+    app.router.add_get("/readyz", health.readyz, name="readyz")
+    app.router.add_get("/metrics", health.metrics, name="metrics")
