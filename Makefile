@@ -23,7 +23,7 @@ run: $(STAMP)
 		echo "The database is ready, but no Slack credentials are configured, so the bot cannot serve yet." && \
 		echo "To run it against your Slack workspace:" && \
 		echo "  1. Create a Slack app from the manifest:  $(BIN)/csbot manifest  (see README, 'Creating the Slack app')." && \
-		echo "  2. Copy .env.example to .env and set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (and PUBLIC_URL)." && \
+		echo "  2. Copy .env.example to .env and set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, BOT_SECRET and PUBLIC_URL." && \
 		echo "  3. Run 'make run' again; check the set-up any time with '$(BIN)/csbot doctor'."; \
 	fi
 
