@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from webhooks import health, slack_events
+from webhooks import health, link, slack_events
 
 
 def add_routes(app: web.Application) -> None:
@@ -15,3 +15,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", health.healthz, name="healthz")
     app.router.add_get("/readyz", health.readyz, name="readyz")
     app.router.add_get("/metrics", health.metrics, name="metrics")
+    app.router.add_get("/link/{token}", link.link_page, name="link_page")
+    app.router.add_post("/link/{token}", link.submit_link, name="link_submit")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from bot.rendering.escape import escape_mrkdwn
+from bot.services.linking import LinkedAccount
 
 LINK_PROMPT = (
     "To use ContainerStacks from Slack, first link your ContainerStacks account. "
@@ -15,9 +15,9 @@ LINK_BUTTON = "Link my account"
 
 
 def render_link_prompt(url: str, *, intro: str = LINK_PROMPT) -> dict[str, Any]:
+    """An ephemeral answer with a URL button to the link page (keys `ack()` accepts, so it can be the ack)."""
     return {
         "response_type": "ephemeral",
-        "replace_original": False,
         "text": intro,
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
@@ -45,7 +45,6 @@ def render_refusal(message: str) -> dict[str, Any]:
     text = f":no_entry_sign: {escape_mrkdwn(message)}"
     return {
         "response_type": "ephemeral",
-        "replace_original": False,
         "text": text,
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
     }
@@ -105,11 +104,11 @@ def render_link_key_modal() -> dict[str, Any]:
     }
 
 
-def render_linked_dm(name: str, email: str, joined: Sequence[tuple[str, str]], *, command: str) -> dict[str, Any]:
-    """The DM confirming a link; `joined` lists (organisation name, role) accepted from invites."""
-    lines = [LINKED_DM.format(name=escape_mrkdwn(name), email=escape_mrkdwn(email))]
-    if joined:
-        organizations = ", ".join(f"*{escape_mrkdwn(org)}* ({escape_mrkdwn(role)})" for org, role in joined)
+def render_linked_dm(account: LinkedAccount, *, command: str) -> dict[str, Any]:
+    """The DM confirming a link (outbox payload), naming organisations joined from invites."""
+    lines = [LINKED_DM.format(name=escape_mrkdwn(account.name), email=escape_mrkdwn(account.email))]
+    if account.joined:
+        organizations = ", ".join(f"*{escape_mrkdwn(org)}* ({escape_mrkdwn(role)})" for org, role in account.joined)
         lines.append(JOINED_LINE.format(organizations=organizations))
     lines.append(LINKED_NEXT.format(command=command))
     text = "\n".join(lines)
@@ -145,7 +144,6 @@ def render_whoami(
     )
     return {
         "response_type": "ephemeral",
-        "replace_original": False,
         "text": text,
         "blocks": [{"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}],
     }
@@ -159,7 +157,6 @@ def render_unlinked(name: str | None, email: str | None, *, command: str) -> dic
         text = UNLINKED.format(name=escape_mrkdwn(name), email=escape_mrkdwn(email), command=command)
     return {
         "response_type": "ephemeral",
-        "replace_original": False,
         "text": text,
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
     }

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.services.container import Services
+from handlers.actions import org
 
 #: Link buttons (action ids starting with this) open a URL in the browser; Slack still sends a
 #: block_actions payload for them, which only needs an ack.
@@ -18,3 +19,5 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action(re.compile(f"^{URL_BUTTON_PREFIX}"))
     async def acknowledge_url_button(ack: AsyncAck) -> None:
         await ack()
+
+    org.register(app, services)

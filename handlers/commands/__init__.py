@@ -17,6 +17,7 @@ from bot.services.container import Services
 from bot.services.identity import SlackRef, resolve_actor
 from bot.services.link_tokens import link_url
 from handlers.commands import help as help_command
+from handlers.commands import link, org
 from handlers.commands.base import CommandCall, CommandHandler
 from handlers.context import slack_ref
 from handlers.errors import guarded
@@ -26,6 +27,8 @@ def build_table() -> CommandTable[CommandHandler]:
     """Every subcommand the bot offers; help and suggestions are generated from this table."""
     table: CommandTable[CommandHandler] = CommandTable()
     table.add(help_command.SPEC, help_command.show_help)
+    link.register_commands(table)
+    org.register_commands(table)
     return table
 
 

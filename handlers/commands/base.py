@@ -46,7 +46,7 @@ class CommandCall:
         if self.ack.response is None:
             await self.ack(**message)
         else:
-            await self.respond(**message)
+            await self.respond(**{**message, "replace_original": False})
 
     @property
     def command(self) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services.container import Services
+from handlers.views import link, org
 
 
 def register(app: AsyncApp, services: Services) -> None:
     """Bind every feature's view listeners."""
+    link.register(app, services)
+    org.register(app, services)

@@ -1,0 +1,79 @@
+"""A real browser (Debian's headless Chromium via Selenium) links an account on the running test bot.
+
+This proves what HTTP-level tests cannot: the page works in a browser with its strict
+Content-Security-Policy, SameSite=Strict cookie and plain HTML form, with no JavaScript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.emulators.slack import SlackEmulator
+from bot.rendering.pages import SUCCESS_MESSAGE
+from tests.conftest import RunningBot
+from tests.test_link_page import identity_of, link_path, new_person
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium (CI installs chromium and chromium-driver)"
+)
+
+
+def sign_in_with_chromium(url: str, email: str | None, password: str) -> tuple[str, str, str]:
+    """Open the page, fill the form like a person and submit; returns (prefilled email, heading, text)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with tempfile.TemporaryDirectory(prefix="csbot-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+        try:
+            driver.set_page_load_timeout(30)
+            driver.get(url)
+            email_field = driver.find_element(By.ID, "email")
+            prefilled = email_field.get_attribute("value") or ""
+            if email is not None:
+                email_field.clear()
+                email_field.send_keys(email)
+            driver.find_element(By.ID, "password").send_keys(password)
+            driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            WebDriverWait(driver, 20).until(expected_conditions.title_contains("Account linked"))
+            heading = driver.find_element(By.TAG_NAME, "h1").text
+            return prefilled, heading, driver.find_element(By.TAG_NAME, "main").text
+        finally:
+            driver.quit()
+
+
+async def test_a_person_links_their_account_in_a_real_browser(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator
+) -> None:
+    user, slack_user_id = await new_person(engine, slack)
+    url = bot.url + await link_path(engine, slack_user_id)
+    prefilled, heading, text = await asyncio.to_thread(sign_in_with_chromium, url, None, user.password)
+    assert prefilled == user.email  # from the Slack profile, submitted unchanged
+    assert heading == "Account linked"
+    assert SUCCESS_MESSAGE.format(name=user.name, email=user.email) in text
+    assert await identity_of(engine, slack_user_id) == {"user_id": user.id, "linked_via": "password"}
