@@ -1,0 +1,184 @@
+"""The route table: (method, path pattern) → route key → handler over the account state.
+
+Route keys name operations the way tests think about them (``instances.create``, ``ips.rdns``);
+faults, slowness and recorded calls are all addressed by them. The table is data, so the list of
+supported endpoints and the list of fault keys cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.emulators.linode.listing import paginate, select
+from bot.emulators.linode.state import Account
+from bot.emulators.linode.wire import not_found
+
+UNKNOWN_ROUTE = "unknown"
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """The parsed parts of one request a handler may use."""
+
+    params: dict[str, str]
+    body: dict[str, Any]
+    query: Mapping[str, str]
+    filters: dict[str, Any] | None
+
+
+Handler = Callable[[Account, ApiRequest], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+def _id(req: ApiRequest) -> int:
+    raw = req.params["id"]
+    if not raw.isdigit():
+        raise not_found()
+    return int(raw)
+
+
+def _page(records: list[dict[str, Any]], req: ApiRequest, order: tuple[str, bool] | None) -> dict[str, Any]:
+    return paginate(select(records, req.filters, default_order=order), req.query)
+
+
+def _catalogue_item(table: Mapping[Any, dict[str, Any]], key: Any) -> dict[str, Any]:
+    item = table.get(key)
+    if item is None:
+        raise not_found()
+    return item
+
+
+def _list_instances(account: Account, req: ApiRequest) -> dict[str, Any]:
+    account.tick()
+    return _page([i.to_api() for i in account.instances.values()], req, ("id", False))
+
+
+def _action(name: str) -> Handler:
+    """Boot, shutdown, reboot, resize and delete answer 200 ``{}``: the SDK does ``"error" in resp``."""
+
+    def handle(account: Account, req: ApiRequest) -> dict[str, Any]:
+        operation = getattr(account, name)
+        if name == "resize":
+            operation(_id(req), req.body)
+        else:
+            operation(_id(req))
+        return {}
+
+    return handle
+
+
+def _list_events(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return _page(account.events.visible(account.tick()), req, ("id", True))
+
+
+def _get_event(account: Account, req: ApiRequest) -> dict[str, Any]:
+    now = account.tick()
+    return account.events.get(_id(req), now).to_api(now)
+
+
+def _mark_seen(account: Account, req: ApiRequest) -> dict[str, Any]:
+    """Marks the event and every earlier one seen, as the real endpoint does."""
+    target = account.events.get(_id(req), account.tick())
+    for event in account.events.events:
+        if event.id <= target.id:
+            event.seen = True
+    return {}
+
+
+def _create(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.create(req.body)
+
+
+def _get_instance(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.get(_id(req)).to_api()
+
+
+def _update_instance(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.update(_id(req), req.body)
+
+
+def _rebuild(account: Account, req: ApiRequest) -> dict[str, Any]:
+    """Unlike the other actions, rebuild answers with the Instance: the SDK repopulates from it."""
+    return account.rebuild(_id(req), req.body)
+
+
+def _instance_ips(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.instance_ips(_id(req))
+
+
+def _get_ip(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.network.get(req.params["address"])
+
+
+def _set_rdns(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.network.set_rdns(req.params["address"], req.body)
+
+
+def _catalogue_list(table: str, order: tuple[str, bool] | None = None) -> Handler:
+    def handle(account: Account, req: ApiRequest) -> dict[str, Any]:
+        return _page(list(getattr(account.catalogue, table).values()), req, order)
+
+    return handle
+
+
+def _catalogue_get(table: str, numeric: bool = False) -> Handler:
+    def handle(account: Account, req: ApiRequest) -> dict[str, Any]:
+        key: Any = _id(req) if numeric else req.params["id"]
+        return _catalogue_item(getattr(account.catalogue, table), key)
+
+    return handle
+
+
+_INSTANCE = r"/linode/instances/(?P<id>[^/]+)"
+_TABLE: list[tuple[str, str, str, Handler]] = [
+    ("instances.list", "GET", r"/linode/instances", _list_instances),
+    ("instances.create", "POST", r"/linode/instances", _create),
+    ("instances.get", "GET", _INSTANCE, _get_instance),
+    ("instances.update", "PUT", _INSTANCE, _update_instance),
+    ("instances.delete", "DELETE", _INSTANCE, _action("delete")),
+    ("instances.boot", "POST", _INSTANCE + "/boot", _action("boot")),
+    ("instances.shutdown", "POST", _INSTANCE + "/shutdown", _action("shutdown")),
+    ("instances.reboot", "POST", _INSTANCE + "/reboot", _action("reboot")),
+    ("instances.rebuild", "POST", _INSTANCE + "/rebuild", _rebuild),
+    ("instances.resize", "POST", _INSTANCE + "/resize", _action("resize")),
+    ("instances.ips", "GET", _INSTANCE + "/ips", _instance_ips),
+    ("ips.get", "GET", r"/networking/ips/(?P<address>[^/]+)", _get_ip),
+    ("ips.rdns", "PUT", r"/networking/ips/(?P<address>[^/]+)", _set_rdns),
+    ("types.list", "GET", r"/linode/types", _catalogue_list("types")),
+    ("types.get", "GET", r"/linode/types/(?P<id>[^/]+)", _catalogue_get("types")),
+    ("regions.list", "GET", r"/regions", _catalogue_list("regions")),
+    ("regions.get", "GET", r"/regions/(?P<id>[^/]+)", _catalogue_get("regions")),
+    ("images.list", "GET", r"/images", _catalogue_list("images")),
+    # Image ids contain a slash ("linode/debian12") that the SDK leaves unencoded in the path.
+    ("images.get", "GET", r"/images/(?P<id>.+)", _catalogue_get("images")),
+    ("stackscripts.list", "GET", r"/linode/stackscripts", _catalogue_list("stackscripts", ("id", False))),
+    ("stackscripts.get", "GET", r"/linode/stackscripts/(?P<id>[^/]+)", _catalogue_get("stackscripts", numeric=True)),
+    ("events.list", "GET", r"/account/events", _list_events),
+    ("events.get", "GET", r"/account/events/(?P<id>[^/]+)", _get_event),
+    ("events.seen", "POST", r"/account/events/(?P<id>[^/]+)/seen", _mark_seen),
+]
+
+ROUTES: tuple[Route, ...] = tuple(Route(key, m, re.compile(f"/v4{p}/?"), h) for key, m, p, h in _TABLE)
+ROUTE_KEYS: tuple[str, ...] = tuple(route.key for route in ROUTES)
+
+
+def resolve(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+    """The route for ``method path`` and its parameters; the flag says the path exists at all."""
+    path_known = False
+    for route in ROUTES:
+        if (match := route.pattern.fullmatch(path)) is None:
+            continue
+        path_known = True
+        if route.method == method:
+            return route, match.groupdict(), True
+    return None, {}, path_known
