@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+import asyncpg
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,3 +22,5 @@ SERVICES = web.AppKey("services", Services)
 BOLT = web.AppKey("bolt", AsyncApp)
 HEAD_REVISION = web.AppKey("head_revision", str)
 STOPPING = web.AppKey("stopping", asyncio.Event)
+HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
+POOL = web.AppKey("pool", asyncpg.Pool)

@@ -47,5 +47,12 @@ class Metrics:
         self.outbox_dead = Counter("csbot_outbox_dead_total", "Outbox messages given up on", registry=r)
         self.outbox_pending = Gauge("csbot_outbox_pending", "Outbox messages waiting for delivery", registry=r)
 
+        self.paypal_webhooks = Counter(
+            "csbot_paypal_webhooks_total", "PayPal webhook deliveries by result", ["result"], registry=r
+        )
+        self.paypal_events_applied = Counter(
+            "csbot_paypal_events_applied_total", "PayPal events applied by the worker", ["outcome"], registry=r
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

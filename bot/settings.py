@@ -9,6 +9,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -44,6 +45,8 @@ HINTS: dict[str, str] = {
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "LOG_FORMAT": "'json' or 'console'",
     "OUTBOX_MAX_ATTEMPTS": "a whole number of attempts, 1 or more",
+    "PAYPAL_WEBHOOK_VERIFICATION": "'offline' (verify signatures locally) or 'api' (ask PayPal)",
+    "TOPUP_MAX_AMOUNT": "a positive amount with at most two decimals, e.g. 10000",
 }
 
 
@@ -83,6 +86,8 @@ class Settings(BaseSettings):
     paypal_api_url: str | None = None
     paypal_cert_hosts: str = DEFAULT_PAYPAL_CERT_HOSTS
     paypal_cert_ca: Path | None = None
+    paypal_webhook_verification: Literal["offline", "api"] = "offline"
+    topup_max_amount: Decimal = Field(default=Decimal("10000"), gt=0, max_digits=10, decimal_places=2)
 
     linode_api_token: SecretStr | None = None
     linode_api_url: str = "https://api.linode.com/v4"
@@ -214,6 +219,16 @@ class Settings(BaseSettings):
     @property
     def cert_hosts(self) -> tuple[str, ...]:
         return tuple(origin.rstrip("/") for origin in _split_csv(self.paypal_cert_hosts))
+
+    @property
+    def paypal_base_url(self) -> str:
+        if self.paypal_api_url:
+            return self.paypal_api_url.rstrip("/")
+        return "https://api-m.paypal.com" if self.paypal_mode == "live" else "https://api-m.sandbox.paypal.com"
+
+    @property
+    def has_paypal_credentials(self) -> bool:
+        return bool(self.paypal_client_id and self.paypal_client_secret)
 
     @property
     def has_slack_credentials(self) -> bool:

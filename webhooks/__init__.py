@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from webhooks import health, link, slack_events
+from webhooks import health, link, paypal, paypal_pages, slack_events
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/slack/events", slack_events.slack_events, name="slack_events")
+    app.router.add_post("/webhooks/paypal", paypal.paypal_webhook, name="paypal_webhook")
     app.router.add_get("/healthz", health.healthz, name="healthz")
     app.router.add_get("/readyz", health.readyz, name="readyz")
     app.router.add_get("/metrics", health.metrics, name="metrics")
     app.router.add_get("/link/{token}", link.link_page, name="link_page")
     app.router.add_post("/link/{token}", link.submit_link, name="link_submit")
+    app.router.add_get("/paypal/return", paypal_pages.paypal_return, name="paypal_return")
+    app.router.add_get("/paypal/cancel", paypal_pages.paypal_cancel, name="paypal_cancel")

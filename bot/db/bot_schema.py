@@ -7,6 +7,7 @@ Revision files create them explicitly; this module is what the code and the drif
 from __future__ import annotations
 
 from sqlalchemy import (
+    NUMERIC,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -184,3 +186,58 @@ BOT_TABLES = (
     bot_channel_bindings,
     bot_org_invites,
 )
+
+
+# -- payments (revision 0004) ----------------------------------------------------------------------
+
+bot_paypal_events = Table(
+    "bot_paypal_events",
+    metadata,
+    Column("event_id", String(128), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("resource_id", String(128)),
+    Column("raw_body", LargeBinary, nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("deliveries", Integer, nullable=False, server_default=text("1")),
+    Column("received_at", TZ, nullable=False, server_default=text("now()")),
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", TZ, nullable=False, server_default=text("now()")),
+    Column("locked_until", TZ),
+    Column("outcome", Text),
+    Column("last_error", Text),
+    Column("processed_at", TZ),
+    PrimaryKeyConstraint("event_id", name="bot_paypal_events_pkey"),
+    CheckConstraint(
+        "status IN ('pending', 'processing', 'processed', 'failed', 'dead')", name="bot_paypal_events_status_check"
+    ),
+    Index(
+        "idx_bot_paypal_events_due",
+        "next_attempt_at",
+        postgresql_where=text("status IN ('pending', 'processing', 'failed')"),
+    ),
+    Index("idx_bot_paypal_events_received_at", "received_at"),
+)
+
+bot_ledger_keys = Table(
+    "bot_ledger_keys",
+    metadata,
+    Column("key", String(200), nullable=False),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("payment_transaction_id", UUID(as_uuid=True)),
+    Column("amount", NUMERIC(10, 2), nullable=False),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("key", name="bot_ledger_keys_pkey"),
+    ForeignKeyConstraint(
+        ["organization_id"], ["organizations.id"], name="bot_ledger_keys_organization_id_fkey", ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(
+        ["payment_transaction_id"],
+        ["payment_transactions.id"],
+        name="bot_ledger_keys_payment_transaction_id_fkey",
+        ondelete="SET NULL",
+    ),
+    Index("idx_bot_ledger_keys_payment_transaction_id", "payment_transaction_id"),
+)
+
+BOT_TABLES = (*BOT_TABLES, bot_paypal_events, bot_ledger_keys)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import Metrics
+from bot.paypal.client import PayPalClient
+from bot.paypal.verify import WebhookVerifier
 from bot.settings import Settings
 
 
@@ -15,3 +18,6 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     metrics: Metrics
+    pool: asyncpg.Pool  # plain asyncpg pool for the hottest writes (the PayPal webhook inbox)
+    paypal: PayPalClient | None = None  # None until PAYPAL_CLIENT_ID/SECRET are configured
+    webhook_verifier: WebhookVerifier | None = None  # None until PAYPAL_WEBHOOK_ID is configured

@@ -8,7 +8,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.services.container import Services
-from handlers.actions import org
+from handlers.actions import admin, org
+from handlers.actions import wallet as wallet_actions
 
 #: Link buttons (action ids starting with this) open a URL in the browser; Slack still sends a
 #: block_actions payload for them, which only needs an ack.
@@ -21,3 +22,5 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
 
     org.register(app, services)
+    admin.register(app, services)
+    wallet_actions.register(app, services)

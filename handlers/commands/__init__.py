@@ -16,8 +16,9 @@ from bot.rendering.identity import render_link_prompt, render_refusal
 from bot.services.container import Services
 from bot.services.identity import SlackRef, resolve_actor
 from bot.services.link_tokens import link_url
+from handlers.commands import admin, link, org
 from handlers.commands import help as help_command
-from handlers.commands import link, org
+from handlers.commands import wallet as wallet_commands
 from handlers.commands.base import CommandCall, CommandHandler
 from handlers.context import slack_ref
 from handlers.errors import guarded
@@ -29,6 +30,8 @@ def build_table() -> CommandTable[CommandHandler]:
     table.add(help_command.SPEC, help_command.show_help)
     link.register_commands(table)
     org.register_commands(table)
+    wallet_commands.register_commands(table)
+    admin.register_commands(table)  # staff commands are listed last in help
     return table
 
 

@@ -1,0 +1,315 @@
+"""Block Kit for the wallet: the card, ledger history, and the top-up preview and pay link (pure).
+
+Organisation names and ledger descriptions pass through `escape_mrkdwn`; money goes through
+`format_money`; every message has a top-level `text` for notifications and screen readers.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from bot.db.ledger import TransactionRow
+from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.money import SYMBOLS, format_money
+from bot.services.wallet import (
+    APPROVAL_WINDOW_HOURS,
+    DEFAULT_HOURLY_RATE,
+    HISTORY_MAX,
+    MIN_TOPUP,
+    Burn,
+    HistoryPage,
+    StartedTopup,
+    TopupPreview,
+    TopupRequest,
+    WalletCard,
+)
+
+# Interactive ids (each bound by exactly one listener in handlers/actions/wallet.py).
+TOPUP_CONFIRM_ACTION_ID = "wallet_topup_confirm"
+TOPUP_CANCEL_ACTION_ID = "wallet_topup_cancel"
+HISTORY_OLDER_ACTION_ID = "wallet_history_older"
+HISTORY_NEWER_ACTION_ID = "wallet_history_newer"
+#: Starts with `open_url_`, so the generic URL-button listener acks the click.
+PAY_BUTTON_ACTION_ID = "open_url_paypal_topup"
+
+DESCRIPTION_MAX_CHARS = 60
+LINES_PER_SECTION = 10
+NO_TRANSACTIONS = "No transactions yet."
+NO_BURN = "No running servers"
+CARD_HINT = "`{command} wallet topup <amount>` adds funds · `{command} wallet history` shows more."
+UNPRICED_NOTE = "{n} of them match no plan and are counted at the panel's default {rate}/h."
+ASK_AMOUNT = (
+    "How much would you like to add? For example `{command} wallet topup 25`. "
+    "Amounts from {minimum} to {maximum}, with at most two decimals, in the wallet's currency."
+)
+PREVIEW = "Top up *{org}* by *{amount}* via PayPal?"
+PREVIEW_TEXT = "Top up {org} by {amount} via PayPal"
+PREVIEW_NOTE = "Confirm creates a PayPal payment for you to approve. Nothing is charged until you approve it at PayPal."
+CONFIRM_BUTTON = "Confirm"
+CANCEL_BUTTON = "Cancel"
+WORKING = ":hourglass_flowing_sand: Setting up your PayPal payment of {amount}…"
+CANCELLED = "Top-up cancelled; nothing was charged."
+PAY_PROMPT = "Pay *{amount}* with PayPal to top up *{org}*."
+PAY_BUTTON = "Pay {amount} with PayPal"
+PAY_NOTE = (
+    "The button opens PayPal. The payment link expires: approve it within {hours} hours. "
+    "Your wallet is credited as soon as PayPal confirms the payment, and I'll tell you here."
+)
+HISTORY_RANGE = "Rows {first}–{last}, newest first."
+HISTORY_CAPPED = "At most {max} rows are shown at a time."
+STATUS_LABELS = {"completed": "completed", "pending": "pending", "failed": "failed", "refunded": "refunded"}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": text, "blocks": blocks or [_section(text)]}
+
+
+def replacement(text: str) -> dict[str, Any]:
+    """Replace the message a button was on (outcomes, refusals, cancellation)."""
+    return {**_ephemeral(text), "replace_original": True}
+
+
+# -- numbers -------------------------------------------------------------------------------------------
+
+
+def format_rate(hourly: Decimal, currency: str) -> str:
+    """An hourly rate to 4 decimals (`$0.0274`), since most servers cost under a cent a minute."""
+    value = hourly.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    symbol = SYMBOLS.get(currency.upper())
+    return f"{symbol}{value}" if symbol else f"{value} {currency.upper()}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def format_runway(hours: Decimal | None) -> str:
+    """`12 days 4 hours`, `5 hours`, `less than an hour`; `No running servers` when nothing burns."""
+    if hours is None:
+        return NO_BURN
+    whole = int(hours.to_integral_value(rounding=ROUND_DOWN))
+    if whole < 1:
+        return "less than an hour"
+    days, rest = divmod(whole, 24)
+    if days == 0:
+        return _plural(rest, "hour")
+    return _plural(days, "day") + (f" {_plural(rest, 'hour')}" if rest else "")
+
+
+def signed_amount(amount: Decimal, currency: str) -> str:
+    """Credits with `+`, debits with `-` (format_money already signs negatives)."""
+    return ("+" if amount > 0 else "") + format_money(amount, currency)
+
+
+def status_label(row: TransactionRow) -> str:
+    if row.status == "failed" and row.metadata.get("cancel_reason"):
+        return "cancelled"
+    return STATUS_LABELS.get(row.status, escape_mrkdwn(row.status))
+
+
+def _description(row: TransactionRow) -> str:
+    text = " ".join((row.description or row.payment_method or "").split())
+    if len(text) > DESCRIPTION_MAX_CHARS:
+        text = text[: DESCRIPTION_MAX_CHARS - 1] + "…"
+    return escape_mrkdwn(text)
+
+
+def ledger_line(row: TransactionRow) -> str:
+    created = row.created_at
+    if isinstance(created, datetime) and created.tzinfo is not None:
+        created = created.astimezone(UTC)
+    day = created.strftime("%Y-%m-%d") if created is not None else "—"
+    return f"`{day}` {_description(row)} · *{signed_amount(row.amount, row.currency)}* · {status_label(row)}"
+
+
+def _ledger_sections(rows: Sequence[TransactionRow]) -> list[dict[str, Any]]:
+    if not rows:
+        return [_section(NO_TRANSACTIONS)]
+    lines = [ledger_line(row) for row in rows]
+    return [_section("\n".join(lines[i : i + LINES_PER_SECTION])) for i in range(0, len(lines), LINES_PER_SECTION)]
+
+
+# -- the card ------------------------------------------------------------------------------------------
+
+
+def _burn_text(burn: Burn, currency: str) -> str:
+    if burn.servers == 0:
+        return NO_BURN
+    servers = _plural(burn.servers, "running server")
+    return f"{format_money(burn.daily, currency)}/day ({format_rate(burn.hourly, currency)}/h) · {servers}"
+
+
+def render_wallet_card(card: WalletCard, command: str) -> dict[str, Any]:
+    org = escape_mrkdwn(card.org.name)
+    balance = format_money(card.balance, card.currency)
+    runway = format_runway(card.runway_hours)
+    fields = [
+        f"*Balance*\n{balance} ({card.currency})",
+        f"*Burn rate*\n{_burn_text(card.burn, card.currency)}",
+        f"*Runway*\n{runway}",
+    ]
+    blocks: list[dict[str, Any]] = [
+        _section(f"*Wallet of {org}*"),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+    ]
+    if card.burn.unpriced:
+        note = UNPRICED_NOTE.format(n=card.burn.unpriced, rate=format_rate(DEFAULT_HOURLY_RATE, card.currency))
+        blocks.append(_context(note))
+    blocks += [{"type": "divider"}, _section("*Recent transactions*"), *_ledger_sections(card.transactions)]
+    blocks.append(_context(CARD_HINT.format(command=command)))
+    text = f"Wallet of {org}: balance {balance}; runway: {runway.lower()}."
+    return _ephemeral(text, blocks)
+
+
+# -- history -------------------------------------------------------------------------------------------
+
+
+def history_value(organization_id: uuid.UUID, offset: int, limit: int) -> str:
+    return json.dumps({"org": str(organization_id), "offset": offset, "limit": limit}, separators=(",", ":"))
+
+
+def parse_history_value(value: str) -> tuple[uuid.UUID, int, int] | None:
+    """(organisation id, offset, limit) from a paging button, or None if it is not ours."""
+    try:
+        data = json.loads(value)
+        org, offset, limit = uuid.UUID(str(data["org"])), int(data["offset"]), int(data["limit"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if offset < 0 or not 1 <= limit <= HISTORY_MAX:
+        return None
+    return org, offset, limit
+
+
+def render_history(page: HistoryPage, *, requested: int | None = None) -> dict[str, Any]:
+    org = escape_mrkdwn(page.org.name)
+    blocks: list[dict[str, Any]] = [_section(f"*Wallet history of {org}*")]
+    if page.transactions:
+        first, last = page.offset + 1, page.offset + len(page.transactions)
+        blocks.append(_context(HISTORY_RANGE.format(first=first, last=last)))
+    if requested is not None and requested > HISTORY_MAX:
+        blocks.append(_context(HISTORY_CAPPED.format(max=HISTORY_MAX)))
+    blocks += _ledger_sections(page.transactions)
+    buttons = []
+    if page.offset > 0:
+        newer = max(0, page.offset - page.limit)
+        buttons.append(_button("Newer", HISTORY_NEWER_ACTION_ID, history_value(page.org.id, newer, page.limit)))
+    if page.has_older:
+        older = page.offset + page.limit
+        buttons.append(_button("Older", HISTORY_OLDER_ACTION_ID, history_value(page.org.id, older, page.limit)))
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    text = f"Wallet history of {org}: {len(page.transactions)} transactions"
+    return _ephemeral(text, blocks)
+
+
+def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+# -- top-ups -------------------------------------------------------------------------------------------
+
+
+def render_ask_amount(command: str, maximum: Decimal) -> dict[str, Any]:
+    text = ASK_AMOUNT.format(command=command, minimum=f"{MIN_TOPUP:,.2f}", maximum=f"{maximum:,.2f}")
+    return _ephemeral(text)
+
+
+def topup_value(request: TopupRequest) -> str:
+    data = {
+        "org": str(request.organization_id),
+        "amount": f"{request.amount:.2f}",
+        "currency": request.currency,
+        "nonce": request.nonce,
+    }
+    return json.dumps(data, separators=(",", ":"))
+
+
+def parse_topup_value(value: str) -> TopupRequest | None:
+    """The request a Confirm button carries, or None if it is not ours (it is re-validated anyway)."""
+    try:
+        data = json.loads(value)
+        request = TopupRequest(
+            organization_id=uuid.UUID(str(data["org"])),
+            amount=Decimal(str(data["amount"])),
+            currency=str(data["currency"]),
+            nonce=str(data["nonce"]),
+        )
+    except (ValueError, KeyError, TypeError, InvalidOperation):
+        return None
+    if not request.amount.is_finite() or not 8 <= len(request.nonce) <= 64:
+        return None
+    return request
+
+
+def render_topup_preview(preview: TopupPreview) -> dict[str, Any]:
+    amount = format_money(preview.request.amount, preview.request.currency)
+    org = escape_mrkdwn(preview.organization_name)
+    blocks = [
+        _section(PREVIEW.format(org=org, amount=amount)),
+        _context(PREVIEW_NOTE),
+        {
+            "type": "actions",
+            "elements": [
+                _button(CONFIRM_BUTTON, TOPUP_CONFIRM_ACTION_ID, topup_value(preview.request), style="primary"),
+                _button(CANCEL_BUTTON, TOPUP_CANCEL_ACTION_ID, "cancel"),
+            ],
+        },
+    ]
+    return _ephemeral(PREVIEW_TEXT.format(org=org, amount=amount), blocks)
+
+
+def render_topup_working(request: TopupRequest) -> dict[str, Any]:
+    return replacement(WORKING.format(amount=format_money(request.amount, request.currency)))
+
+
+def render_topup_cancelled() -> dict[str, Any]:
+    return replacement(CANCELLED)
+
+
+def render_topup_started(started: StartedTopup) -> dict[str, Any]:
+    amount = format_money(started.amount, started.currency)
+    prompt = PAY_PROMPT.format(amount=amount, org=escape_mrkdwn(started.organization_name))
+    blocks = [
+        _section(prompt),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": PAY_BUTTON_ACTION_ID,
+                    "text": {"type": "plain_text", "text": PAY_BUTTON.format(amount=amount)},
+                    "url": started.buyer_url,
+                    "style": "primary",
+                }
+            ],
+        },
+        _context(PAY_NOTE.format(hours=APPROVAL_WINDOW_HOURS)),
+    ]
+    return {**_ephemeral(prompt, blocks), "replace_original": True}
+
+
+def render_problem(message: str, *, transient: bool = False) -> dict[str, Any]:
+    """A refusal or PayPal failure replacing the preview (plain-text message, escaped here)."""
+    icon = ":warning:" if transient else ":no_entry_sign:"
+    return replacement(f"{icon} {escape_mrkdwn(message)}")

@@ -1,0 +1,53 @@
+"""Staff view of the PayPal inbox: what arrived, what happened, and replaying what failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db import paypal_events as inbox_db
+from bot.db.paypal_events import InboxSummary
+from bot.errors import UserError
+from bot.services import audit
+from bot.services.identity import Actor
+from bot.services.permissions import Action
+
+RECENT_LIMIT = 15
+FAILURE_LIMIT = 10
+
+
+class UnknownEvent(UserError):
+    """No failed PayPal event has that id (only failed or dead events can be replayed)."""
+
+
+@dataclass(frozen=True)
+class PaymentsOverview:
+    recent: list[InboxSummary]
+    failures: list[InboxSummary]
+
+
+async def overview(engine: AsyncEngine, actor: Actor) -> PaymentsOverview:
+    actor.require(Action.STAFF)
+    async with engine.connect() as conn:
+        return PaymentsOverview(
+            recent=await inbox_db.recent(conn, RECENT_LIMIT), failures=await inbox_db.failures(conn, FAILURE_LIMIT)
+        )
+
+
+async def replay(engine: AsyncEngine, actor: Actor, event_id: str, *, channel_id: str | None = None) -> None:
+    """Put a failed or dead event back in the queue (the worker applies it again, exactly once)."""
+    actor.require(Action.STAFF)
+    async with engine.begin() as conn:
+        if not await inbox_db.requeue(conn, event_id):
+            raise UnknownEvent
+        await audit.record_for_actor(
+            conn,
+            actor,
+            event_type="payment.event.replay",
+            entity_type="paypal_event",
+            entity_id=event_id,
+            message=f"Replayed PayPal event {event_id}",
+            organization_id=None,
+            channel_id=channel_id,
+        )

@@ -1,0 +1,243 @@
+"""Wallet top-ups through PayPal: the rules that make every capture and refund move money once.
+
+Whoever learns of a capture first — the return page, a webhook, a redelivered webhook, the
+reconciler or another replica — calls `apply_capture` in its own transaction. The top-up row is
+locked, the panel's own completion is respected, and `bot_ledger_keys` (primary key
+`paypal:capture:<id>` / `paypal:refund:<id>`) decides who moves the money. Nothing here knows
+about Slack or HTTP.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.db import ledger as ledger_db
+from bot.db.ledger import TransactionRow
+from bot.paypal.models import Capture, Refund
+
+BRAND_NAME = "ContainerStacks"
+
+
+class Outcome(enum.Enum):
+    CREDITED = "credited"
+    ALREADY_APPLIED = "already_applied"
+    PENDING = "pending"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    UNKNOWN_ORDER = "unknown_order"
+    MISMATCH = "mismatch"
+
+    @property
+    def is_anomaly(self) -> bool:
+        return self in {Outcome.UNKNOWN_ORDER, Outcome.MISMATCH}
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """What happened, with what the notices need (no Slack types: plain values)."""
+
+    outcome: Outcome
+    detail: str
+    transaction_id: uuid.UUID | None = None
+    organization_id: uuid.UUID | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    balance_after: Decimal | None = None
+    slack: dict[str, Any] = field(default_factory=dict)  # who started the top-up in Slack, if anyone
+    user_id: uuid.UUID | None = None  # the ContainerStacks user who started it, if known
+    reference: str | None = None  # the PayPal id this result is about (capture, refund or order)
+
+
+def request_id_for_create(transaction_id: uuid.UUID) -> str:
+    return f"csbot-create-{transaction_id}"
+
+
+def request_id_for_capture(order_id: str) -> str:
+    return f"csbot-capture-{order_id}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _result(outcome: Outcome, detail: str, row: TransactionRow | None, **extra: Any) -> PaymentResult:
+    if row is None:
+        return PaymentResult(outcome, detail, **extra)
+    slack = {k: v for k, v in row.metadata.items() if k.startswith("slack_")}
+    started_by = row.metadata.get("user_id")
+    return PaymentResult(
+        outcome,
+        detail,
+        user_id=uuid.UUID(str(started_by)) if started_by else None,
+        transaction_id=row.id,
+        organization_id=row.organization_id,
+        amount=extra.pop("amount", row.amount),
+        currency=row.currency,
+        slack=slack,
+        **extra,
+    )
+
+
+# -- creating a top-up ------------------------------------------------------------------------
+
+
+async def create_pending_topup(
+    conn: AsyncConnection,
+    *,
+    organization_id: uuid.UUID,
+    amount: Decimal,
+    currency: str,
+    description: str,
+    slack_metadata: dict[str, Any],
+) -> uuid.UUID:
+    """The `pending` row the panel would write, created before the PayPal order so its id can be
+    the order's invoice_id (the order id is attached once PayPal answers)."""
+    return await ledger_db.insert_transaction(
+        conn,
+        organization_id=organization_id,
+        amount=amount,
+        currency=currency,
+        payment_method="paypal",
+        payment_provider="paypal",
+        status="pending",
+        description=description,
+        metadata=slack_metadata,
+    )
+
+
+async def attach_order(conn: AsyncConnection, transaction_id: uuid.UUID, order_id: str) -> None:
+    await ledger_db.set_provider_transaction_id(conn, transaction_id, order_id)
+    await ledger_db.merge_metadata(conn, transaction_id, {"payment_id": order_id})
+
+
+async def fail_topup(conn: AsyncConnection, transaction_id: uuid.UUID, metadata: dict[str, Any]) -> bool:
+    """Mark a top-up `failed` (never once completed); cancellation uses metadata.cancel_reason."""
+    return await ledger_db.set_status_unless_completed(
+        conn, transaction_id, "failed", {**metadata, "failure_time": _now()}
+    )
+
+
+# -- applying PayPal's answers ----------------------------------------------------------------
+
+
+def _mismatch(row: TransactionRow, capture: Capture) -> str | None:
+    if capture.custom_id is not None and capture.custom_id != str(row.organization_id):
+        return f"custom_id {capture.custom_id!r} is not organisation {row.organization_id}"
+    if capture.currency != row.currency.upper():
+        return f"currency {capture.currency} differs from the top-up's {row.currency}"
+    if capture.amount != row.amount:
+        return f"amount {capture.amount} differs from the top-up's {row.amount}"
+    return None
+
+
+async def apply_capture(conn: AsyncConnection, capture: Capture, *, source: str) -> PaymentResult:
+    """Apply a capture's state to its top-up; credits the wallet at most once per capture id."""
+    if capture.order_id is None:
+        return PaymentResult(Outcome.UNKNOWN_ORDER, f"capture {capture.id} names no order", reference=capture.id)
+    row = await ledger_db.topup_by_order_for_update(conn, capture.order_id)
+    if row is None:
+        return PaymentResult(
+            Outcome.UNKNOWN_ORDER, f"no top-up for PayPal order {capture.order_id}", reference=capture.id
+        )
+    problem = _mismatch(row, capture)
+    if problem is not None:
+        await ledger_db.merge_metadata(conn, row.id, {"anomaly": problem, "anomaly_capture_id": capture.id})
+        return _result(Outcome.MISMATCH, problem, row, reference=capture.id)
+    capture_meta = {
+        "payment_id": capture.order_id,
+        "capture_id": capture.id,
+        "capture_status": capture.status,
+        "capture_amount": f"{capture.amount:.2f}",
+        "capture_currency": capture.currency,
+        "capture_update_time": capture.update_time,
+        "captured_via": source,
+    }
+    if capture.status == "COMPLETED":
+        return await _credit(conn, row, capture, capture_meta)
+    if row.status == "completed":
+        return _result(Outcome.ALREADY_APPLIED, "top-up already completed", row, reference=capture.id)
+    if capture.status == "PENDING":
+        await ledger_db.merge_metadata(conn, row.id, {**capture_meta, "capture_reason": capture.reason})
+        return _result(
+            Outcome.PENDING, f"capture pending ({capture.reason or 'no reason given'})", row, reference=capture.id
+        )
+    await fail_topup(conn, row.id, {**capture_meta, "capture_reason": capture.reason})
+    return _result(Outcome.FAILED, f"capture {capture.status.lower()}", row, reference=capture.id)
+
+
+async def _credit(
+    conn: AsyncConnection, row: TransactionRow, capture: Capture, capture_meta: dict[str, Any]
+) -> PaymentResult:
+    if row.status == "completed":  # we or the panel already credited this order
+        await ledger_db.claim_key(conn, f"paypal:capture:{capture.id}", row.organization_id, row.id, row.amount)
+        return _result(Outcome.ALREADY_APPLIED, "top-up already completed", row, reference=capture.id)
+    if not await ledger_db.claim_key(conn, f"paypal:capture:{capture.id}", row.organization_id, row.id, row.amount):
+        return _result(Outcome.ALREADY_APPLIED, f"capture {capture.id} already applied", row, reference=capture.id)
+    balances = await ledger_db.change_wallet(conn, row.organization_id, row.amount)
+    if balances is None:
+        raise LookupError(f"organisation {row.organization_id} has no wallet")
+    before, after = balances
+    await ledger_db.set_status_unless_completed(
+        conn, row.id, "completed", {**capture_meta, "balance_before": f"{before:.2f}", "balance_after": f"{after:.2f}"}
+    )
+    return _result(Outcome.CREDITED, "wallet credited", row, balance_after=after, reference=capture.id)
+
+
+async def apply_refund(conn: AsyncConnection, refund: Refund, *, reversal: bool, source: str) -> PaymentResult:
+    """A refund or reversal of a captured top-up: one negative ledger row per refund id, and the
+    wallet debited by that much even if it goes negative (staff are alerted by the caller)."""
+    txn_id = await ledger_db.transaction_of_key(conn, f"paypal:capture:{refund.capture_id}")
+    row = await ledger_db.transaction_for_update(conn, txn_id) if txn_id else None
+    if row is None:
+        return PaymentResult(
+            Outcome.UNKNOWN_ORDER, f"no credited top-up for capture {refund.capture_id}", reference=refund.id
+        )
+    if refund.currency != row.currency.upper() or refund.amount <= 0 or refund.amount > row.amount:
+        problem = f"refund {refund.amount} {refund.currency} does not fit top-up {row.amount} {row.currency}"
+        await ledger_db.merge_metadata(conn, row.id, {"anomaly": problem, "anomaly_refund_id": refund.id})
+        return _result(Outcome.MISMATCH, problem, row, reference=refund.id)
+    refund_key = f"paypal:refund:{refund.id}"
+    if not await ledger_db.claim_key(conn, refund_key, row.organization_id, None, -refund.amount):
+        return _result(
+            Outcome.ALREADY_APPLIED,
+            f"refund {refund.id} already applied",
+            row,
+            amount=refund.amount,
+            reference=refund.id,
+        )
+    balances = await ledger_db.change_wallet(conn, row.organization_id, -refund.amount)
+    if balances is None:
+        raise LookupError(f"organisation {row.organization_id} has no wallet")
+    before, after = balances
+    kind = "reversal" if reversal else "refund"
+    refund_txn = await ledger_db.insert_transaction(
+        conn,
+        organization_id=row.organization_id,
+        amount=-refund.amount,
+        currency=row.currency,
+        payment_method="paypal",
+        payment_provider="paypal",
+        provider_transaction_id=row.provider_transaction_id,
+        status="completed",
+        description=f"PayPal {kind} of top-up {row.provider_transaction_id}",
+        metadata={
+            "kind": kind,
+            "refund_id": refund.id,
+            "capture_id": refund.capture_id,
+            "topup_transaction_id": str(row.id),
+            "balance_before": f"{before:.2f}",
+            "balance_after": f"{after:.2f}",
+            "applied_via": source,
+        },
+    )
+    await ledger_db.set_key_transaction(conn, refund_key, refund_txn)
+    return _result(
+        Outcome.REFUNDED, f"{kind} applied", row, amount=refund.amount, balance_after=after, reference=refund.id
+    )

@@ -1,0 +1,38 @@
+"""Staff buttons: replaying a failed PayPal event from `/cs admin payments`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import UserError
+from bot.rendering.admin_payments import REPLAY_ACTION_ID, render_replayed
+from bot.rendering.identity import render_refusal
+from bot.services import admin_payments
+from bot.services.container import Services
+from bot.services.identity import resolve_actor
+from handlers.context import channel_id, slack_ref
+from handlers.errors import guarded
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.action(REPLAY_ACTION_ID)
+    @guarded(services)
+    async def replay_payment_event(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        actor = await resolve_actor(services.engine, slack_ref(body), channel_id(body))
+        event_id = str(body["actions"][0].get("value") or "")
+        try:
+            if actor is None:
+                raise UserError("Link your account first with the link command.")
+            await admin_payments.replay(services.engine, actor, event_id, channel_id=channel_id(body))
+        except UserError as refusal:
+            await respond(**render_refusal(refusal.message), replace_original=False)
+            return
+        await respond(**render_replayed(event_id), replace_original=False)
