@@ -28,8 +28,9 @@ from bot.jobs.outbox import OutboxPolicy
 from bot.jobs.paypal_events import InboxPolicy
 from bot.jobs.paypal_reconciler import TopUpReconciler
 from bot.paypal.client import PayPalClient
+from bot.services.topup_pages import sign_ref
 from bot.services.topups import attach_order, create_pending_topup, request_id_for_create
-from tests.conftest import RunningBot, make_settings, start_bot
+from tests.conftest import BOT_SECRET, RunningBot, make_settings, start_bot
 from tests.factories import OrgRecord, add_slack_user, make_org, make_user
 from tests.paypal_fixtures import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET
 from tests.paypal_fixtures import paypal_emulator as paypal_emulator  # noqa: PLC0414 - a fixture
@@ -609,3 +610,49 @@ async def test_reconciler_fails_top_ups_abandoned_past_the_approval_window(
             )
         ).scalar_one()
     assert meta["reason"] == "abandoned"
+
+
+async def test_the_return_page_racing_the_webhook_credits_once(
+    hook_bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, paypal_emulator: PayPalEmulator
+) -> None:
+    topup = await new_topup(hook_bot, engine, slack)
+    paypal_emulator.approve(topup.order_id)
+    ref = sign_ref(BOT_SECRET, topup.transaction_id)
+    event = paypal_emulator.event_order_approved(topup.order_id)
+
+    async def visit_return_page() -> int:
+        url = f"{hook_bot.url}/paypal/return?ref={ref}&token={topup.order_id}&PayerID=BUYER1"
+        async with hook_bot.session.get(url) as response:
+            return response.status
+
+    page_status, delivery = await asyncio.gather(visit_return_page(), deliver(paypal_emulator, hook_bot, event))
+    assert page_status == 200 and delivery == [200]
+    await settled(engine, event["id"])
+    assert await balance(engine, topup.org) == Decimal("35.00")
+    async with engine.connect() as conn:
+        keys = (
+            await conn.execute(
+                text("SELECT count(*) FROM bot_ledger_keys WHERE organization_id = :o"), {"o": topup.org.id}
+            )
+        ).scalar_one()
+    assert keys == 1
+
+
+async def test_a_denied_pending_capture_fails_the_top_up(
+    hook_bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, paypal_emulator: PayPalEmulator
+) -> None:
+    topup = await new_topup(hook_bot, engine, slack)
+    paypal_emulator.approve(topup.order_id)
+    paypal_emulator.set_capture_outcome(topup.order_id, "PENDING", "PENDING_REVIEW")
+    approved = paypal_emulator.event_order_approved(topup.order_id)
+    await deliver(paypal_emulator, hook_bot, approved)
+    await settled(engine, approved["id"])
+    [capture_id] = [c for c, v in paypal_emulator.captures.items()
+                    if v["supplementary_data"]["related_ids"]["order_id"] == topup.order_id]  # fmt: skip
+    paypal_emulator.deny_pending_capture(capture_id)
+    denied = paypal_emulator.event_capture_denied(capture_id)
+    await deliver(paypal_emulator, hook_bot, denied)
+    assert (await settled(engine, denied["id"])).outcome.startswith("failed")
+    assert await topup_status(engine, topup) == "failed"
+    assert await balance(engine, topup.org) == Decimal("10.00")
+    await slack.wait_for("chat.postMessage", predicate=lambda c: "did not go through" in c.args.get("text", ""))
