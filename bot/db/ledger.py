@@ -58,6 +58,30 @@ _CHANGE_WALLET = text(
     RETURNING balance - :delta AS before, balance AS after
     """
 )
+#: Claim the capture's ledger key, credit the wallet and complete the top-up in ONE statement: the
+#: wallet and the row only change when this statement claimed the key.
+_CREDIT_TOPUP = text(
+    """
+    WITH k AS (
+        INSERT INTO bot_ledger_keys (key, organization_id, payment_transaction_id, amount)
+        VALUES (:key, :org, :txn, :amount) ON CONFLICT (key) DO NOTHING RETURNING key
+    ), w AS (
+        UPDATE wallets SET balance = balance + :amount
+        WHERE id = (SELECT id FROM wallets WHERE organization_id = :org ORDER BY created_at, id LIMIT 1)
+          AND EXISTS (SELECT 1 FROM k)
+        RETURNING balance - :amount AS before, balance AS after
+    ), t AS (
+        UPDATE payment_transactions p
+        SET status = 'completed',
+            metadata = coalesce(p.metadata, '{}'::jsonb) || CAST(:metadata AS jsonb)
+                || jsonb_build_object('balance_before', to_char(w.before, 'FM9999999990.00'),
+                                      'balance_after', to_char(w.after, 'FM9999999990.00'))
+        FROM w WHERE p.id = :txn
+        RETURNING p.id
+    )
+    SELECT EXISTS (SELECT 1 FROM k) AS claimed, (SELECT after FROM w) AS after, EXISTS (SELECT 1 FROM t) AS completed
+    """
+)
 _CLAIM_KEY = text(
     """
     INSERT INTO bot_ledger_keys (key, organization_id, payment_transaction_id, amount)
@@ -153,6 +177,31 @@ async def change_wallet(
     returns (balance before, balance after), or None when the organisation has no wallet."""
     row = (await conn.execute(_CHANGE_WALLET, {"org": organization_id, "delta": delta})).first()
     return None if row is None else (Decimal(row.before), Decimal(row.after))
+
+
+async def credit_topup(
+    conn: AsyncConnection,
+    *,
+    key: str,
+    organization_id: uuid.UUID,
+    transaction_id: uuid.UUID,
+    amount: Decimal,
+    metadata: dict[str, Any],
+) -> Decimal | None:
+    """Credit a top-up once per `key`; returns the new balance, or None when the key was taken."""
+    params = {
+        "key": key,
+        "org": organization_id,
+        "txn": transaction_id,
+        "amount": amount,
+        "metadata": json.dumps(metadata, default=str),
+    }
+    row = (await conn.execute(_CREDIT_TOPUP, params)).one()
+    if not row.claimed:
+        return None
+    if row.after is None or not row.completed:
+        raise LookupError(f"organisation {organization_id} has no wallet")
+    return Decimal(row.after)
 
 
 async def claim_key(

@@ -178,15 +178,16 @@ async def _credit(
     if row.status == "completed":  # we or the panel already credited this order
         await ledger_db.claim_key(conn, f"paypal:capture:{capture.id}", row.organization_id, row.id, row.amount)
         return _result(Outcome.ALREADY_APPLIED, "top-up already completed", row, reference=capture.id)
-    if not await ledger_db.claim_key(conn, f"paypal:capture:{capture.id}", row.organization_id, row.id, row.amount):
-        return _result(Outcome.ALREADY_APPLIED, f"capture {capture.id} already applied", row, reference=capture.id)
-    balances = await ledger_db.change_wallet(conn, row.organization_id, row.amount)
-    if balances is None:
-        raise LookupError(f"organisation {row.organization_id} has no wallet")
-    before, after = balances
-    await ledger_db.set_status_unless_completed(
-        conn, row.id, "completed", {**capture_meta, "balance_before": f"{before:.2f}", "balance_after": f"{after:.2f}"}
+    after = await ledger_db.credit_topup(
+        conn,
+        key=f"paypal:capture:{capture.id}",
+        organization_id=row.organization_id,
+        transaction_id=row.id,
+        amount=row.amount,
+        metadata=capture_meta,
     )
+    if after is None:
+        return _result(Outcome.ALREADY_APPLIED, f"capture {capture.id} already applied", row, reference=capture.id)
     return _result(Outcome.CREDITED, "wallet credited", row, balance_after=after, reference=capture.id)
 
 
