@@ -14,8 +14,8 @@ from bot.rendering.admin_payments import REPLAY_ACTION_ID, render_replayed
 from bot.rendering.identity import render_refusal
 from bot.services import admin_payments
 from bot.services.container import Services
-from bot.services.identity import resolve_actor
-from handlers.context import channel_id, slack_ref
+from handlers.acting import actor_or_prompt
+from handlers.context import channel_id
 from handlers.errors import guarded
 
 
@@ -26,11 +26,11 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        actor = await resolve_actor(services.engine, slack_ref(body), channel_id(body))
+        actor = await actor_or_prompt(services, body, respond)
+        if actor is None:
+            return
         event_id = str(body["actions"][0].get("value") or "")
         try:
-            if actor is None:
-                raise UserError("Link your account first with the link command.")
             await admin_payments.replay(services.engine, actor, event_id, channel_id=channel_id(body))
         except UserError as refusal:
             await respond(**render_refusal(refusal.message), replace_original=False)

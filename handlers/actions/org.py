@@ -16,7 +16,7 @@ from bot.rendering.escape import escape_mrkdwn
 from bot.services import orgs
 from bot.services.container import Services
 from bot.services.identity import resolve_actor
-from handlers.commands import link_prompt
+from handlers.acting import link_prompt
 from handlers.commands.org import refresh_homes
 from handlers.context import channel_id, slack_ref
 from handlers.errors import guarded

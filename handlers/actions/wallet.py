@@ -18,22 +18,12 @@ from bot.errors import UserError
 from bot.rendering import wallet as render
 from bot.services import wallet
 from bot.services.container import Services
-from bot.services.identity import Actor, resolve_actor
-from handlers.commands import link_prompt
-from handlers.context import channel_id, slack_ref
+from handlers.acting import actor_or_prompt
+from handlers.context import channel_id
 from handlers.errors import guarded
 
 STALE_BUTTON = "That button is no longer valid. Run the command again."
 HISTORY_ACTIONS = re.compile(f"^({render.HISTORY_OLDER_ACTION_ID}|{render.HISTORY_NEWER_ACTION_ID})$")
-
-
-async def _actor(services: Services, body: dict[str, Any], respond: AsyncRespond) -> Actor | None:
-    """The linked actor clicking, or None after telling an unlinked user how to link."""
-    slack = slack_ref(body)
-    actor = await resolve_actor(services.engine, slack, channel_id(body))
-    if actor is None:
-        await respond(**await link_prompt(services, slack), replace_original=False)
-    return actor
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -50,7 +40,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         request = render.parse_topup_value(str(action.get("value") or ""))
-        actor = await _actor(services, body, respond)
+        actor = await actor_or_prompt(services, body, respond)
         if actor is None:
             return
         if request is None:
@@ -76,7 +66,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         parsed = render.parse_history_value(str(action.get("value") or ""))
-        actor = await _actor(services, body, respond)
+        actor = await actor_or_prompt(services, body, respond)
         if actor is None:
             return
         if parsed is None:

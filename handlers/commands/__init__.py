@@ -12,10 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import CommandTable, tokenize
 from bot.errors import UserError
 from bot.rendering.help import render_help, render_unknown_command
-from bot.rendering.identity import render_link_prompt, render_refusal
+from bot.rendering.identity import render_refusal
 from bot.services.container import Services
-from bot.services.identity import SlackRef, resolve_actor
-from bot.services.link_tokens import link_url
+from bot.services.identity import resolve_actor
+from handlers.acting import link_prompt  # also imported from here by older listeners
 from handlers.commands import admin, link, org
 from handlers.commands import help as help_command
 from handlers.commands import wallet as wallet_commands
@@ -62,11 +62,3 @@ def register(app: AsyncApp, services: Services) -> None:
             await match.handler(call)
         except UserError as refusal:
             await call.reply(render_refusal(refusal.message))
-
-
-async def link_prompt(services: Services, slack: SlackRef) -> dict[str, Any]:
-    settings = services.settings
-    if settings.bot_secret is None:
-        return render_refusal("Account linking is not configured on this bot yet (BOT_SECRET is unset).")
-    url = await link_url(services.engine, settings.bot_secret.get_secret_value(), settings.public_url, slack)
-    return render_link_prompt(url)
