@@ -81,12 +81,17 @@ def _log_failure(error: BaseException, body: dict[str, Any], services: Services)
 
 
 def _context(body: dict[str, Any]) -> dict[str, Any]:
-    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    """Who and what, for the log line; tolerant of malformed payloads (they reach here too)."""
+    user = body.get("user_id") or _field(body.get("user"), "id") or _field(body.get("event"), "user")
     return {
         "slack_type": body.get("type") or ("slash_command" if body.get("command") else None),
-        "slack_user": user,
-        "command_text": body.get("text"),
+        "slack_user": user if isinstance(user, str) else None,
+        "command_text": body.get("text") if isinstance(body.get("text"), str) else None,
     }
+
+
+def _field(container: object, key: str) -> object:
+    return container.get(key) if isinstance(container, dict) else None
 
 
 def _answer_unhandled(body: dict[str, Any]) -> BoltResponse:
@@ -100,9 +105,15 @@ def _answer_unhandled(body: dict[str, Any]) -> BoltResponse:
 async def _tell_user(body: dict[str, Any], client: AsyncWebClient, ref: str) -> None:
     """Already acked: reach the user through response_url, else an ephemeral, else a DM."""
     message = render_internal_error(ref)
-    response_url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get("response_url")
+    urls = body.get("response_urls")
+    first = urls[0] if isinstance(urls, list) and urls else None
+    response_url = body.get("response_url") or _field(first, "response_url")
     user = _context(body)["slack_user"]
-    channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+    channel = body.get("channel_id") or _field(body.get("channel"), "id")
+    if not isinstance(response_url, str):
+        response_url = None
+    if not isinstance(channel, str):
+        channel = None
     try:
         if response_url:
             await AsyncWebhookClient(response_url).send_dict(message)
