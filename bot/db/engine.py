@@ -30,14 +30,12 @@ def with_database(url: str, database: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """An engine with a statement timeout. No pre-ping (it costs a round trip per checkout): a
-    connection that died with a PostgreSQL restart fails its first use, SQLAlchemy invalidates it
-    and the pool reconnects, so the service heals without a restart."""
+    """An engine with pre-ping (so a restarted PostgreSQL heals the pool) and a statement timeout."""
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=False,  # a dead connection is detected on use and the pool replaces it
+        pool_pre_ping=True,
         pool_timeout=5,
         connect_args={
             "timeout": 5,
