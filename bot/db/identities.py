@@ -35,6 +35,23 @@ _IDENTITY = text(
     """
 )
 
+#: Everything needed to resolve an actor in one round trip: identity, the channel's binding and the
+#: memberships in the panel's order.
+_ACTOR = text(
+    """
+    SELECT u.id AS user_id, u.email, u.name, u.role AS user_role, i.linked_via, i.active_organization_id,
+           (SELECT b.organization_id FROM bot_channel_bindings b
+             WHERE b.team_id = :team_id AND b.channel_id = :channel_id) AS channel_org,
+           (SELECT coalesce(json_agg(json_build_object('organization_id', m.organization_id, 'name', o.name,
+                                                       'slug', o.slug, 'role', m.role)
+                                     ORDER BY m.created_at, m.id), '[]'::json)
+              FROM organization_members m JOIN organizations o ON o.id = m.organization_id
+             WHERE m.user_id = u.id) AS memberships
+    FROM bot_slack_identities i JOIN users u ON u.id = i.user_id
+    WHERE i.enterprise_id = :enterprise_id AND i.team_id = :team_id AND i.slack_user_id = :slack_user_id
+    """
+)
+
 _LINK = text(
     """
     INSERT INTO bot_slack_identities (enterprise_id, team_id, slack_user_id, user_id, linked_via)
@@ -100,6 +117,31 @@ async def get_identity(
 ) -> IdentityRow | None:
     row = (await conn.execute(_IDENTITY, _slack_params(enterprise_id, team_id, slack_user_id))).first()
     return None if row is None else IdentityRow(**row._mapping)
+
+
+@dataclass(frozen=True)
+class ActorRow:
+    identity: IdentityRow
+    channel_org: uuid.UUID | None
+    memberships: list[MembershipRow]
+
+
+async def actor_row(
+    conn: AsyncConnection, enterprise_id: str, team_id: str, slack_user_id: str, channel_id: str | None
+) -> ActorRow | None:
+    """Identity, channel binding and memberships in one query (the path every command takes)."""
+    params = {**_slack_params(enterprise_id, team_id, slack_user_id), "channel_id": channel_id or ""}
+    row = (await conn.execute(_ACTOR, params)).first()
+    if row is None:
+        return None
+    identity = IdentityRow(
+        user_id=row.user_id, email=row.email, name=row.name, user_role=row.user_role,
+        linked_via=row.linked_via, active_organization_id=row.active_organization_id,
+    )  # fmt: skip
+    memberships = [
+        MembershipRow(uuid.UUID(m["organization_id"]), m["name"], m["slug"], m["role"]) for m in row.memberships
+    ]
+    return ActorRow(identity=identity, channel_org=row.channel_org, memberships=memberships)
 
 
 async def link_identity(

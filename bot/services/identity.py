@@ -61,9 +61,10 @@ async def choose_organization(
     is_staff: bool,
     channel_org: uuid.UUID | None,
     chosen_org: uuid.UUID | None,
+    memberships: list[MembershipRow] | None = None,
 ) -> OrgContext | None:
     """Channel binding (if a member) → `/cs org use` choice → first membership → newest owned."""
-    rows = await identities_db.memberships(conn, user_id)
+    rows = memberships if memberships is not None else await identities_db.memberships(conn, user_id)
     by_id = {row.organization_id: row for row in rows}
     for candidate in (channel_org, chosen_org):
         if candidate is None:
