@@ -82,17 +82,18 @@ async def choose_organization(
 async def resolve_actor(engine: AsyncEngine, slack: SlackRef, channel_id: str | None) -> Actor | None:
     """The linked actor for a Slack user, or None when the Slack identity is not linked."""
     async with engine.connect() as conn:
-        identity = await identities_db.get_identity(conn, slack.enterprise_id, slack.team_id, slack.user_id)
-        if identity is None:
+        found = await identities_db.actor_row(conn, slack.enterprise_id, slack.team_id, slack.user_id, channel_id)
+        if found is None:
             return None
+        identity = found.identity
         is_staff = identity.user_role == "admin"
-        channel_org = await identities_db.channel_organization(conn, slack.team_id, channel_id) if channel_id else None
         org = await choose_organization(
             conn,
             identity.user_id,
             is_staff=is_staff,
-            channel_org=channel_org,
+            channel_org=found.channel_org,
             chosen_org=identity.active_organization_id,
+            memberships=found.memberships,
         )
     return Actor(
         slack=slack, user_id=identity.user_id, email=identity.email, name=identity.name, is_staff=is_staff, org=org
