@@ -99,9 +99,6 @@ _NEWEST_OWNED = text(
 
 _ORGANIZATION = text("SELECT id AS organization_id, name, slug FROM organizations WHERE id = :organization_id")
 
-_CHANNEL_ORG = text(
-    "SELECT organization_id FROM bot_channel_bindings WHERE team_id = :team_id AND channel_id = :channel_id"
-)
 
 _SLACK_IDS_OF_USER = text(
     "SELECT enterprise_id, team_id, slack_user_id FROM bot_slack_identities WHERE user_id = :user_id"
@@ -179,11 +176,6 @@ async def newest_owned_organization(conn: AsyncConnection, user_id: uuid.UUID) -
 async def organization(conn: AsyncConnection, organization_id: uuid.UUID) -> MembershipRow | None:
     row = (await conn.execute(_ORGANIZATION, {"organization_id": organization_id})).first()
     return None if row is None else MembershipRow(**row._mapping, role=None)
-
-
-async def channel_organization(conn: AsyncConnection, team_id: str, channel_id: str) -> uuid.UUID | None:
-    row = (await conn.execute(_CHANNEL_ORG, {"team_id": team_id, "channel_id": channel_id})).first()
-    return None if row is None else row.organization_id
 
 
 async def slack_ids_of_user(conn: AsyncConnection, user_id: uuid.UUID) -> list[tuple[str, str, str]]:

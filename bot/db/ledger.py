@@ -38,19 +38,12 @@ class TransactionRow:
     created_at: Any
 
 
-_LOCK_WALLET = text(
-    """
-    SELECT id AS wallet_id, balance, coalesce(currency, 'USD') AS currency FROM wallets
-    WHERE organization_id = :org ORDER BY created_at, id LIMIT 1 FOR UPDATE
-    """
-)
 _READ_WALLET = text(
     """
     SELECT id AS wallet_id, balance, coalesce(currency, 'USD') AS currency FROM wallets
     WHERE organization_id = :org ORDER BY created_at, id LIMIT 1
     """
 )
-_ADD_TO_WALLET = text("UPDATE wallets SET balance = balance + :delta WHERE id = :wallet RETURNING balance")
 _CHANGE_WALLET = text(
     """
     UPDATE wallets SET balance = balance + :delta
@@ -155,19 +148,9 @@ def _row(row: Any) -> TransactionRow:
     return TransactionRow(**row._mapping)
 
 
-async def lock_wallet(conn: AsyncConnection, organization_id: uuid.UUID) -> WalletBalance | None:
-    row = (await conn.execute(_LOCK_WALLET, {"org": organization_id})).first()
-    return None if row is None else WalletBalance(**row._mapping)
-
-
 async def read_wallet(conn: AsyncConnection, organization_id: uuid.UUID) -> WalletBalance | None:
     row = (await conn.execute(_READ_WALLET, {"org": organization_id})).first()
     return None if row is None else WalletBalance(**row._mapping)
-
-
-async def add_to_wallet(conn: AsyncConnection, wallet_id: uuid.UUID, delta: Decimal) -> Decimal:
-    """Change a (locked) wallet by `delta`; returns the new balance."""
-    return Decimal((await conn.execute(_ADD_TO_WALLET, {"delta": delta, "wallet": wallet_id})).scalar_one())
 
 
 async def change_wallet(
