@@ -13,18 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: start the bot (embedded PostgreSQL unless DATABASE_URL is set)
+## run: serve the bot when Slack credentials are configured; otherwise open the sandbox (no accounts needed)
 run: $(STAMP)
 	@if $(BIN)/python -c 'import sys; from bot.settings import load_settings; sys.exit(0 if load_settings().has_slack_credentials else 1)' 2>/dev/null; then \
 		$(BIN)/csbot serve --migrate; \
 	else \
-		$(BIN)/csbot migrate && \
-		echo "" && \
-		echo "The database is ready, but no Slack credentials are configured, so the bot cannot serve yet." && \
-		echo "To run it against your Slack workspace:" && \
-		echo "  1. Create a Slack app from the manifest:  $(BIN)/csbot manifest  (see README, 'Creating the Slack app')." && \
-		echo "  2. Copy .env.example to .env and set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, BOT_SECRET and PUBLIC_URL." && \
-		echo "  3. Run 'make run' again; check the set-up any time with '$(BIN)/csbot doctor'."; \
+		$(BIN)/csbot sandbox; \
 	fi
 
 ## test: lint and run the whole test suite
@@ -43,7 +37,7 @@ format: $(STAMP)
 
 ## bench: run the benchmarks under bench/ (each prints its figures beside a baseline)
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
