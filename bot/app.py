@@ -40,6 +40,9 @@ from bot.db.migrate import head_revision
 from bot.jobs.outbox import OutboxPolicy, OutboxWorker
 from bot.jobs.paypal_events import InboxPolicy, PayPalEventWorker
 from bot.jobs.paypal_reconciler import TopUpReconciler
+from bot.jobs.scheduler import start_scheduler
+from bot.jobs.tickets_jobs import start_ticket_workers
+from bot.jobs.vps_sync import VpsOptions, build_vps_gateway, start_vps_workers
 from bot.metrics import Metrics
 from bot.paypal.client import PayPalClient
 from bot.paypal.verify import WebhookVerifier, load_trust_anchors
@@ -66,7 +69,12 @@ class AppOptions:
     outbox_policy: OutboxPolicy | None = None
     inbox_policy: InboxPolicy | None = None
     reconcile_every_seconds: float = 300.0
+    ticket_listener: bool = True
+    ticket_periodic_jobs: bool = True
+    ticket_sync_every_seconds: float = 30.0
     slack_client: AsyncWebClient | None = None
+    scheduler_first_tick_seconds: float = 60.0  # billing/summary ticks start this long after boot
+    vps: VpsOptions | None = None  # Linode polling, job and sync tunables (tests make them fast)
 
 
 def create_app(settings: Settings, database_url: str, options: AppOptions | None = None) -> web.Application:
@@ -166,6 +174,7 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
             pool=app[POOL],
             paypal=paypal,
             webhook_verifier=verifier,
+            linode=build_vps_gateway(settings, app[ENGINE], options.vps),
         )
         handlers.register_listeners(bolt, services)
         app[BOLT] = bolt
@@ -175,6 +184,8 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
         if socket_mode is not None:
             await socket_mode.close_async()
         await drain_listener_tasks(LISTENER_DRAIN_SECONDS)
+        if services.linode is not None:
+            services.linode.close()
 
     return slack
 
@@ -236,7 +247,23 @@ def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[N
                     _every(options.reconcile_every_seconds, reconciler.run_once, stop), name="reconciler"
                 )
             )
+        tasks.extend(
+            start_ticket_workers(
+                services.engine,
+                app[DATABASE_URL],
+                settings,
+                stop,
+                _every,
+                listen=options.ticket_listener,
+                periodic=options.ticket_periodic_jobs,
+                sync_seconds=options.ticket_sync_every_seconds,
+            )
+        )
+        tasks.extend(start_vps_workers(services, stop, _every, options.vps))
+        ticker = start_scheduler(services.engine, settings, first_after_seconds=options.scheduler_first_tick_seconds)
         yield
+        if ticker is not None:
+            await ticker.stop()
         stop.set()
         await asyncio.wait(tasks, timeout=policy.lease_seconds)
         for task in tasks:

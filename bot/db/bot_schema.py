@@ -176,17 +176,6 @@ bot_org_invites = Table(
     ),
 )
 
-BOT_TABLES = (
-    bot_outbox,
-    bot_outbox_pace,
-    bot_slack_events,
-    bot_slack_identities,
-    bot_link_tokens,
-    bot_login_attempts,
-    bot_channel_bindings,
-    bot_org_invites,
-)
-
 
 # -- payments (revision 0004) ----------------------------------------------------------------------
 
@@ -240,4 +229,197 @@ bot_ledger_keys = Table(
     Index("idx_bot_ledger_keys_payment_transaction_id", "payment_transaction_id"),
 )
 
-BOT_TABLES = (*BOT_TABLES, bot_paypal_events, bot_ledger_keys)
+
+# -- VPS lifecycle (revision 0006) -----------------------------------------------------------------
+
+bot_jobs = Table(
+    "bot_jobs",
+    metadata,
+    Column("id", BigInteger, nullable=False, server_default=text("nextval('bot_jobs_id_seq'::regclass)")),
+    Column("kind", String(32), nullable=False),
+    Column("payload", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("dedupe_key", String(255)),
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False, server_default=text("8")),
+    Column("next_attempt_at", TZ, nullable=False, server_default=text("now()")),
+    Column("locked_until", TZ),
+    Column("last_error", Text),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    Column("finished_at", TZ),
+    PrimaryKeyConstraint("id", name="bot_jobs_pkey"),
+    UniqueConstraint("dedupe_key", name="bot_jobs_dedupe_key_key"),
+    CheckConstraint("status IN ('pending', 'running', 'done', 'dead')", name="bot_jobs_status_check"),
+    Index("idx_bot_jobs_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'running')")),
+    Index("idx_bot_jobs_dead", "created_at", postgresql_where=text("status = 'dead'")),
+)
+
+
+# -- support tickets (revision 0005) -----------------------------------------------------------------
+
+bot_settings = Table(
+    "bot_settings",
+    metadata,
+    Column("key", String(100), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("updated_by", UUID(as_uuid=True)),
+    Column("updated_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("key", name="bot_settings_pkey"),
+)
+
+bot_ticket_threads = Table(
+    "bot_ticket_threads",
+    metadata,
+    Column("id", BigInteger, nullable=False, server_default=text("nextval('bot_ticket_threads_id_seq'::regclass)")),
+    Column("ticket_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("outbox_id", BigInteger),
+    Column("channel_id", String(64)),
+    Column("ts", String(32)),
+    Column("root_hash", String(32)),
+    Column("root_seq", Integer, nullable=False, server_default=text("0")),
+    Column("status_seen", String(50)),
+    Column("note_seq", Integer, nullable=False, server_default=text("0")),
+    Column("link_url", Text),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("id", name="bot_ticket_threads_pkey"),
+    UniqueConstraint("ticket_id", "kind", name="bot_ticket_threads_ticket_id_kind_key"),
+    UniqueConstraint("channel_id", "ts", name="bot_ticket_threads_channel_id_ts_key"),
+    CheckConstraint("kind IN ('triage', 'requester')", name="bot_ticket_threads_kind_check"),
+    ForeignKeyConstraint(
+        ["ticket_id"], ["support_tickets.id"], name="bot_ticket_threads_ticket_id_fkey", ondelete="CASCADE"
+    ),
+    Index("idx_bot_ticket_threads_unresolved", "outbox_id", postgresql_where=text("ts IS NULL")),
+)
+
+bot_ticket_reply_mirrors = Table(
+    "bot_ticket_reply_mirrors",
+    metadata,
+    Column("reply_id", UUID(as_uuid=True), nullable=False),
+    Column("thread_id", BigInteger, nullable=False),
+    Column("origin", Boolean, nullable=False, server_default=text("false")),
+    Column("slack_ts", String(32)),
+    Column("outbox_id", BigInteger),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("reply_id", "thread_id", name="bot_ticket_reply_mirrors_pkey"),
+    UniqueConstraint("thread_id", "slack_ts", name="bot_ticket_reply_mirrors_thread_id_slack_ts_key"),
+    ForeignKeyConstraint(
+        ["reply_id"],
+        ["support_ticket_replies.id"],
+        name="bot_ticket_reply_mirrors_reply_id_fkey",
+        ondelete="CASCADE",
+    ),
+    ForeignKeyConstraint(
+        ["thread_id"], ["bot_ticket_threads.id"], name="bot_ticket_reply_mirrors_thread_id_fkey", ondelete="CASCADE"
+    ),
+)
+
+bot_ticket_assignments = Table(
+    "bot_ticket_assignments",
+    metadata,
+    Column("ticket_id", UUID(as_uuid=True), nullable=False),
+    Column("assignee_id", UUID(as_uuid=True), nullable=False),
+    Column("assigned_by", UUID(as_uuid=True)),
+    Column("assigned_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("ticket_id", name="bot_ticket_assignments_pkey"),
+    ForeignKeyConstraint(
+        ["ticket_id"], ["support_tickets.id"], name="bot_ticket_assignments_ticket_id_fkey", ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(
+        ["assignee_id"], ["users.id"], name="bot_ticket_assignments_assignee_id_fkey", ondelete="CASCADE"
+    ),
+    Index("idx_bot_ticket_assignments_assignee_id", "assignee_id"),
+)
+
+bot_ticket_sla_reminders = Table(
+    "bot_ticket_sla_reminders",
+    metadata,
+    Column("ticket_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("due_at", TZ, nullable=False),
+    Column("notified_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("ticket_id", "kind", name="bot_ticket_sla_reminders_pkey"),
+    ForeignKeyConstraint(
+        ["ticket_id"], ["support_tickets.id"], name="bot_ticket_sla_reminders_ticket_id_fkey", ondelete="CASCADE"
+    ),
+)
+
+bot_ticket_digests = Table(
+    "bot_ticket_digests",
+    metadata,
+    Column("digest_date", String(10), nullable=False),
+    Column("posted_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("digest_date", name="bot_ticket_digests_pkey"),
+)
+
+
+# -- billing and scheduler (revision 0007) -----------------------------------------------------------
+
+bot_billing_failures = Table(
+    "bot_billing_failures",
+    metadata,
+    Column("vps_instance_id", UUID(as_uuid=True), nullable=False),
+    Column("hour_index", BigInteger, nullable=False),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("cycle_id", UUID(as_uuid=True), nullable=False),
+    Column("period_start", TZ, nullable=False),
+    Column("amount", NUMERIC(10, 2), nullable=False),
+    Column("first_failed_at", TZ, nullable=False),
+    Column("collected_at", TZ),
+    Column("payment_transaction_id", UUID(as_uuid=True)),
+    PrimaryKeyConstraint("vps_instance_id", "hour_index", name="bot_billing_failures_pkey"),
+    ForeignKeyConstraint(
+        ["vps_instance_id"], ["vps_instances.id"], name="bot_billing_failures_vps_instance_id_fkey", ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(
+        ["organization_id"], ["organizations.id"], name="bot_billing_failures_organization_id_fkey", ondelete="CASCADE"
+    ),
+    Index("idx_bot_billing_failures_open", "organization_id", postgresql_where=text("collected_at IS NULL")),
+)
+
+bot_billing_arrears = Table(
+    "bot_billing_arrears",
+    metadata,
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("since", TZ, nullable=False),
+    Column("notice_day", Integer, nullable=False, server_default=text("'-1'::integer")),
+    PrimaryKeyConstraint("organization_id", name="bot_billing_arrears_pkey"),
+    ForeignKeyConstraint(
+        ["organization_id"], ["organizations.id"], name="bot_billing_arrears_organization_id_fkey", ondelete="CASCADE"
+    ),
+)
+
+bot_billing_runs = Table(
+    "bot_billing_runs",
+    metadata,
+    Column("id", BigInteger, nullable=False, server_default=text("nextval('bot_billing_runs_id_seq'::regclass)")),
+    Column("run_at", TZ, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("hours_charged", Integer, nullable=False, server_default=text("0")),
+    Column("amount_charged", NUMERIC(14, 2), nullable=False, server_default=text("0")),
+    Column("hours_failed", Integer, nullable=False, server_default=text("0")),
+    Column("organizations", Integer, nullable=False, server_default=text("0")),
+    Column("started_at", TZ, nullable=False, server_default=text("now()")),
+    Column("finished_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("id", name="bot_billing_runs_pkey"),
+    Index("idx_bot_billing_runs_finished_at", "finished_at"),
+)
+
+bot_job_runs = Table(
+    "bot_job_runs",
+    metadata,
+    Column("job", String(64), nullable=False),
+    Column("slot", TZ, nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'claimed'")),
+    Column("covers_from", TZ),
+    Column("claimed_at", TZ, nullable=False, server_default=text("now()")),
+    Column("finished_at", TZ),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    PrimaryKeyConstraint("job", "slot", name="bot_job_runs_pkey"),
+    CheckConstraint("status IN ('claimed', 'done')", name="bot_job_runs_status_check"),
+)
+
+
+#: Every bot-owned table, in dependency order (for tools and tests; the revisions create them).
+BOT_TABLES = tuple(table for table in metadata.sorted_tables if table.name.startswith("bot_"))

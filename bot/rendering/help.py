@@ -11,6 +11,7 @@ from bot.rendering.escape import code, escape_mrkdwn
 UNKNOWN_COMMAND = "I don't know `{command} {typed}`."
 HELP_POINTER = "Type `{command} help` to see everything I can do."
 HELP_TITLE = "ContainerStacks in Slack"
+STAFF_GROUP = "Staff"
 
 
 def render_help(
@@ -20,6 +21,7 @@ def render_help(
     chosen = {g: specs for g, specs in groups.items() if topic is None or g.lower().startswith(topic.lower())}
     if not chosen:
         chosen = dict(groups)
+    chosen = dict(sorted(chosen.items(), key=lambda item: item[0] == STAFF_GROUP))  # staff commands last
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": HELP_TITLE}},
         {

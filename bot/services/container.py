@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.linode.gateway import LinodeGateway
 from bot.metrics import Metrics
 from bot.paypal.client import PayPalClient
 from bot.paypal.verify import WebhookVerifier
@@ -21,3 +22,4 @@ class Services:
     pool: asyncpg.Pool  # plain asyncpg pool for the hottest writes (the PayPal webhook inbox)
     paypal: PayPalClient | None = None  # None until PAYPAL_CLIENT_ID/SECRET are configured
     webhook_verifier: WebhookVerifier | None = None  # None until PAYPAL_WEBHOOK_ID is configured
+    linode: LinodeGateway | None = None  # the async Linode gateway (token resolved per call)

@@ -9,6 +9,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.services.container import Services
 from handlers.actions import admin, org
+from handlers.actions import tickets as ticket_actions
+from handlers.actions import vps as vps_actions
 from handlers.actions import wallet as wallet_actions
 
 #: Link buttons (action ids starting with this) open a URL in the browser; Slack still sends a
@@ -24,3 +26,5 @@ def register(app: AsyncApp, services: Services) -> None:
     org.register(app, services)
     admin.register(app, services)
     wallet_actions.register(app, services)
+    ticket_actions.register(app, services)
+    vps_actions.register(app, services)

@@ -17,7 +17,10 @@ from bot.services.container import Services
 from bot.services.identity import resolve_actor
 from handlers.acting import link_prompt  # also imported from here by older listeners
 from handlers.commands import admin, link, org
+from handlers.commands import billing as billing_commands
 from handlers.commands import help as help_command
+from handlers.commands import tickets as tickets_commands
+from handlers.commands import vps as vps_commands
 from handlers.commands import wallet as wallet_commands
 from handlers.commands.base import CommandCall, CommandHandler
 from handlers.context import slack_ref
@@ -31,7 +34,10 @@ def build_table() -> CommandTable[CommandHandler]:
     link.register_commands(table)
     org.register_commands(table)
     wallet_commands.register_commands(table)
-    admin.register_commands(table)  # staff commands are listed last in help
+    tickets_commands.register_commands(table)
+    vps_commands.register_commands(table)
+    billing_commands.register_commands(table)
+    admin.register_commands(table)
     return table
 
 

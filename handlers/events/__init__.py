@@ -5,9 +5,10 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services.container import Services
-from handlers.events import home
+from handlers.events import home, tickets
 
 
 def register(app: AsyncApp, services: Services) -> None:
     """Bind every feature's event listeners."""
     home.register(app, services)
+    tickets.register(app, services)

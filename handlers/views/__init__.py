@@ -5,10 +5,13 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services.container import Services
-from handlers.views import link, org
+from handlers.views import link, org, tickets
+from handlers.views import vps as vps_views
 
 
 def register(app: AsyncApp, services: Services) -> None:
     """Bind every feature's view listeners."""
     link.register(app, services)
     org.register(app, services)
+    tickets.register(app, services)
+    vps_views.register(app, services)

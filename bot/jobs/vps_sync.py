@@ -1,0 +1,195 @@
+"""Reconcile vps_instances with Linode every few minutes.
+
+* status and first IPv4 follow Linode (``offline`` stored as ``stopped``);
+* a server gone at Linode becomes ``error`` with a ``configuration.botSync`` note, and the
+  organisation's VPS channels and staff are told (once, through the outbox);
+* a ``provisioning`` row whose instance exists at Linode under its deterministic label (a crash
+  between Linode and our database) is adopted and finalised, first-hour charge included;
+* a ``provisioning`` row that never reached Linode is removed after a grace period (nothing was
+  charged for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db import servers as servers_db
+from bot.db.jobs import Job
+from bot.db.servers import ServerRow
+from bot.jobs.durable import JobPolicy, JobWorker
+from bot.linode.errors import LinodeError, LinodeFailure
+from bot.linode.gateway import LinodeGateway
+from bot.rendering import vps as render
+from bot.services import vps
+from bot.services.container import Services
+from bot.services.vps_actions import job_handlers
+from bot.services.vps_create import finalize, linode_label
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    updated: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)
+
+
+class VpsSync:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        gateway: LinodeGateway,
+        settings: Settings,
+        *,
+        provisioning_grace: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self._engine = engine
+        self._gateway = gateway
+        self._settings = settings
+        self._grace = provisioning_grace
+
+    async def run_once(self) -> SyncReport:
+        report = SyncReport()
+        if not await self._gateway.configured():
+            return report
+        try:
+            instances = await self._gateway.list_instances()
+        except LinodeError as error:
+            await vps.alert_auth_failure(self._engine, self._settings, error)
+            log.warning("vps_sync.list_failed", extra={"category": error.category.value})
+            return report
+        by_id = {i["id"]: i for i in instances}
+        by_label = {i["label"]: i for i in instances}
+        async with self._engine.connect() as conn:
+            rows = await servers_db.all_servers(conn)
+        for row in rows:
+            if row.linode_id is None:
+                await self._provisioning(row, by_label, report)
+            elif row.linode_id in by_id:
+                await self._follow(row, by_id[row.linode_id], report)
+            elif row.status != "error":
+                await self._maybe_missing(row, report)
+        return report
+
+    async def _provisioning(self, row: ServerRow, by_label: dict[str, dict], report: SyncReport) -> None:
+        if row.status != "provisioning":
+            return
+        found = by_label.get(linode_label(row.id))
+        if found is not None:
+            await finalize(self._engine, self._settings, row.id, {**found, "adopted": True}, actor=None)
+            report.adopted.append(row.label)
+            log.info("vps_sync.adopted", extra={"server_id": str(row.id), "linode_id": found["id"]})
+            return
+        if datetime.now(UTC) - row.created_at > self._grace:
+            async with self._engine.begin() as conn:
+                if await servers_db.delete_server(conn, row.id):
+                    await vps.notify_org(
+                        conn, row.organization_id, render.abandoned_notice(row.label),
+                        dedupe_key=f"vps:abandoned:{row.id}",
+                    )  # fmt: skip
+            report.abandoned.append(row.label)
+
+    async def _follow(self, row: ServerRow, instance: dict, report: SyncReport) -> None:
+        status = servers_db.stored_status(instance["status"])
+        ip = instance["ipv4"][0] if instance["ipv4"] else None
+        if status == row.status and (ip is None or ip == row.ip_address):
+            return
+        async with self._engine.begin() as conn:
+            await servers_db.set_status(conn, row.id, status, ip)
+        report.updated.append(row.label)
+
+    async def _maybe_missing(self, row: ServerRow, report: SyncReport) -> None:
+        """Confirm with a single GET (a listing can race a create) before calling a server gone."""
+        assert row.linode_id is not None
+        try:
+            await self._gateway.get_instance(row.linode_id)
+            return
+        except LinodeError as error:
+            if error.category is not LinodeFailure.NOT_FOUND:
+                return
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            await servers_db.set_status(conn, row.id, "error")
+            await servers_db.merge_configuration(
+                conn, row.id, {"botSync": {"missingAt": now.isoformat(), "reason": "not_found_at_linode"}}
+            )
+            await vps.record_system(
+                conn, row.organization_id, "vps.sync.missing", row.id,
+                f"Server {row.label} no longer exists at Linode", metadata={"linode_id": row.linode_id}, status="error",
+            )  # fmt: skip
+            await vps.notify_org(
+                conn, row.organization_id, render.missing_notice(row.label), dedupe_key=f"vps:missing:{row.id}"
+            )
+            await vps.alert_staff(
+                conn, self._settings, "A server is gone at Linode",
+                [f"Server {row.label} ({row.id})", f"Linode id {row.linode_id}", f"Organisation {row.organization_id}"],
+                dedupe_key=f"vps:missing:{row.id}:staff",
+            )  # fmt: skip
+        report.missing.append(row.label)
+
+
+# --- wiring into the app ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VpsOptions:
+    """Tunables for the Linode gateway, the durable job worker and the sync loop."""
+
+    poll_seconds: float = 5.0
+    max_wait_seconds: float = 900.0
+    timeout_seconds: float = 60.0
+    retry_interval: float = 1.0
+    jobs: JobPolicy | None = None
+    sync_every_seconds: float | None = 300.0  # None: no periodic sync (tests call run_once)
+
+
+def build_vps_gateway(settings: Settings, engine: AsyncEngine, options: VpsOptions | None) -> LinodeGateway:
+    options = options or VpsOptions()
+    return vps.build_gateway(
+        settings,
+        engine,
+        poll_seconds=options.poll_seconds,
+        max_wait_seconds=options.max_wait_seconds,
+        timeout_seconds=options.timeout_seconds,
+        retry_interval=options.retry_interval,
+    )
+
+
+def start_vps_workers(
+    services: Services,
+    stop: asyncio.Event,
+    every: Callable[[float, Callable[[], Awaitable[object]], asyncio.Event], Awaitable[None]],
+    options: VpsOptions | None,
+) -> list[asyncio.Task[None]]:
+    """The durable job worker (rDNS, power-off) and the periodic Linode sync."""
+    if services.linode is None:
+        return []
+    options = options or VpsOptions()
+    handlers = job_handlers(services.engine, services.linode, services.settings)
+    worker = JobWorker(services.engine, handlers, options.jobs, on_dead=_dead_job_notice(services))
+    tasks = [asyncio.create_task(worker.run(stop), name="jobs-worker")]
+    if options.sync_every_seconds is not None:
+        sync = VpsSync(services.engine, services.linode, services.settings)
+        tasks.append(asyncio.create_task(every(options.sync_every_seconds, sync.run_once, stop), name="vps-sync"))
+    return tasks
+
+
+def _dead_job_notice(services: Services) -> Callable[[Job, str], Awaitable[None]]:
+    async def notice(job: Job, error: str) -> None:
+        async with services.engine.begin() as conn:
+            await vps.alert_staff(
+                conn, services.settings, f"A background {job.kind} job gave up",
+                [f"Job {job.id} after {job.attempts} attempts", f"Payload {job.payload}", f"Last error: {error}"],
+                dedupe_key=f"jobs:dead:{job.id}",
+            )  # fmt: skip
+
+    return notice

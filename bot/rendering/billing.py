@@ -1,0 +1,141 @@
+"""Block Kit for billing: arrears and power-off notices, run reports, summaries, `/cs billing` (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.money import format_money
+
+if TYPE_CHECKING:
+    from bot.db.billing import ArrearsState
+    from bot.services.summaries import AdminBillingOverview, MonthUsage, OrgSummary
+
+
+def _message(text: str, *, context: str | None = None) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    if context:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    return {"text": text, "blocks": blocks}
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def arrears_notice(state: ArrearsState, power_off_at: datetime, command: str, *, first: bool) -> dict[str, Any]:
+    lead = ":warning: Hourly billing failed" if first else ":warning: Still unpaid"
+    return _message(
+        f"{lead} for *{escape_mrkdwn(state.name)}*: the wallet cannot pay {state.hours_owed} server hour(s) "
+        f"({format_money(state.amount_owed, state.currency)}) on {state.servers} server(s). "
+        f"Top up with `{command} wallet topup`; "
+        f"the unpaid hours are collected automatically. Servers still unpaid at {_when(power_off_at)} "
+        "will be powered off (never deleted).",
+        context="ContainerStacks billing",
+    )
+
+
+def power_off_notice(org_name: str, label: str, command: str) -> dict[str, Any]:
+    return _message(
+        f":octagonal_sign: Server *{escape_mrkdwn(label)}* of *{escape_mrkdwn(org_name)}* is being powered off: "
+        f"its hours are unpaid past the grace period. Nothing is deleted. Top up with `{command} wallet topup`, "
+        "then power it on again from the panel or Slack.",
+        context="ContainerStacks billing",
+    )
+
+
+def _arrears_line(a: ArrearsState) -> str:
+    owed = format_money(a.amount_owed, a.currency)
+    return f"• {escape_mrkdwn(a.name)}: {owed} ({a.hours_owed} h) since {_when(a.since)}"
+
+
+def _runway(days: Decimal | None) -> str:
+    if days is None:
+        return "no running servers"
+    return f"about {days.quantize(Decimal('0.1'))} days"
+
+
+def daily_summary(summary: OrgSummary, command: str) -> dict[str, Any]:
+    f = summary.figures
+    lines = [
+        f":bar_chart: *Billing summary for {escape_mrkdwn(f.name)}* ({_when(summary.start)} → {_when(summary.end)})",
+        f"Spend: *{format_money(summary.total_spend, f.currency)}*",
+    ]
+    lines += [
+        f"• {escape_mrkdwn(s.label)}: {format_money(s.amount, f.currency)} ({s.hours} h)" for s in summary.spend[:15]
+    ]
+    if len(summary.spend) > 15:
+        lines.append(f"• …and {len(summary.spend) - 15} more servers")
+    lines.append(f"Top-ups: {format_money(f.topups, f.currency)}")
+    lines.append(
+        f"Balance: *{format_money(f.balance, f.currency)}* · burn {format_money(summary.daily_burn, f.currency)}/day "
+        f"· runway {_runway(summary.runway_days)}"
+    )
+    if f.hours_owed:
+        lines.append(
+            f":warning: Arrears: {format_money(f.owed, f.currency)} ({f.hours_owed} unpaid hours) — "
+            f"top up with `{command} wallet topup`."
+        )
+    return _message("\n".join(lines), context="ContainerStacks billing")
+
+
+def weekly_staff_summary(
+    start: datetime, end: datetime, totals: dict[str, Any], arrears: list[ArrearsState]
+) -> dict[str, Any]:
+    lines = [
+        f":ledger: *Weekly billing summary* ({_when(start)} → {_when(end)})",
+        f"Top-ups: {totals['topup_count']} totalling {format_money(Decimal(totals['topup_total']))}",
+        f"Charges: {totals['charge_hours']} server-hours totalling {format_money(Decimal(totals['charge_total']))}",
+        f"Failed charges: {totals['failed_hours']} hour(s) could not be paid",
+        f"Webhook failures: {totals['webhook_failures']} in the period ({totals['webhooks_dead']} dead in all)",
+        f"Organisations in arrears: {len(arrears)}",
+    ]
+    lines += [_arrears_line(a) for a in arrears[:20]]
+    return _message("\n".join(lines), context="ContainerStacks billing")
+
+
+def _ephemeral(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", **_message(text)}
+
+
+def month_usage_card(usage: MonthUsage) -> dict[str, Any]:
+    s = usage.summary
+    f = s.figures
+    lines = [
+        f":receipt: *{escape_mrkdwn(f.name)}* — usage this month (UTC, since {_when(s.start)})",
+        f"So far: *{format_money(s.total_spend, f.currency)}* · projected for the month: "
+        f"*{format_money(usage.projection, f.currency)}* at the current burn "
+        f"({format_money(s.daily_burn, f.currency)}/day)",
+    ]
+    lines += [f"• {escape_mrkdwn(x.label)}: {format_money(x.amount, f.currency)} ({x.hours} h)" for x in s.spend[:15]]
+    if len(s.spend) > 15:
+        lines.append(f"• …and {len(s.spend) - 15} more servers")
+    lines.append(f"Balance: {format_money(f.balance, f.currency)} · runway {_runway(s.runway_days)}")
+    if f.hours_owed:
+        lines.append(f":warning: Arrears: {format_money(f.owed, f.currency)} ({f.hours_owed} unpaid hours)")
+    return _ephemeral("\n".join(lines))
+
+
+def admin_billing_card(overview: AdminBillingOverview) -> dict[str, Any]:
+    run = overview.last_run
+    if run is None:
+        last = "Last run with due hours: none yet"
+    else:
+        last = (
+            f"Last run with due hours: {_when(run['finished_at'])} ({run['source']}, "  # type: ignore[arg-type]
+            f"billed up to {_when(run['run_at'])}): "  # type: ignore[arg-type]
+            f"{run['hours_charged']} h charged, {format_money(Decimal(str(run['amount_charged'])))}, "
+            f"{run['hours_failed']} h newly unpaid"
+        )
+    t = overview.totals
+    lines = [
+        f":gear: *Billing* (this month since {_when(overview.month_start)})",
+        last,
+        f"Charges this month: {t['charge_hours']} h, {format_money(Decimal(str(t['charge_total'])))} · "
+        f"top-ups: {t['topup_count']}, {format_money(Decimal(str(t['topup_total'])))}",
+        f"Organisations in arrears: {len(overview.arrears)}",
+    ]
+    lines += [_arrears_line(a) for a in overview.arrears[:20]]
+    return _ephemeral("\n".join(lines))

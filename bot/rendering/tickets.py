@@ -1,0 +1,379 @@
+"""Block Kit for support tickets: the triage card, requester thread roots, thread posts, modals, lists.
+
+Pure: domain rows in, Slack payloads out. Every panel- or user-supplied string goes through
+`escape_mrkdwn` (modal initial values are plain text and need no escaping).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.db.tickets import ReplyRow, TicketRow
+from bot.rendering.escape import code, escape_mrkdwn
+
+STATUSES = ("open", "in_progress", "resolved", "closed")
+PRIORITIES = ("low", "medium", "high", "urgent")
+CATEGORIES = ("general", "technical", "billing", "feature_request")
+
+NEW_CALLBACK_ID = "ticket_new"
+REPLY_CALLBACK_ID = "ticket_reply"
+ACTION_ASSIGN_ME = "ticket_assign_me"
+ACTION_ASSIGN_USER = "ticket_assign_user"
+ACTION_PRIORITY = "ticket_priority"
+ACTION_STATUS = "ticket_status"
+ACTION_REPLY = "ticket_reply_open"
+ACTION_CLOSE = "ticket_close"
+CARD_BLOCK_PREFIX = "ticket_card:"
+
+NOTE_HINT_STAFF_ONLY = (
+    "Only linked ContainerStacks staff can answer tickets here, so your message was not sent to the customer. "
+    "Start a message with `{prefix}` to keep an internal note."
+)
+NOTE_HINT_UNLINKED = "Your Slack account is not linked to ContainerStacks, so this message was not added to the ticket."
+NOTE_HINT_NOT_MEMBER = "You are not in this ticket's organisation, so your message was not added to the ticket."
+EDIT_NOT_SYNCED = "Edits are not synced: the ticket keeps the text you first sent. Reply again to add a correction."
+NO_TICKETS = "Your organisation has no support tickets yet. Open one with `{command} ticket new`."
+SUPPORT_CHANNEL_SET = "Ticket cards will be posted in <#{channel}> from now on."
+STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "resolved": "Resolved", "closed": "Closed"}
+PRIORITY_EMOJI = {
+    "low": ":white_circle:",
+    "medium": ":large_blue_circle:",
+    "high": ":large_orange_circle:",
+    "urgent": ":red_circle:",
+}
+
+
+def short_id(ticket_id: object) -> str:
+    return str(ticket_id)[:8]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": label}, "value": value}
+
+
+def _ago(moment: datetime) -> str:
+    """Slack renders `{ago}` in the reader's locale and keeps it current, so the card never goes stale."""
+    return f"<!date^{int(moment.timestamp())}^{{ago}}|{moment:%Y-%m-%d %H:%M} UTC>"
+
+
+def _label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def _metadata(ticket_id: object, kind: str) -> dict[str, Any]:
+    return {"event_type": "csbot_ticket", "event_payload": {"ticket_id": str(ticket_id), "kind": kind}}
+
+
+def _excerpt(value: str, limit: int = 600) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+# --- triage card ---------------------------------------------------------------------------------------------
+
+
+def render_card(ticket: TicketRow, *, assignee_slack_id: str | None = None) -> dict[str, Any]:
+    """The one card per ticket in the triage channel, updated in place after every change."""
+    assignee = (
+        f"<@{assignee_slack_id}>"
+        if assignee_slack_id
+        else (escape_mrkdwn(ticket.assignee_name) if ticket.assignee_name else "_unassigned_")
+    )
+    tid = str(ticket.id)
+    fields = [
+        f"*Organisation*\n{escape_mrkdwn(ticket.organization_name)}",
+        f"*Requester*\n{escape_mrkdwn(ticket.requester_name)} ({escape_mrkdwn(ticket.requester_email)})",
+        f"*Category*\n{escape_mrkdwn(ticket.category)}",
+        f"*Priority*\n{PRIORITY_EMOJI.get(ticket.priority, '')} {ticket.priority}",
+        f"*Status*\n{_label(ticket.status)}",
+        f"*Assignee*\n{assignee}",
+    ]
+    blocks: list[dict[str, Any]] = [
+        _section(f":ticket: *{escape_mrkdwn(ticket.subject)}* {code(short_id(tid))}"),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        _section(">" + escape_mrkdwn(_excerpt(ticket.message)).replace("\n", "\n>")),
+        _context(
+            f"Opened {_ago(ticket.created_at)} · "
+            + ("staff have replied" if ticket.has_staff_reply else "no staff reply yet")
+            + " · reply in this thread to answer the customer; start with the note prefix (default `note:`) "
+            "to keep a message internal"
+        ),
+    ]
+    if ticket.status != "closed":
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": CARD_BLOCK_PREFIX + tid,
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ACTION_ASSIGN_ME,
+                        "value": tid,
+                        "text": {"type": "plain_text", "text": "Assign to me"},
+                    },
+                    {
+                        "type": "users_select",
+                        "action_id": ACTION_ASSIGN_USER,
+                        "placeholder": {"type": "plain_text", "text": "Assign to…"},
+                    },
+                    {
+                        "type": "static_select",
+                        "action_id": ACTION_PRIORITY,
+                        "placeholder": {"type": "plain_text", "text": "Priority"},
+                        "initial_option": _option(f"{tid}:{ticket.priority}", ticket.priority),
+                        "options": [_option(f"{tid}:{p}", p) for p in PRIORITIES],
+                    },
+                    {
+                        "type": "static_select",
+                        "action_id": ACTION_STATUS,
+                        "placeholder": {"type": "plain_text", "text": "Status"},
+                        "initial_option": _option(f"{tid}:{ticket.status}", _label(ticket.status)),
+                        "options": [_option(f"{tid}:{s}", _label(s)) for s in STATUSES],
+                    },
+                    {
+                        "type": "button",
+                        "action_id": ACTION_REPLY,
+                        "value": tid,
+                        "text": {"type": "plain_text", "text": "Reply"},
+                    },
+                    {
+                        "type": "button",
+                        "action_id": ACTION_CLOSE,
+                        "value": tid,
+                        "style": "danger",
+                        "text": {"type": "plain_text", "text": "Close"},
+                        "confirm": {
+                            "title": {"type": "plain_text", "text": "Close this ticket?"},
+                            "text": {"type": "plain_text", "text": "The customer sees it as closed."},
+                            "confirm": {"type": "plain_text", "text": "Close"},
+                            "deny": {"type": "plain_text", "text": "Cancel"},
+                        },
+                    },
+                ],
+            }
+        )
+    text = f"Ticket {short_id(tid)}: {ticket.subject} ({_label(ticket.status)}, {ticket.priority})"
+    return {"text": text, "blocks": blocks, "metadata": _metadata(tid, "triage")}
+
+
+def render_requester_root(ticket: TicketRow, *, link_url: str | None) -> dict[str, Any]:
+    """The message in the customer's channel or DM whose thread carries the conversation."""
+    origin = f" from <{link_url}|this message>" if link_url else ""
+    lines = [
+        f":ticket: Support ticket {code(short_id(ticket.id))}{origin}: *{escape_mrkdwn(ticket.subject)}*",
+        f"Status: *{_label(ticket.status)}* · priority {ticket.priority} · {escape_mrkdwn(ticket.category)}",
+    ]
+    blocks = [
+        _section("\n".join(lines)),
+        _context("Replies from ContainerStacks support appear in this thread. Reply in the thread to answer."),
+    ]
+    text = f"Support ticket {short_id(ticket.id)}: {ticket.subject} ({_label(ticket.status)})"
+    return {"text": text, "blocks": blocks, "metadata": _metadata(ticket.id, "requester")}
+
+
+def render_root(kind: str, ticket: TicketRow, *, link_url: str | None, assignee_slack_id: str | None) -> dict[str, Any]:
+    if kind == "triage":
+        return render_card(ticket, assignee_slack_id=assignee_slack_id)
+    return render_requester_root(ticket, link_url=link_url)
+
+
+# --- thread posts --------------------------------------------------------------------------------------------
+
+
+def render_reply_post(kind: str, reply: ReplyRow, thread_ts: str) -> dict[str, Any]:
+    if reply.is_staff_reply:
+        who = f"*{escape_mrkdwn(reply.author_name)}* (ContainerStacks support)"
+    else:
+        who = f"*{escape_mrkdwn(reply.author_name)}*" + (" (customer)" if kind == "triage" else "")
+    body = escape_mrkdwn(_excerpt(reply.message, 2900))
+    return {
+        "text": f"{reply.author_name}: {_excerpt(reply.message, 2900)}",
+        "blocks": [_section(f"{who}\n{body}")],
+        "thread_ts": thread_ts,
+        "metadata": _metadata(reply.ticket_id, "reply"),
+    }
+
+
+def render_status_post(ticket_id: object, old: str | None, new: str, thread_ts: str, by: str | None) -> dict[str, Any]:
+    change = f"{_label(old)} → *{_label(new)}*" if old else f"*{_label(new)}*"
+    who = f" by {escape_mrkdwn(by)}" if by else ""
+    text = f":arrows_counterclockwise: Status changed: {change}{who}"
+    return {"text": text, "thread_ts": thread_ts, "metadata": _metadata(ticket_id, "status")}
+
+
+def render_sla_reminder(ticket: TicketRow, hours: int, assignee_slack_id: str | None) -> dict[str, Any]:
+    who = f"<@{assignee_slack_id}>" if assignee_slack_id else "_unassigned_"
+    text = (
+        f":alarm_clock: First response overdue ({hours} h SLA, {ticket.priority}): "
+        f"*{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} from "
+        f"{escape_mrkdwn(ticket.organization_name)}, opened {_ago(ticket.created_at)}. Assignee: {who}"
+    )
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def render_digest(counts: dict[str, int], oldest: list[TicketRow]) -> dict[str, Any]:
+    total = sum(counts.values())
+    summary = (
+        f":bar_chart: *Open tickets: {total}* — under 1 day: {counts['under_1d']}, 1–3 days: {counts['d1_3']}, "
+        f"3–7 days: {counts['d3_7']}, over 7 days: {counts['over_7d']}"
+    )
+    lines = [
+        f"• {code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {escape_mrkdwn(t.organization_name)}, "
+        f"{t.priority}, {_label(t.status)}, opened {_ago(t.created_at)}"
+        for t in oldest
+    ]
+    blocks = [_section(summary)]
+    if lines:
+        blocks.append(_section("*Oldest open tickets*\n" + "\n".join(lines)))
+    return {"text": f"Open tickets: {total}", "blocks": blocks}
+
+
+# --- modals --------------------------------------------------------------------------------------------------
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], hint: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def render_new_modal(
+    *, subject: str = "", message: str = "", channel_id: str | None = None, message_ts: str | None = None
+) -> dict[str, Any]:
+    subject_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 500}
+    if subject:
+        subject_el["initial_value"] = subject[:500]
+    message_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": True}
+    if message:
+        message_el["initial_value"] = message[:3000]
+    priority_el = {
+        "type": "static_select",
+        "action_id": "value",
+        "initial_option": _option("medium", "medium"),
+        "options": [_option(p, p) for p in PRIORITIES],
+    }
+    category_el = {"type": "plain_text_input", "action_id": "value", "initial_value": "general", "max_length": 100}
+    meta = json.dumps({"channel_id": channel_id, "message_ts": message_ts})
+    return {
+        "type": "modal",
+        "callback_id": NEW_CALLBACK_ID,
+        "private_metadata": meta,
+        "title": {"type": "plain_text", "text": "New support ticket"},
+        "submit": {"type": "plain_text", "text": "Open ticket"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _input("subject", "Subject", subject_el),
+            _input("category", "Category", category_el, "general, technical, billing or feature_request"),
+            _input("priority", "Priority", priority_el),
+            _input("message", "Message", message_el, "At least 10 characters."),
+        ],
+    }
+
+
+def render_reply_modal(ticket: TicketRow) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": REPLY_CALLBACK_ID,
+        "private_metadata": str(ticket.id),
+        "title": {"type": "plain_text", "text": f"Reply to {short_id(ticket.id)}"},
+        "submit": {"type": "plain_text", "text": "Send reply"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _context(f"*{escape_mrkdwn(ticket.subject)}* — {_label(ticket.status)}"),
+            _input("message", "Reply", {"type": "plain_text_input", "action_id": "value", "multiline": True}),
+        ],
+    }
+
+
+def new_modal_metadata(raw: str) -> tuple[str | None, str | None]:
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return None, None
+    return data.get("channel_id"), data.get("message_ts")
+
+
+def submitted(values: dict[str, Any], block_id: str) -> str:
+    state = (values.get(block_id) or {}).get("value") or {}
+    if state.get("selected_option"):
+        return str(state["selected_option"]["value"])
+    return str(state.get("value") or "").strip()
+
+
+# --- listings ------------------------------------------------------------------------------------------------
+
+
+def _ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": text, "blocks": blocks or [_section(text)]}
+
+
+def render_notice(text: str) -> dict[str, Any]:
+    return _ephemeral(text)
+
+
+def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[str, Any]:
+    if not tickets:
+        return _ephemeral(NO_TICKETS.format(command=command))
+    lines = [
+        f"{code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {_label(t.status)}, {t.priority}, "
+        f"last activity {_ago(t.last_activity)}"
+        for t in tickets
+    ]
+    header = f"*Support tickets of {escape_mrkdwn(org_name)}*"
+    text = f"Support tickets of {org_name}: " + "; ".join(f"{short_id(t.id)} {_label(t.status)}" for t in tickets)
+    return _ephemeral(
+        text, [_section(header + "\n" + "\n".join(lines)), _context(f"Open one with `{command} ticket <id>`.")]
+    )
+
+
+def render_conversation(ticket: TicketRow, replies: list[ReplyRow], command: str) -> dict[str, Any]:
+    head = (
+        f":ticket: *{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} — {_label(ticket.status)}, "
+        f"{ticket.priority}, {escape_mrkdwn(ticket.category)}"
+    )
+    blocks = [
+        _section(head),
+        _section(
+            f"*{escape_mrkdwn(ticket.requester_name)}* {_ago(ticket.created_at)}\n{escape_mrkdwn(ticket.message)}"
+        ),
+    ]
+    shown = replies[-20:]
+    if len(replies) > len(shown):
+        blocks.append(_context(f"{len(replies) - len(shown)} earlier replies not shown."))
+    for reply in shown:
+        who = escape_mrkdwn(reply.author_name) + (" (support)" if reply.is_staff_reply else "")
+        blocks.append(_section(f"*{who}* {_ago(reply.created_at)}\n{escape_mrkdwn(_excerpt(reply.message, 2800))}"))
+    blocks.append(_context(f"Answer with `{command} ticket reply {short_id(ticket.id)}`."))
+    text = f"Ticket {short_id(ticket.id)}: {ticket.subject} ({_label(ticket.status)}), {len(replies)} replies"
+    return _ephemeral(text, blocks[:50])
+
+
+def render_settings(
+    support_channel: str | None, note_prefix: str, sla_hours: dict[str, int], digest_hour: int, command: str
+) -> dict[str, Any]:
+    channel = f"<#{support_channel}>" if support_channel else "_not set_ (run `{command} admin support-channel` there)"
+    sla = ", ".join(f"{p} {sla_hours[p]} h" for p in reversed(PRIORITIES))
+    lines = [
+        "*Ticket settings*",
+        f"Triage channel: {channel.format(command=command)}",
+        f"Internal-note prefix: {code(note_prefix)}",
+        f"First-response SLA: {sla}",
+        f"Daily digest: after {digest_hour:02d}:00 (TIMEZONE)",
+    ]
+    usage = f"Change with `{command} admin ticket-settings note-prefix|sla|digest-hour …`."
+    return _ephemeral("\n".join(lines), [_section("\n".join(lines)), _context(usage)])

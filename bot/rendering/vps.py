@@ -1,0 +1,490 @@
+"""Block Kit for servers: lists, one server, plans, the create and delete modals, confirmations,
+progress and notices (pure: no I/O). Labels and names pass through ``escape_mrkdwn``."""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.money import format_money
+
+if TYPE_CHECKING:
+    from bot.services.vps import PlanView, ServerList, ServerView
+    from bot.services.vps_actions import ResizePreview
+    from bot.services.vps_create import CreateForm
+
+# Interactive ids, each bound by exactly one listener (handlers/actions/vps.py, handlers/views/vps.py).
+POWER_ACTION_IDS = {"start": "vps_power_start", "stop": "vps_power_stop", "reboot": "vps_power_reboot"}
+CREATE_OPEN_ACTION_ID = "vps_create_open"
+REBUILD_PICK_ACTION_ID = "vps_rebuild_pick"
+REBUILD_IMAGE_ACTION_ID = "vps_rebuild_image"
+REBUILD_CONFIRM_ACTION_ID = "vps_rebuild_confirm"
+RESIZE_PICK_ACTION_ID = "vps_resize_pick"
+RESIZE_PLAN_ACTION_ID = "vps_resize_plan"
+RESIZE_CONFIRM_ACTION_ID = "vps_resize_confirm"
+DELETE_OPEN_ACTION_ID = "vps_delete_open"
+CANCEL_ACTION_ID = "vps_cancel"
+CREATE_CALLBACK_ID = "vps_create_modal"
+DELETE_CALLBACK_ID = "vps_delete_modal"
+VALUE = "value"  # the action id of every input inside the modals
+
+#: Modal block ids by the field names the services use in FieldErrors.
+FIELD_BLOCKS = {
+    "label": "vps_label",
+    "plan": "vps_plan",
+    "region": "vps_region",
+    "image": "vps_image",
+    "stackscript": "vps_stackscript",
+    "stackscript_data": "vps_stackscript_data",
+    "ssh_key": "vps_ssh_key",
+    "backups": "vps_backups",
+    "confirm": "vps_delete_confirm",
+}
+#: Linode's field names (400 answers) mapped to our modal fields.
+LINODE_FIELDS = {
+    "label": "label",
+    "type": "plan",
+    "region": "region",
+    "image": "image",
+    "authorized_keys": "ssh_key",
+    "stackscript_id": "stackscript",
+    "stackscript_data": "stackscript_data",
+}
+
+INSUFFICIENT_FUNDS = (
+    "Your wallet ({balance}) does not cover the first hour of this plan ({needed}). "
+    "Top up with {command} wallet topup first."
+)
+NO_SERVERS = "No servers yet."
+CANCELLED = "Cancelled; nothing was changed."
+STATUS_EMOJI = {
+    "running": ":large_green_circle:",
+    "stopped": ":red_circle:",
+    "provisioning": ":hourglass_flowing_sand:",
+    "booting": ":hourglass_flowing_sand:",
+    "rebooting": ":arrows_counterclockwise:",
+    "shutting_down": ":hourglass_flowing_sand:",
+    "rebuilding": ":hammer_and_wrench:",
+    "resizing": ":straight_ruler:",
+    "migrating": ":straight_ruler:",
+    "error": ":warning:",
+}
+
+
+def hourly(amount: Decimal, currency: str = "USD") -> str:
+    """`$0.0342/h`: four decimals, since hourly prices are fractions of a cent."""
+    symbol = "$" if currency == "USD" else ""
+    return f"{symbol}{amount.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP)}/h"
+
+
+def _section(text: str, accessory: dict[str, Any] | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    if accessory:
+        block["accessory"] = accessory
+    return block
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None, **extra: Any) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    button.update(extra)
+    return button
+
+
+def _message(text: str, blocks: list[dict[str, Any]], *, replace: bool | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"response_type": "ephemeral", "text": text, "blocks": blocks}
+    if replace is not None:
+        message["replace_original"] = replace
+    return message
+
+
+def _status(status: str) -> str:
+    return f"{STATUS_EMOJI.get(status, ':white_circle:')} {escape_mrkdwn(status)}"
+
+
+def _server_line(server: ServerView) -> str:
+    plan = escape_mrkdwn(server.plan_name or server.plan_id)
+    parts = [
+        f"*{escape_mrkdwn(server.label)}*",
+        _status(server.status),
+        plan,
+        escape_mrkdwn(server.region or "?"),
+        code(server.ip_address) if server.ip_address else "no IP yet",
+        hourly(server.hourly),
+    ]
+    return " · ".join(parts)
+
+
+def server_buttons(server: ServerView) -> dict[str, Any]:
+    value = str(server.id)
+    elements = [
+        _button("Start", POWER_ACTION_IDS["start"], value),
+        _button("Stop", POWER_ACTION_IDS["stop"], value),
+        _button("Reboot", POWER_ACTION_IDS["reboot"], value),
+        _button("Rebuild…", REBUILD_PICK_ACTION_ID, value),
+        _button("Resize…", RESIZE_PICK_ACTION_ID, value),
+        _button("Delete…", DELETE_OPEN_ACTION_ID, value, style="danger"),
+    ]
+    return {"type": "actions", "block_id": f"vps_actions_{server.id.hex[:12]}", "elements": elements}
+
+
+def render_server_list(listing: ServerList, command: str) -> dict[str, Any]:
+    title = f"Servers of {escape_mrkdwn(listing.organization)}"
+    blocks: list[dict[str, Any]] = [_section(f"*{title}*")]
+    if not listing.servers:
+        blocks.append(_section(NO_SERVERS))
+    for server in listing.servers[:20]:
+        blocks.append(_section(_server_line(server)))
+        if listing.can_manage:
+            blocks.append(server_buttons(server))
+    if listing.can_manage:
+        blocks.append({"type": "actions", "elements": [_button("Create server", CREATE_OPEN_ACTION_ID, "create",
+                                                               style="primary")]})  # fmt: skip
+    blocks.append(_context(f"`{command} vps <label>` shows one · `{command} vps plans` lists prices"))
+    text = f"{title}: {len(listing.servers)} server(s)"
+    return _message(text, blocks)
+
+
+def render_server(server: ServerView, *, can_manage: bool) -> dict[str, Any]:
+    lines = [
+        f"*{escape_mrkdwn(server.label)}* {_status(server.status)}",
+        f"Plan: {escape_mrkdwn(server.plan_name or server.plan_id)} · {hourly(server.hourly)}",
+        f"Region: {escape_mrkdwn(server.region or '?')} · Image: {escape_mrkdwn(server.image or '?')}",
+        f"IPv4: {code(server.ip_address) if server.ip_address else 'not assigned yet'}",
+    ]
+    if server.last_billed_at:
+        lines.append(f"Paid up to {server.last_billed_at:%Y-%m-%d %H:%M} UTC")
+    blocks = [_section("\n".join(lines))]
+    if can_manage:
+        blocks.append(server_buttons(server))
+    return _message(f"Server {server.label}: {server.status}", blocks)
+
+
+def render_plans(plans: list[PlanView]) -> dict[str, Any]:
+    if not plans:
+        return _message("No plans are offered right now.", [_section("No plans are offered right now.")])
+    lines = [
+        f"*{escape_mrkdwn(p.name)}* ({code(p.linode_type)}) · {hourly(p.hourly)} · {format_money(p.monthly)}/month"
+        + (f" · {escape_mrkdwn(p.region)}" if p.region else "")
+        for p in plans
+    ]
+    blocks = [_section("*Server plans*"), _section("\n".join(lines[:40]))]
+    blocks.append(_context("Hourly = monthly price / 730. The first hour is charged when a server is created."))
+    return _message(f"{len(plans)} server plan(s)", blocks)
+
+
+def render_problem(message: str, *, replace: bool = True) -> dict[str, Any]:
+    text = f":no_entry_sign: {escape_mrkdwn(message)}"
+    return _message(text, [_section(text)], replace=replace)
+
+
+def render_progress(label: str, doing: str, status: str, *, done: bool = False) -> dict[str, Any]:
+    prefix = ":white_check_mark:" if done else ":hourglass_flowing_sand:"
+    text = f"{prefix} {escape_mrkdwn(doing)} *{escape_mrkdwn(label)}* — {_status(status)}"
+    return _message(text, [_section(text)], replace=True)
+
+
+# --- rebuild and resize ------------------------------------------------------------------------
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}
+
+
+def render_rebuild_picker(server_id: str, label: str, images: list[tuple[str, str]]) -> dict[str, Any]:
+    options = [_option(name, f"{server_id}|{image}") for image, name in images[:100]]
+    select = {"type": "static_select", "action_id": REBUILD_IMAGE_ACTION_ID, "options": options,
+              "placeholder": {"type": "plain_text", "text": "Choose an image"}}  # fmt: skip
+    text = f"Rebuild *{escape_mrkdwn(label)}*: choose the image to reinstall from."
+    blocks = [_section(text, select), {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
+    return _message(f"Rebuild {label}", blocks, replace=True)
+
+
+def render_rebuild_confirm(server_id: str, label: str, image: str) -> dict[str, Any]:
+    text = (
+        f":warning: Rebuild *{escape_mrkdwn(label)}* from {code(image)}? This *erases all data on its disks* and "
+        "sets a new root password (stored encrypted; the panel's console can use it). The price does not change."
+    )
+    confirm = {
+        "title": {"type": "plain_text", "text": "Rebuild server?"},
+        "text": {"type": "mrkdwn", "text": f"All data on {escape_mrkdwn(label)} will be erased."},
+        "confirm": {"type": "plain_text", "text": "Rebuild"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+    elements = [
+        _button("Rebuild", REBUILD_CONFIRM_ACTION_ID, f"{server_id}|{image}", style="danger", confirm=confirm),
+        _button("Cancel", CANCEL_ACTION_ID, "x"),
+    ]
+    return _message(f"Rebuild {label} from {image}?", [_section(text), {"type": "actions", "elements": elements}],
+                    replace=True)  # fmt: skip
+
+
+def render_resize_picker(server_id: str, label: str, plans: list[PlanView]) -> dict[str, Any]:
+    options = [
+        _option(f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo", f"{server_id}|{p.id}")
+        for p in plans[:100]
+    ]
+    select = {"type": "static_select", "action_id": RESIZE_PLAN_ACTION_ID, "options": options,
+              "placeholder": {"type": "plain_text", "text": "Choose a plan"}}  # fmt: skip
+    text = f"Resize *{escape_mrkdwn(label)}*: choose the new plan."
+    blocks = [_section(text, select), {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
+    return _message(f"Resize {label}", blocks, replace=True)
+
+
+def signed(amount: Decimal, *, per_hour: bool) -> str:
+    sign = "+" if amount >= 0 else "-"
+    if per_hour:
+        return sign + hourly(abs(amount))
+    return sign + format_money(abs(amount)) + "/month"
+
+
+def render_resize_confirm(preview: ResizePreview) -> dict[str, Any]:
+    text = (
+        f":warning: Resize *{escape_mrkdwn(preview.label)}* from {escape_mrkdwn(preview.current_plan or '?')} "
+        f"({hourly(preview.current_hourly)}) to *{escape_mrkdwn(preview.new_plan)}* ({hourly(preview.new_hourly)})?\n"
+        f"Price difference: *{signed(preview.hourly_difference, per_hour=True)}* "
+        f"({signed(preview.monthly_difference, per_hour=False)}). The server is powered off while Linode migrates it."
+    )
+    confirm = {
+        "title": {"type": "plain_text", "text": "Resize server?"},
+        "text": {"type": "mrkdwn", "text": "The server restarts on the new plan."},
+        "confirm": {"type": "plain_text", "text": "Resize"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+    value = f"{preview.server_id}|{preview.new_plan_id}"
+    elements = [
+        _button("Resize", RESIZE_CONFIRM_ACTION_ID, value, style="danger", confirm=confirm),
+        _button("Cancel", CANCEL_ACTION_ID, "x"),
+    ]
+    return _message(f"Resize {preview.label}?", [_section(text), {"type": "actions", "elements": elements}],
+                    replace=True)  # fmt: skip
+
+
+def parse_pair(value: str) -> tuple[str, str] | None:
+    server_id, sep, choice = value.partition("|")
+    return (server_id, choice) if sep and server_id and choice else None
+
+
+# --- modals ------------------------------------------------------------------------------------
+
+
+def _modal(title: str, blocks: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    view: dict[str, Any] = {"type": "modal", "title": {"type": "plain_text", "text": title}, "blocks": blocks}
+    view.update(extra)
+    return view
+
+
+def loading_modal(title: str = "Create a server") -> dict[str, Any]:
+    return _modal(title, [_section(":hourglass_flowing_sand: Loading plans, regions and images…")],
+                  close={"type": "plain_text", "text": "Close"})  # fmt: skip
+
+
+def message_modal(title: str, text: str) -> dict[str, Any]:
+    return _modal(title, [_section(text)], close={"type": "plain_text", "text": "Close"})
+
+
+def _input(
+    field: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": FIELD_BLOCKS[field],
+        "label": {"type": "plain_text", "text": label},
+        "element": {**element, "action_id": VALUE},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint[:2000]}
+    return block
+
+
+def create_modal(form: CreateForm, *, metadata: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    errors = errors or {}
+    plan_options = [
+        _option(f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo", str(p.id)) for p in form.plans[:100]
+    ]
+    blocks: list[dict[str, Any]] = [
+        _context(
+            f"Organisation *{escape_mrkdwn(form.organization)}* · wallet *{format_money(form.balance, form.currency)}*."
+            " The first hour is charged when the server is created; then hourly. A strong root password is"
+            " generated and stored encrypted."
+        ),
+        _input("label", "Label", {"type": "plain_text_input", "max_length": 64, "placeholder": _plain("web-1")}),
+    ]
+    if plan_options:
+        blocks.append(_input("plan", "Plan (hourly · monthly)", {"type": "static_select", "options": plan_options}))
+    else:
+        blocks.append(_section("No plans are offered right now."))
+    region_options = [_option(f"{name} ({rid})", rid) for rid, name in form.regions[:100]]
+    blocks.append(_input("region", "Region", {"type": "static_select", "options": region_options},
+                         hint="Plans with a fixed region always use it."))  # fmt: skip
+    image_options = [_option(name, iid) for iid, name in form.images[:100]]
+    blocks.append(_input("image", "Image", {"type": "static_select", "options": image_options}))
+    if form.stackscripts:
+        script_options = [_option(s.label, str(s.id)) for s in form.stackscripts[:100]]
+        blocks.append(_input("stackscript", "StackScript", {"type": "static_select", "options": script_options},
+                             optional=True))  # fmt: skip
+        hint = " | ".join(
+            f"{s.label}: " + (", ".join(_udf_hint(f) for f in s.fields) or "no fields") for s in form.stackscripts
+        )
+        blocks.append(_input("stackscript_data", "StackScript fields (NAME=value per line)",
+                             {"type": "plain_text_input", "multiline": True}, optional=True, hint=hint))  # fmt: skip
+    blocks.append(_input("ssh_key", "SSH public key", {"type": "plain_text_input", "multiline": True,
+                         "placeholder": {"type": "plain_text", "text": "ssh-ed25519 AAAA… you@laptop"}},
+                         optional=True, hint="Optional; the contents of your .pub file."))  # fmt: skip
+    blocks.append(_input("backups", "Backups", {"type": "checkboxes", "options": [_option("Enable Linode backups",
+                         "on")]}, optional=True))  # fmt: skip
+    for field, message in errors.items():
+        blocks.append(_context(f":warning: *{escape_mrkdwn(field)}*: {escape_mrkdwn(message)}"))
+    return _modal(
+        "Create a server",
+        blocks,
+        callback_id=CREATE_CALLBACK_ID,
+        private_metadata=metadata,
+        submit={"type": "plain_text", "text": "Create"},
+        close={"type": "plain_text", "text": "Cancel"},
+    )
+
+
+def _udf_hint(field: dict[str, Any]) -> str:
+    name = str(field.get("name"))
+    if field.get("oneOf"):
+        return f"{name} (one of {field['oneOf']})"
+    return name if "default" in field else f"{name} (required)"
+
+
+def parse_create_submission(values: dict[str, Any]) -> dict[str, Any]:
+    """The create modal's state as plain values keyed by field name."""
+
+    def state(field: str) -> dict[str, Any]:
+        return (values.get(FIELD_BLOCKS[field]) or {}).get(VALUE) or {}
+
+    def selected(field: str) -> str | None:
+        option = state(field).get("selected_option")
+        return str(option["value"]) if option else None
+
+    return {
+        "label": state("label").get("value") or "",
+        "plan": selected("plan"),
+        "region": selected("region"),
+        "image": selected("image"),
+        "stackscript": selected("stackscript"),
+        "stackscript_data": state("stackscript_data").get("value") or "",
+        "ssh_key": state("ssh_key").get("value") or "",
+        "backups": bool(state("backups").get("selected_options")),
+    }
+
+
+def field_errors(errors: dict[str, str]) -> dict[str, str]:
+    """``response_action: errors`` payload: messages on the modal's input blocks."""
+    return {FIELD_BLOCKS.get(field, FIELD_BLOCKS["label"]): message[:150] for field, message in errors.items()}
+
+
+def create_progress_view(label: str, status: str, *, done: bool = False, ip: str | None = None) -> dict[str, Any]:
+    lines = [f"{':white_check_mark:' if done else ':hourglass_flowing_sand:'} *{escape_mrkdwn(label)}* — "
+             f"{_status(status)}"]  # fmt: skip
+    if ip:
+        lines.append(f"IPv4: {code(ip)}")
+    if not done:
+        lines.append("You can close this window; the server keeps being created.")
+    return message_modal("Create a server", "\n".join(lines))
+
+
+def delete_modal(server_id: str, label: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    text = (
+        f":warning: Deleting *{escape_mrkdwn(label)}* destroys the server and all its data at Linode. "
+        "Hours used after the paid-up time are charged; a prepaid partial hour costs nothing more."
+    )
+    blocks = [
+        _section(text),
+        _input("confirm", f"Type {label} to confirm"[:2000], {"type": "plain_text_input"}),
+    ]
+    return _modal(
+        "Delete server",
+        blocks,
+        callback_id=DELETE_CALLBACK_ID,
+        private_metadata=json.dumps({**metadata, "server_id": server_id}),
+        submit={"type": "plain_text", "text": "Delete"},
+        close={"type": "plain_text", "text": "Cancel"},
+    )
+
+
+def submitted_confirmation(values: dict[str, Any]) -> str:
+    return str(((values.get(FIELD_BLOCKS["confirm"]) or {}).get(VALUE) or {}).get("value") or "")
+
+
+def create_metadata(
+    channel_id: str | None, response_url: str | None, stackscripts: dict[str, Any] | None = None
+) -> str:
+    """The create modal's private_metadata; StackScript rules ride along when they fit in 3000 chars."""
+    value = json.dumps({"channel_id": channel_id, "response_url": response_url, "stackscripts": stackscripts or {}})
+    if len(value) > 3000:
+        value = json.dumps({"channel_id": channel_id, "response_url": response_url, "stackscripts": None})
+    return value
+
+
+def read_metadata(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def deleted_view(label: str, charge: Decimal | None, hours: int) -> dict[str, Any]:
+    extra = " Nothing more was charged."
+    if charge:
+        extra = f" The last {hours} hour(s) were charged: {format_money(charge)}."
+    return message_modal("Delete server", f":wastebasket: *{escape_mrkdwn(label)}* was deleted.{extra}")
+
+
+# --- notices -----------------------------------------------------------------------------------
+
+
+def _notice(text: str) -> dict[str, Any]:
+    return {"text": text, "blocks": [_section(text), _context("ContainerStacks servers")]}
+
+
+def created_notice(label: str, ip: str | None, rate: Decimal) -> dict[str, Any]:
+    where = f" at {code(ip)}" if ip else ""
+    return _notice(f":rocket: Server *{escape_mrkdwn(label)}* was created{where} ({hourly(rate)}).")
+
+
+def action_notice(label: str, done: str, slack_user: str) -> dict[str, Any]:
+    return _notice(f"Server *{escape_mrkdwn(label)}* was {escape_mrkdwn(done)} by <@{slack_user}>.")
+
+
+def deleted_notice(label: str, slack_user: str) -> dict[str, Any]:
+    return _notice(f":wastebasket: Server *{escape_mrkdwn(label)}* was deleted by <@{slack_user}>.")
+
+
+def missing_notice(label: str) -> dict[str, Any]:
+    return _notice(f":warning: Server *{escape_mrkdwn(label)}* no longer exists at Linode; it is marked as error.")
+
+
+def abandoned_notice(label: str) -> dict[str, Any]:
+    return _notice(f"Server *{escape_mrkdwn(label)}* was never created at Linode and was removed. Nothing was charged.")
+
+
+def staff_alert(title: str, lines: list[str]) -> dict[str, Any]:
+    body = "\n".join(f"• {escape_mrkdwn(line)}" for line in lines)
+    text = f":rotating_light: *{escape_mrkdwn(title)}*\n{body}"
+    return {"text": f"{title}", "blocks": [_section(text), _context("ContainerStacks servers")]}

@@ -1,0 +1,216 @@
+"""Server buttons and selects: power actions, rebuild/resize pickers and confirmations, and the
+create/delete modals. Each listener acks at once (modals open first) and re-checks the actor."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import UserError
+from bot.rendering import vps as render
+from bot.services import vps, vps_actions
+from bot.services.container import Services
+from bot.services.identity import Actor, resolve_actor
+from bot.services.permissions import Action
+from handlers.commands import link_prompt
+from handlers.commands.vps import (
+    fill_create_modal,
+    open_delete_modal,
+    require_linode,
+    run_power,
+    run_reported,
+    show_rebuild_picker,
+)
+from handlers.context import channel_id, slack_ref
+from handlers.errors import guarded
+
+STALE_BUTTON = "That button is no longer valid. Run the command again."
+POWER = re.compile("^vps_power_(start|stop|reboot)$")
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _value(action: dict[str, Any]) -> str:
+    option = action.get("selected_option")
+    return str(option.get("value") if option else action.get("value") or "")
+
+
+async def _actor(services: Services, body: dict[str, Any], respond: AsyncRespond) -> Actor | None:
+    slack = slack_ref(body)
+    actor = await resolve_actor(services.engine, slack, channel_id(body))
+    if actor is None:
+        await respond(**await link_prompt(services, slack), replace_original=False)
+    return actor
+
+
+async def _server(services: Services, actor: Actor, raw_id: str, respond: AsyncRespond) -> Any | None:
+    """The server row the actor may change, or None after telling them why not."""
+    server_id = _uuid(raw_id)
+    if server_id is None:
+        await respond(**render.render_problem(STALE_BUTTON))
+        return None
+    try:
+        require_linode(services)
+        return await vps.server_for_actor(services.engine, actor, server_id)
+    except UserError as refusal:
+        await respond(**render.render_problem(refusal.message))
+        return None
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.action(POWER)
+    @guarded(services)
+    async def power_button(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+    ) -> None:
+        await ack()
+        verb = POWER.match(action["action_id"]).group(1)  # type: ignore[union-attr]
+        actor = await _actor(services, body, respond)
+        row = actor and await _server(services, actor, _value(action), respond)
+        if actor is None or row is None:
+            return
+        await respond(**render.render_progress(row.label, vps_actions.POWER_ACTIONS[verb].doing, row.status))
+        await run_power(services, actor, respond, row.id, label=row.label, verb=verb, channel_id=channel_id(body))
+
+    @app.action(render.CREATE_OPEN_ACTION_ID)
+    @guarded(services)
+    async def create_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        opened = await client.views_open(trigger_id=body["trigger_id"], view=render.loading_modal())
+        await ack()
+        view_id = str(opened["view"]["id"])
+        actor = await resolve_actor(services.engine, slack_ref(body), channel_id(body))
+        try:
+            if actor is None:
+                raise UserError("Link your Slack account first: type /cs link.")
+            vps.in_org(actor)
+            actor.require(Action.MANAGE_SERVERS)
+            require_linode(services)
+        except UserError as refusal:
+            await client.views_update(view_id=view_id, view=render.message_modal("Create a server", refusal.message))
+            return
+        metadata = render.create_metadata(channel_id(body), body.get("response_url"))
+        await fill_create_modal(services, client, actor, view_id, metadata)
+
+    @app.action(render.DELETE_OPEN_ACTION_ID)
+    @guarded(services)
+    async def delete_button(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any]
+    ) -> None:
+        actor = await resolve_actor(services.engine, slack_ref(body), channel_id(body))
+        server_id = _uuid(_value(action))
+        if actor is None or server_id is None:
+            await ack()
+            return
+        await open_delete_modal(services, client, actor, body["trigger_id"], server_id=server_id, ack=ack)
+
+    @app.action(render.CANCEL_ACTION_ID)
+    @guarded(services)
+    async def cancel(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
+        await ack()
+        await respond(text=render.CANCELLED, replace_original=True)
+
+    @app.action(render.REBUILD_PICK_ACTION_ID)
+    @guarded(services)
+    async def rebuild_pick(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+    ) -> None:
+        await ack()
+        actor = await _actor(services, body, respond)
+        row = actor and await _server(services, actor, _value(action), respond)
+        if row:
+            await show_rebuild_picker(services, respond, str(row.id), row.label)
+
+    @app.action(render.REBUILD_IMAGE_ACTION_ID)
+    @guarded(services)
+    async def rebuild_image(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+    ) -> None:
+        await ack()
+        pair = render.parse_pair(_value(action))
+        actor = await _actor(services, body, respond)
+        row = actor and pair and await _server(services, actor, pair[0], respond)
+        if row and pair:
+            await respond(**render.render_rebuild_confirm(str(row.id), row.label, pair[1]))
+
+    @app.action(render.REBUILD_CONFIRM_ACTION_ID)
+    @guarded(services)
+    async def rebuild_confirm(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+    ) -> None:
+        await ack()
+        pair = render.parse_pair(_value(action))
+        actor = await _actor(services, body, respond)
+        row = actor and pair and await _server(services, actor, pair[0], respond)
+        if not (actor and row and pair):
+            return
+
+        async def work(report: vps.Report) -> str:
+            return await vps_actions.rebuild(
+                services.engine, require_linode(services), services.settings, actor, row.id,
+                image=pair[1], report=report, channel_id=channel_id(body),
+            )  # fmt: skip
+
+        await respond(**render.render_progress(row.label, "Rebuilding", row.status))
+        await run_reported(respond, row.label, "Rebuilding", "Rebuilt:", work)
+
+    @app.action(render.RESIZE_PICK_ACTION_ID)
+    @guarded(services)
+    async def resize_pick(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+    ) -> None:
+        await ack()
+        actor = await _actor(services, body, respond)
+        row = actor and await _server(services, actor, _value(action), respond)
+        if row:
+            plans = await vps.list_plans(services.engine)
+            await respond(**render.render_resize_picker(str(row.id), row.label, plans))
+
+    @app.action(render.RESIZE_PLAN_ACTION_ID)
+    @guarded(services)
+    async def resize_plan(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+    ) -> None:
+        await ack()
+        pair = render.parse_pair(_value(action))
+        actor = await _actor(services, body, respond)
+        server_id = _uuid(pair[0]) if pair else None
+        if actor is None or pair is None or server_id is None:
+            return
+        try:
+            preview = await vps_actions.resize_preview(services.engine, actor, server_id, pair[1])
+        except UserError as refusal:
+            await respond(**render.render_problem(refusal.message))
+            return
+        await respond(**render.render_resize_confirm(preview))
+
+    @app.action(render.RESIZE_CONFIRM_ACTION_ID)
+    @guarded(services)
+    async def resize_confirm(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+    ) -> None:
+        await ack()
+        pair = render.parse_pair(_value(action))
+        actor = await _actor(services, body, respond)
+        row = actor and pair and await _server(services, actor, pair[0], respond)
+        if not (actor and row and pair):
+            return
+
+        async def work(report: vps.Report) -> str:
+            return await vps_actions.resize(
+                services.engine, require_linode(services), services.settings, actor, row.id,
+                plan_id=pair[1], report=report, channel_id=channel_id(body),
+            )  # fmt: skip
+
+        await respond(**render.render_progress(row.label, "Resizing", row.status))
+        await run_reported(respond, row.label, "Resizing", "Resized:", work)

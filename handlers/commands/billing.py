@@ -1,0 +1,43 @@
+"""`/cs billing` (this month's usage and projection) and `/cs admin billing` (staff overview)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.commands import CommandSpec, CommandTable
+from bot.errors import UserError
+from bot.rendering import billing as render
+from bot.rendering.orgs import NO_ORGANISATION_HINT
+from bot.services import summaries
+from handlers.commands.base import CommandCall, CommandHandler
+
+USAGE = CommandSpec(
+    slug=("billing",),
+    usage="billing",
+    description="Server usage so far this month (UTC) and the projection for the month.",
+    group="Wallet",
+)
+ADMIN = CommandSpec(
+    slug=("admin", "billing"),
+    usage="admin billing",
+    description="Staff: the last billing run, organisations in arrears and this month's totals.",
+    group="Staff",
+)
+
+
+async def show_usage(call: CommandCall) -> None:
+    actor = call.linked
+    if actor.org is None:
+        raise UserError(NO_ORGANISATION_HINT.format(command=call.command))
+    usage = await summaries.month_usage(call.services.engine, actor, datetime.now(tz=UTC))
+    await call.reply(render.month_usage_card(usage))
+
+
+async def show_admin(call: CommandCall) -> None:
+    overview = await summaries.admin_overview(call.services.engine, call.linked, datetime.now(tz=UTC))
+    await call.reply(render.admin_billing_card(overview))
+
+
+def register_commands(table: CommandTable[CommandHandler]) -> None:
+    table.add(USAGE, show_usage)
+    table.add(ADMIN, show_admin)

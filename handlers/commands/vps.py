@@ -1,0 +1,196 @@
+"""`/cs vps …`: list, show, plans, create (modal) and per-server actions (parse → service → render).
+
+Slow Linode work always runs after the ack; progress replaces the original message through the
+response_url (at most ``MAX_PROGRESS_POSTS`` posts, Slack allows five per response_url).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import CommandSpec, CommandTable
+from bot.errors import UserError
+from bot.linode.errors import LinodeError
+from bot.rendering import vps as render
+from bot.rendering.help import render_unknown_command
+from bot.services import vps, vps_actions, vps_create
+from bot.services.container import Services
+from bot.services.identity import Actor
+from bot.services.permissions import Action, allowed
+from handlers.commands.base import CommandCall, CommandHandler
+
+log = logging.getLogger(__name__)
+GROUP = "Servers"
+MAX_PROGRESS_POSTS = 4
+NO_LINODE = "Servers are not available on this bot: the Linode integration is not configured."
+
+LIST = CommandSpec(
+    slug=("vps",),
+    usage="vps [label] [start|stop|reboot|rebuild|resize|delete]",
+    description="Your organisation's servers; with a label, one server or an action on it.",
+    group=GROUP,
+    aliases=(("servers",),),
+)
+PLANS = CommandSpec(
+    slug=("vps", "plans"), usage="vps plans", description="Server plans with hourly and monthly prices.", group=GROUP
+)
+CREATE = CommandSpec(
+    slug=("vps", "create"), usage="vps create", description="Create a server (organisation admin).", group=GROUP
+)
+WORDS = ("start", "stop", "reboot", "rebuild", "resize", "delete")
+
+
+def register_commands(table: CommandTable[CommandHandler]) -> None:
+    table.add(LIST, vps_command)
+    table.add(PLANS, show_plans)
+    table.add(CREATE, open_create)
+
+
+async def show_plans(call: CommandCall) -> None:
+    await call.ack(render.render_plans(await vps.list_plans(call.services.engine)))
+
+
+async def vps_command(call: CommandCall) -> None:
+    actor, services = call.linked, call.services
+    if not call.args:
+        await call.ack(render.render_server_list(await vps.list_servers(services.engine, actor), call.command))
+        return
+    label, verb = call.args[0], (call.args[1].lower() if len(call.args) > 1 else None)
+    if len(call.args) > 2 or (verb is not None and verb not in WORDS):
+        typed = ["vps", *call.args]
+        await call.ack(render_unknown_command(call.command, " ".join(typed), call.table.suggest(typed)))
+        return
+    server = await vps.find_server(services.engine, actor, label)
+    if verb is None:
+        can_manage = allowed(actor.grant(), Action.MANAGE_SERVERS)
+        await call.ack(render.render_server(server, can_manage=can_manage))
+        return
+    actor.require(Action.MANAGE_SERVERS)
+    require_linode(services)
+    if verb in vps_actions.POWER_ACTIONS:
+        action = vps_actions.POWER_ACTIONS[verb]
+        await call.ack(render.render_progress(server.label, action.doing, server.status))
+        await run_power(
+            services, actor, call.respond, server.id, label=server.label, verb=verb, channel_id=call.channel_id
+        )
+    elif verb == "rebuild":
+        await call.ack(render.render_progress(server.label, "Loading images for", server.status))
+        await show_rebuild_picker(services, call.respond, str(server.id), server.label)
+    elif verb == "resize":
+        plans = await vps.list_plans(services.engine)
+        await call.ack(render.render_resize_picker(str(server.id), server.label, plans))
+    else:
+        await open_delete_modal(
+            services, call.client, actor, call.body["trigger_id"], server_id=server.id, ack=call.ack
+        )
+
+
+def require_linode(services: Services) -> Any:
+    if services.linode is None:
+        raise UserError(NO_LINODE)
+    return services.linode
+
+
+async def open_create(call: CommandCall) -> None:
+    """The modal opens at once (loading), before any database or Linode work; then it is filled."""
+    actor = call.linked
+    vps.in_org(actor)
+    actor.require(Action.MANAGE_SERVERS)
+    require_linode(call.services)
+    opened = await call.client.views_open(trigger_id=call.body["trigger_id"], view=render.loading_modal())
+    await call.ack()
+    metadata = render.create_metadata(call.channel_id, call.body.get("response_url"))
+    await fill_create_modal(call.services, call.client, actor, str(opened["view"]["id"]), metadata)
+
+
+async def fill_create_modal(
+    services: Services, client: AsyncWebClient, actor: Actor, view_id: str, metadata: str, *,
+    errors: dict[str, str] | None = None,
+) -> None:  # fmt: skip
+    try:
+        form = await vps_create.load_create_form(services.engine, services.linode, actor)
+    except (UserError, LinodeError) as failure:
+        if isinstance(failure, LinodeError):
+            await vps.alert_auth_failure(services.engine, services.settings, failure)
+        await client.views_update(view_id=view_id, view=render.message_modal("Create a server", failure.message))
+        return
+    scripts = {str(s.id): {"images": list(s.images), "fields": [dict(f) for f in s.fields]} for s in form.stackscripts}
+    meta = render.read_metadata(metadata)
+    full = render.create_metadata(meta.get("channel_id"), meta.get("response_url"), scripts)
+    view = render.create_modal(form, metadata=full, errors=errors)
+    await client.views_update(view_id=view_id, view=view)
+
+
+async def open_delete_modal(
+    services: Services, client: AsyncWebClient, actor: Actor, trigger_id: str, *, server_id: uuid.UUID,
+    ack: Callable[..., Awaitable[Any]],
+) -> None:  # fmt: skip
+    opened = await client.views_open(trigger_id=trigger_id, view=render.loading_modal("Delete server"))
+    await ack()
+    view_id = str(opened["view"]["id"])
+    try:
+        row = await vps.server_for_actor(services.engine, actor, server_id)
+    except UserError as refusal:
+        await client.views_update(view_id=view_id, view=render.message_modal("Delete server", refusal.message))
+        return
+    await client.views_update(view_id=view_id, view=render.delete_modal(str(row.id), row.label, {}))
+
+
+class ResponseProgress:
+    """Reports each new status by replacing the original message, keeping one post for the result."""
+
+    def __init__(self, respond: AsyncRespond, label: str, doing: str) -> None:
+        self._respond = respond
+        self._label = label
+        self._doing = doing
+        self.posts = 0
+
+    async def __call__(self, status: str) -> None:
+        if self.posts >= MAX_PROGRESS_POSTS - 1:
+            return
+        self.posts += 1
+        await self._respond(**render.render_progress(self._label, self._doing, status))
+
+
+async def run_reported(
+    respond: AsyncRespond, label: str, doing: str, done: str, work: Callable[[vps.Report], Awaitable[str]]
+) -> None:
+    """Run ``work`` with progress through ``respond``; refusals and Linode errors end the message."""
+    progress = ResponseProgress(respond, label, doing)
+    try:
+        final = await work(progress)
+    except (UserError, LinodeError) as failure:
+        await respond(**render.render_problem(failure.message))
+        return
+    await respond(**render.render_progress(label, done, final, done=True))
+
+
+async def run_power(
+    services: Services, actor: Actor, respond: AsyncRespond, server_id: uuid.UUID, *, label: str, verb: str,
+    channel_id: str | None,
+) -> None:  # fmt: skip
+    action = vps_actions.POWER_ACTIONS[verb]
+
+    async def work(report: vps.Report) -> str:
+        return await vps_actions.power(
+            services.engine, require_linode(services), services.settings, actor, server_id,
+            verb=verb, report=report, channel_id=channel_id,
+        )  # fmt: skip
+
+    await run_reported(respond, label, action.doing, f"Server {action.done}:", work)
+
+
+async def show_rebuild_picker(services: Services, respond: AsyncRespond, server_id: str, label: str) -> None:
+    try:
+        images = await require_linode(services).images()
+    except LinodeError as failure:
+        await vps.alert_auth_failure(services.engine, services.settings, failure)
+        await respond(**render.render_problem(failure.message))
+        return
+    await respond(**render.render_rebuild_picker(server_id, label, [(i["id"], i["label"]) for i in images]))

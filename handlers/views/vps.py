@@ -1,0 +1,129 @@
+"""Server modal submissions: create (field errors in the ack, then progress in the modal) and delete
+(the label must be typed; a mismatch is a field error)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import UserError
+from bot.linode.errors import LinodeError, LinodeFailure
+from bot.rendering import vps as render
+from bot.services import vps_actions, vps_create
+from bot.services.container import Services
+from bot.services.identity import Actor, resolve_actor
+from handlers.commands.vps import fill_create_modal, require_linode
+from handlers.context import slack_ref
+from handlers.errors import guarded
+
+NOT_LINKED = "Your Slack account is no longer linked to ContainerStacks. Type /cs link to link it again."
+
+
+def _stackscript(meta: dict[str, Any], request: vps_create.CreateRequest) -> vps_create.StackScriptChoice | None:
+    scripts = meta.get("stackscripts") or {}
+    rule = scripts.get(str(request.stackscript_id)) if request.stackscript_id else None
+    if rule is None:
+        return None
+    return vps_create.StackScriptChoice(
+        id=int(request.stackscript_id or 0),
+        label=f"StackScript {request.stackscript_id}",
+        description=None,
+        images=tuple(rule.get("images") or ()),
+        fields=tuple(rule.get("fields") or ()),
+    )
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.view(render.CREATE_CALLBACK_ID)
+    @guarded(services)
+    async def submit_create(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]) -> None:
+        meta = render.read_metadata(str(view.get("private_metadata") or ""))
+        actor = await resolve_actor(services.engine, slack_ref(body), meta.get("channel_id"))
+        try:
+            if actor is None:
+                raise UserError(NOT_LINKED)
+            require_linode(services)
+            request = vps_create.validate_request(render.parse_create_submission(view["state"]["values"]))
+            if meta.get("stackscripts") is not None:
+                vps_create.check_stackscript(request, _stackscript(meta, request))
+            key = f"{actor.slack.team_id}:{actor.slack.user_id}:{view['id']}:{request.label}"
+            pending = await vps_create.begin_create(services.engine, services.settings, actor, request, request_key=key)
+        except vps_create.FieldErrors as bad:
+            await ack(response_action="errors", errors=render.field_errors(bad.errors))
+            return
+        except UserError as refusal:
+            await ack(response_action="errors", errors=render.field_errors({"label": refusal.message}))
+            return
+        await ack(response_action="update", view=render.create_progress_view(pending.label, "provisioning"))
+        if pending.repeated or actor is None:
+            return
+        await _provision(services, client, actor, pending, view_id=str(view["id"]), meta=meta)
+
+    @app.view(render.DELETE_CALLBACK_ID)
+    @guarded(services)
+    async def submit_delete(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]) -> None:
+        meta = render.read_metadata(str(view.get("private_metadata") or ""))
+        typed = render.submitted_confirmation(view["state"]["values"])
+        actor = await resolve_actor(services.engine, slack_ref(body), meta.get("channel_id"))
+        try:
+            if actor is None:
+                raise UserError(NOT_LINKED)
+            server_id = uuid.UUID(str(meta.get("server_id")))
+            await vps_actions.check_delete_confirmation(services.engine, actor, server_id, typed)
+        except vps_create.FieldErrors as bad:
+            await ack(response_action="errors", errors=render.field_errors(bad.errors))
+            return
+        except (UserError, ValueError) as refusal:
+            message = refusal.message if isinstance(refusal, UserError) else "That server is no longer available."
+            await ack(response_action="errors", errors=render.field_errors({"confirm": message}))
+            return
+        await ack(response_action="update", view=render.message_modal("Delete server", f"Deleting {typed}…"))
+        try:
+            deleted = await vps_actions.delete(
+                services.engine, require_linode(services), services.settings, actor, server_id,
+                typed=typed, channel_id=meta.get("channel_id"),
+            )  # fmt: skip
+        except (UserError, LinodeError) as failure:
+            await client.views_update(view_id=view["id"], view=render.message_modal("Delete server", failure.message))
+            return
+        view_done = render.deleted_view(deleted.label, deleted.final_charge, deleted.final_hours)
+        await client.views_update(view_id=view["id"], view=view_done)
+
+
+async def _provision(
+    services: Services,
+    client: AsyncWebClient,
+    actor: Actor,
+    pending: vps_create.Pending,
+    *,
+    view_id: str,
+    meta: dict[str, Any],
+) -> None:
+    async def report(status: str) -> None:
+        await client.views_update(view_id=view_id, view=render.create_progress_view(pending.label, status))
+
+    try:
+        server = await vps_create.provision(
+            services.engine, require_linode(services), services.settings, actor, pending,
+            report=report, channel_id=meta.get("channel_id"),
+        )  # fmt: skip
+    except LinodeError as failure:
+        field = render.LINODE_FIELDS.get((failure.field or "").split(".")[0])
+        if failure.category is LinodeFailure.VALIDATION and field is not None:
+            metadata = render.create_metadata(meta.get("channel_id"), meta.get("response_url"))
+            await fill_create_modal(services, client, actor, view_id, metadata, errors={field: failure.message})
+            return
+        message = failure.message
+        if failure.transient:
+            message += " If the server appears at Linode, it will show up in /cs vps within a few minutes."
+        await client.views_update(view_id=view_id, view=render.message_modal("Create a server", message))
+        return
+    except UserError as refusal:
+        await client.views_update(view_id=view_id, view=render.message_modal("Create a server", refusal.message))
+        return
+    done = render.create_progress_view(server.label, server.status, done=True, ip=server.ip_address)
+    await client.views_update(view_id=view_id, view=done)

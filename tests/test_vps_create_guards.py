@@ -1,0 +1,239 @@
+"""Creating servers safely: permissions, money, SSH keys, slow Linode, retried and repeated creates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from decimal import Decimal
+
+from sqlalchemy import text
+
+from bot.rendering import vps as render
+from tests.paypal_fixtures import payer
+from tests.vps_fixtures import (  # noqa: F401 - fixtures
+    VpsWorld,
+    add_plan,
+    button,
+    click,
+    command,
+    create_values,
+    linode_fixture,
+    response_matching,
+    rows,
+    select,
+    submit,
+    until,
+    vps_bot_fixture,
+    wait_modal,
+    wait_status,
+    world_fixture,
+)
+
+
+async def org_servers(world: VpsWorld, org_id: object) -> list[dict]:
+    return await rows(world.engine, "SELECT * FROM vps_instances WHERE organization_id = :o", o=org_id)
+
+
+async def test_member_cannot_create_a_server_and_no_modal_opens(world: VpsWorld) -> None:
+    member = await payer(world.engine, world.slack, role="member", balance=Decimal("50.00"))
+    answer = await command(world, member, "vps create")
+    assert "You need to be an organisation admin" in answer["text"]
+    assert world.slack.calls_to("views.open") == []
+
+
+async def test_member_sees_servers_without_action_buttons(world: VpsWorld) -> None:
+    member = await payer(world.engine, world.slack, role="member")
+    listing = await command(world, member, "vps")
+    assert "Servers of" in listing["text"]
+    assert render.POWER_ACTION_IDS["stop"] not in json.dumps(listing)
+    assert render.CREATE_OPEN_ACTION_ID not in json.dumps(listing)
+
+
+async def test_plans_list_hourly_and_monthly_prices(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    await add_plan(world.engine, "g6-standard-1", base="10.00", markup="2.00", name="Std 2GB")
+    plans = json.dumps(await command(world, owner, "vps plans"))
+    assert "*Std 2GB*" in plans and "$0.0164/h" in plans and "$12.00/month" in plans
+
+
+async def test_insufficient_balance_is_a_field_error_and_nothing_reaches_linode(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack, balance=Decimal("0.00"))
+    plan_id = await add_plan(world.engine, base="5.00", markup="1.00")
+    await command(world, owner, "vps create")
+    modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
+
+    answer = await submit(world, owner, modal, create_values(plan_id, label="broke-1"))
+
+    assert answer["response_action"] == "errors"
+    message = answer["errors"][render.FIELD_BLOCKS["plan"]]
+    assert "($0.00)" in message and "first hour of this plan ($0.01)" in message
+    assert world.linode.calls_to("instances.create") == []
+    assert await org_servers(world, owner.org.id) == []
+
+
+async def test_file_path_as_ssh_key_is_a_field_error_and_never_reaches_the_sdk(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    plan_id = await add_plan(world.engine)
+    await command(world, owner, "vps create")
+    modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
+
+    answer = await submit(world, owner, modal, create_values(plan_id, label="keyed-1", ssh_key="/etc/passwd"))
+
+    assert answer["response_action"] == "errors"
+    assert "not an SSH public key" in answer["errors"][render.FIELD_BLOCKS["ssh_key"]]
+    assert world.linode.calls_to("instances.create") == []
+    assert await org_servers(world, owner.org.id) == []
+
+
+async def test_invalid_label_is_a_field_error(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    plan_id = await add_plan(world.engine)
+    await command(world, owner, "vps create")
+    modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
+    answer = await submit(world, owner, modal, create_values(plan_id, label="9 bad--label"))
+    assert render.FIELD_BLOCKS["label"] in answer["errors"]
+
+
+async def test_slow_linode_never_delays_the_ack_and_the_modal_opens_first(world: VpsWorld) -> None:
+    """Linode takes 5 s on the listing the modal needs and on the create; Slack still gets its acks."""
+    owner = await payer(world.engine, world.slack)
+    plan_id = await add_plan(world.engine)
+    world.linode.slow("regions.list", 5)
+    request = world.requests.slash_command(owner.slack_id, "vps create")
+    trigger = dict(item.split("=", 1) for item in request.body.decode().split("&"))["trigger_id"]
+    started = time.monotonic()
+    status, _ = await world.bot.send(request)
+    assert status == 200 and time.monotonic() - started < 3.0
+    [opened] = world.slack.calls_to("views.open")
+    assert opened.args["trigger_id"].replace(".", "%2E") in (trigger, trigger.replace(".", "%2E"))
+    modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
+    world.linode.clear_faults()
+
+    world.linode.slow("instances.create", 5)
+    started = time.monotonic()
+    answer = await submit(world, owner, modal, create_values(plan_id, label="slow-1"))
+    assert time.monotonic() - started < 3.0 and answer["response_action"] == "update"
+    row = await wait_status(world.engine, owner, "slow-1", "running", timeout=15)
+    assert row["provider_instance_id"].isdigit()
+
+
+async def test_create_502_after_effect_makes_one_server_and_one_row(world: VpsWorld) -> None:
+    """Linode created the server but answered 502; the SDK re-POSTs and the label leads to adoption."""
+    owner = await payer(world.engine, world.slack)
+    plan_id = await add_plan(world.engine)
+    world.linode.fail("instances.create", status=502, after_effect=True)
+    await command(world, owner, "vps create")
+    modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
+
+    await submit(world, owner, modal, create_values(plan_id, label="retry-1"))
+
+    row = await wait_status(world.engine, owner, "retry-1", "running")
+    assert [c.status for c in world.linode.calls_to("instances.create")] == [502, 400]
+    assert len(world.linode.instances) == 1
+    assert [r["id"] for r in await org_servers(world, owner.org.id)] == [row["id"]]
+    charges = await rows(world.engine, "SELECT * FROM vps_billing_cycles WHERE vps_instance_id = :v", v=row["id"])
+    assert len(charges) == 1
+    [created] = await rows(
+        world.engine, "SELECT metadata FROM activity_logs WHERE event_type = 'vps.create' AND entity_id = :e",
+        e=str(row["id"]),
+    )  # fmt: skip
+    assert created["metadata"]["adopted"] is True
+
+
+async def test_submitting_the_same_modal_twice_creates_one_server(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    plan_id = await add_plan(world.engine)
+    await command(world, owner, "vps create")
+    modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
+    values = create_values(plan_id, label="twice-1")
+
+    await asyncio.gather(submit(world, owner, modal, values), submit(world, owner, modal, values))
+
+    await wait_status(world.engine, owner, "twice-1", "running")
+    assert len(await org_servers(world, owner.org.id)) == 1
+    assert len(world.linode.instances) == 1
+    assert len([c for c in world.linode.calls_to("instances.create") if c.ok]) == 1
+
+
+async def test_linode_refusing_a_field_reopens_the_form_with_the_error_and_removes_the_row(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    plan_id = await add_plan(world.engine)
+    refusal = {"errors": [{"reason": "Region is not available for this plan", "field": "region"}]}
+    world.linode.fail("instances.create", status=400, body=refusal)
+    await command(world, owner, "vps create")
+    modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
+
+    answer = await submit(world, owner, modal, create_values(plan_id, label="refused-1"))
+    assert answer["response_action"] == "update"
+
+    async def form_with_error() -> dict | None:
+        view = world.slack.open_views(owner.slack_id)[-1]
+        text = json.dumps(view)
+        return view if view.get("callback_id") == render.CREATE_CALLBACK_ID and "not available" in text else None
+
+    view = await until(form_with_error, what="the form to come back with the region error")
+    assert "*region*" in json.dumps(view)
+    assert await org_servers(world, owner.org.id) == []
+    assert world.linode.instances == {}
+
+
+async def test_stackscript_fields_are_checked_then_sent_to_linode(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    plan_id = await add_plan(world.engine)
+    async with world.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO vps_stackscript_configs (stackscript_id, label, display_order) VALUES (10079, 'MySQL', 1)"
+            )
+        )
+    try:
+        await command(world, owner, "vps create")
+        modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
+        assert "DB_PASSWORD (required)" in json.dumps(modal)
+        values = create_values(plan_id, label="db-1")
+        values[render.FIELD_BLOCKS["stackscript"]] = {render.VALUE: select("10079")}
+        values[render.FIELD_BLOCKS["stackscript_data"]] = {render.VALUE: "DB_ENGINE=postgres"}
+
+        answer = await submit(world, owner, modal, values)
+
+        problem = answer["errors"][render.FIELD_BLOCKS["stackscript_data"]]
+        assert problem == "DB_PASSWORD is required; DB_ENGINE must be one of mysql,mariadb."
+        values[render.FIELD_BLOCKS["stackscript_data"]] = {render.VALUE: "DB_PASSWORD=hunter2\nDB_ENGINE=mariadb"}
+        await submit(world, owner, modal, values)
+        row = await wait_status(world.engine, owner, "db-1", "running")
+        [call] = [c for c in world.linode.calls_to("instances.create") if c.ok]
+        assert call.body["stackscript_id"] == 10079
+        assert call.body["stackscript_data"] == {"DB_PASSWORD": "hunter2", "DB_ENGINE": "mariadb"}
+        assert row["configuration"]["stackscriptId"] == 10079
+    finally:
+        async with world.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM vps_stackscript_configs WHERE stackscript_id = 10079"))
+
+
+async def test_member_cannot_stop_a_panel_made_server_but_can_see_it(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    member = await payer(world.engine, world.slack, role="member", org=owner.org)
+    plan_id = await add_plan(world.engine)
+    seeded = world.linode.seed_instance("panel-made-1")
+    async with world.engine.begin() as conn:  # written the way the panel writes it
+        server_id = (
+            await conn.execute(
+                text(
+                    "INSERT INTO vps_instances (organization_id, plan_id, provider_instance_id, label, status, "
+                    "ip_address, configuration) VALUES (:o, :p, :i, 'panel-1', 'running', :ip, '{\"region\": "
+                    '"us-east"}\') RETURNING id'
+                ),
+                {"o": owner.org.id, "p": str(plan_id), "i": str(seeded["id"]), "ip": seeded["ipv4"][0]},
+            )
+        ).scalar_one()
+
+    shown = await command(world, member, "vps panel-1")
+    assert "panel-1" in shown["text"] and render.POWER_ACTION_IDS["stop"] not in json.dumps(shown)
+    refused = await command(world, member, "vps panel-1 stop")
+    assert "You need to be an organisation admin" in refused["text"]
+    await click(world, member, button(render.POWER_ACTION_IDS["stop"], str(server_id)))
+    await response_matching(world, member, "You need to be an organisation admin")
+    assert world.linode.calls_to("instances.shutdown") == []
+    unknown = await command(world, member, "vps nothing-here")
+    assert "No server with that label" in unknown["text"]

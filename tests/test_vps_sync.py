@@ -1,0 +1,131 @@
+"""Reconciliation with Linode: adopting a create that crashed before our database heard of it,
+following status and IP, flagging servers gone at Linode, and the power-off job kind."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from bot.app_keys import SERVICES
+from bot.db import jobs as jobs_db
+from bot.jobs.vps_sync import VpsSync
+from bot.services.identity import SlackRef, resolve_actor
+from bot.services.vps_create import CreateRequest, begin_create, linode_label
+from tests.conftest import TEAM_ID
+from tests.paypal_fixtures import Payer, payer
+from tests.vps_fixtures import (  # noqa: F401 - fixtures
+    STAFF_CHANNEL,
+    VpsWorld,
+    add_plan,
+    bind_vps_channel,
+    linode_fixture,
+    rows,
+    server_row,
+    until,
+    vps_bot_fixture,
+    world_fixture,
+)
+
+NOTICE_CHANNEL = "C0VPSSYNC1"
+
+
+def sync_of(world: VpsWorld, **options: object) -> VpsSync:
+    services = world.bot.app[SERVICES]
+    return VpsSync(services.engine, services.linode, services.settings, **options)  # type: ignore[arg-type]
+
+
+async def provisioning_row(world: VpsWorld, owner: Payer, label: str) -> object:
+    """Step 1 of a create exactly as the bot runs it (row inserted, Linode not yet answered)."""
+    actor = await resolve_actor(world.engine, SlackRef("", TEAM_ID, owner.slack_id), None)
+    assert actor is not None
+    plan_id = await add_plan(world.engine)
+    request = CreateRequest(label=label, plan_id=str(plan_id), region="us-east", image="linode/debian12")
+    settings = world.bot.app[SERVICES].settings
+    return await begin_create(world.engine, settings, actor, request, request_key=secrets.token_hex(8))
+
+
+async def test_sync_adopts_an_instance_created_before_a_crash_and_charges_the_first_hour_once(
+    world: VpsWorld,
+) -> None:
+    owner = await payer(world.engine, world.slack, balance=Decimal("5.00"))
+    pending = await provisioning_row(world, owner, "crash-1")
+    seeded = world.linode.seed_instance(linode_label(pending.server_id), status="running")  # type: ignore[attr-defined]
+
+    report = await sync_of(world).run_once()
+
+    assert "crash-1" in report.adopted
+    row = await server_row(world.engine, owner, "crash-1")
+    assert row is not None
+    assert row["provider_instance_id"] == str(seeded["id"]) and row["status"] == "running"
+    assert row["ip"] == seeded["ipv4"][0]
+    assert row["last_billed_at"] == row["created_at"] + timedelta(hours=1)
+    await sync_of(world).run_once()  # a second pass charges nothing more
+    cycles = await rows(world.engine, "SELECT * FROM vps_billing_cycles WHERE vps_instance_id = :v", v=row["id"])
+    money = await rows(
+        world.engine, "SELECT amount FROM payment_transactions WHERE organization_id = :o", o=owner.org.id
+    )
+    assert len(cycles) == 1 and [m["amount"] for m in money] == [Decimal("-0.01")]
+    [created] = await rows(
+        world.engine, "SELECT entity_type, metadata FROM activity_logs WHERE event_type = 'vps.create' "
+        "AND entity_id = :e", e=str(row["id"]),
+    )  # fmt: skip
+    assert created["entity_type"] == "system" and created["metadata"]["adopted"] is True
+    job = await rows(world.engine, "SELECT kind FROM bot_jobs WHERE dedupe_key = :k", k=f"rdns:{row['id']}")
+    assert job == [{"kind": "rdns"}]
+
+
+async def test_sync_follows_status_and_flags_a_server_gone_at_linode(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    await bind_vps_channel(world.engine, owner, NOTICE_CHANNEL)
+    pending = await provisioning_row(world, owner, "gone-1")
+    seeded = world.linode.seed_instance(linode_label(pending.server_id), status="running")  # type: ignore[attr-defined]
+    await sync_of(world).run_once()
+
+    world.linode.set_status(seeded["id"], "offline")
+    await sync_of(world).run_once()
+    row = await server_row(world.engine, owner, "gone-1")
+    assert row is not None and row["status"] == "stopped"
+
+    world.linode.remove_instance(seeded["id"])
+    report = await sync_of(world).run_once()
+    assert "gone-1" in report.missing
+    row = await server_row(world.engine, owner, "gone-1")
+    assert row is not None and row["status"] == "error"
+    assert row["configuration"]["botSync"]["reason"] == "not_found_at_linode"
+    notices = await rows(world.engine, "SELECT channel, payload FROM bot_outbox WHERE dedupe_key LIKE :k",
+                         k=f"vps:missing:{row['id']}%")  # fmt: skip
+    assert {n["channel"] for n in notices} == {NOTICE_CHANNEL, STAFF_CHANNEL}
+    assert all("gone-1" in json.dumps(n["payload"]) for n in notices)
+    again = await sync_of(world).run_once()
+    assert "gone-1" not in again.missing  # told once
+
+
+async def test_sync_removes_a_provisioning_row_that_never_reached_linode(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    await provisioning_row(world, owner, "never-1")
+    report = await sync_of(world, provisioning_grace=timedelta(0)).run_once()
+    assert "never-1" in report.abandoned
+    assert await server_row(world.engine, owner, "never-1") is None
+
+
+async def test_power_off_job_shuts_the_server_down(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    pending = await provisioning_row(world, owner, "arrears-1")
+    seeded = world.linode.seed_instance(linode_label(pending.server_id), status="running")  # type: ignore[attr-defined]
+    await sync_of(world).run_once()
+    row = await server_row(world.engine, owner, "arrears-1")
+    assert row is not None
+
+    async with world.engine.begin() as conn:
+        await jobs_db.enqueue(conn, "power_off", {"server_id": str(row["id"]), "reason": "billing_arrears"},
+                              dedupe_key=f"power_off:{row['id']}")  # fmt: skip
+
+    async def done() -> bool:
+        job = await rows(world.engine, "SELECT status FROM bot_jobs WHERE dedupe_key = :k", k=f"power_off:{row['id']}")
+        return bool(job) and job[0]["status"] == "done"
+
+    await until(done, what="the power_off job")
+    assert world.linode.calls_to("instances.shutdown")
+    assert world.linode.instances[seeded["id"]]["status"] in ("shutting_down", "offline")
