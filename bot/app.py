@@ -8,7 +8,6 @@ then closes the pools.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,15 +33,15 @@ from bot.app_keys import (
     SETTINGS,
     STOPPING,
 )
-from bot.db import slack_events as events_db
 from bot.db.engine import create_engine, plain_url
 from bot.db.migrate import head_revision
+from bot.jobs.housekeeping import housekeeping
 from bot.jobs.outbox import OutboxPolicy, OutboxWorker
 from bot.jobs.paypal_events import InboxPolicy, PayPalEventWorker
 from bot.jobs.paypal_reconciler import TopUpReconciler
-from bot.jobs.scheduler import start_scheduler
-from bot.jobs.tickets_jobs import start_ticket_workers
-from bot.jobs.vps_sync import VpsOptions, build_vps_gateway, start_vps_workers
+from bot.jobs.scheduler import PeriodicJob, start_scheduler
+from bot.jobs.tickets_jobs import start_ticket_listener, ticket_periodic_jobs
+from bot.jobs.vps_sync import VpsOptions, build_vps_gateway, start_vps_workers, vps_periodic_jobs
 from bot.metrics import Metrics
 from bot.paypal.client import PayPalClient
 from bot.paypal.verify import WebhookVerifier, load_trust_anchors
@@ -235,32 +234,15 @@ def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[N
         tasks = [
             asyncio.create_task(worker.run(stop), name="outbox-worker"),
             asyncio.create_task(inbox.run(stop), name="paypal-inbox-worker"),
-            # Prune Events API dedupe rows long after Slack's retry window.
-            asyncio.create_task(
-                _every(HOUSEKEEPING_INTERVAL_SECONDS, partial(events_db.prune, app[ENGINE]), stop), name="housekeeping"
-            ),
+            *start_ticket_listener(services.engine, app[DATABASE_URL], settings, stop, listen=options.ticket_listener),
+            *start_vps_workers(services, stop, options.vps),
         ]
-        if services.paypal is not None:
-            reconciler = TopUpReconciler(services.engine, settings, services.paypal)
-            tasks.append(
-                asyncio.create_task(
-                    _every(options.reconcile_every_seconds, reconciler.run_once, stop), name="reconciler"
-                )
-            )
-        tasks.extend(
-            start_ticket_workers(
-                services.engine,
-                app[DATABASE_URL],
-                settings,
-                stop,
-                _every,
-                listen=options.ticket_listener,
-                periodic=options.ticket_periodic_jobs,
-                sync_seconds=options.ticket_sync_every_seconds,
-            )
+        ticker = start_scheduler(
+            services.engine,
+            settings,
+            first_after_seconds=options.scheduler_first_tick_seconds,
+            periodic=_periodic_jobs(services, options),
         )
-        tasks.extend(start_vps_workers(services, stop, _every, options.vps))
-        ticker = start_scheduler(services.engine, settings, first_after_seconds=options.scheduler_first_tick_seconds)
         yield
         if ticker is not None:
             await ticker.stop()
@@ -273,13 +255,13 @@ def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[N
     return workers
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[object]], stop: asyncio.Event) -> None:
-    """Run `job` now and then every `seconds` until stopped; a failing run is logged, not fatal.
-    (The scheduler issue replaces these loops with database-decided ticks.)"""
-    while not stop.is_set():
-        try:
-            await job()
-        except Exception:
-            log.exception("periodic_job.failed", extra={"job": getattr(job, "__qualname__", repr(job))})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
+def _periodic_jobs(services: Services, options: AppOptions) -> list[PeriodicJob]:
+    """Every periodic job besides billing and summaries, ticked by the scheduler (one replica each)."""
+    jobs = [PeriodicJob("housekeeping", HOUSEKEEPING_INTERVAL_SECONDS, partial(housekeeping, services.engine))]
+    if services.paypal is not None:
+        reconciler = TopUpReconciler(services.engine, services.settings, services.paypal)
+        jobs.append(PeriodicJob("paypal-reconciler", options.reconcile_every_seconds, reconciler.run_once))
+    if options.ticket_periodic_jobs:
+        jobs += ticket_periodic_jobs(services.engine, services.settings, sync_seconds=options.ticket_sync_every_seconds)
+    jobs += vps_periodic_jobs(services, options.vps)
+    return jobs

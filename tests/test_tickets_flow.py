@@ -291,6 +291,10 @@ async def test_card_controls_change_the_ticket_and_update_the_card_in_place(
             "in_progress",
             "closed",
         ]
+        # the card update and the thread note are separate outbox messages: wait for the note too
+        await eventually(
+            lambda: len([t for t in bot_replies(slack, d.triage, card["ts"]) if "Status changed" in t]) == 2
+        )
         notes = [t for t in bot_replies(slack, d.triage, card["ts"]) if "Status changed" in t]
         assert len(notes) == 2 and d.staff.user.name in notes[0]
 

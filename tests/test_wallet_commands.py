@@ -82,30 +82,30 @@ async def test_wallet_card_shows_balance_burn_runway_and_the_last_ten_rows(
     await add_server(engine, member.org, str(plan_id), "running")  # matched by id: 25/730 per hour
     await add_server(engine, member.org, provider_plan_id, "provisioning")  # matched by provider_plan_id
     await add_server(engine, member.org, "no-such-type", "running")  # the panel's default 0.027/h
-    await add_server(engine, member.org, str(plan_id), "stopped")
-    await add_server(engine, member.org, str(plan_id), "offline")
+    await add_server(engine, member.org, str(plan_id), "stopped")  # billed like Linode bills it: burns too
+    await add_server(engine, member.org, str(plan_id), "error")  # gone at Linode: not billed
     await add_ledger_rows(engine, member.org, 12)
 
     card = await run(bot, slack_requests, member, "wallet")
     body = flat(card)
     assert "Wallet of Burn &amp; &lt;Co&gt;" in card["text"] and "$100.00" in card["text"]
-    # (2 × 25 / 730 + 0.027) = 0.09549…/h; 100 / 0.09549… = 1047.2 hours
-    assert "$2.29/day ($0.0955/h) · 3 running servers" in body
-    assert "43 days 15 hours" in body
+    # (3 × 25 / 730 + 0.027) = 0.12974…/h; 100 / 0.12974… = 770.8 hours
+    assert "$3.11/day ($0.1297/h) · 4 billed servers" in body
+    assert "32 days 2 hours" in body
     assert "1 of them match no plan" in body
     assert rows_shown(card) == [f"Row {n:02d}" for n in range(12, 2, -1)]
     assert "`2026-11-02` Row 12 · *-$0.03* · completed" in body  # 12:00 + 12 h, UTC
     assert "`2026-11-01` Row 11 · *+$25.00* · completed" in body
 
 
-async def test_wallet_card_without_running_servers_says_so(
+async def test_wallet_card_without_billed_servers_says_so(
     bot: RunningBot, slack: SlackEmulator, slack_requests: SlackRequestFactory, engine: AsyncEngine
 ) -> None:
     owner = await payer(engine, slack)
     plan_id, _ = await add_plan(engine, base="10.00", markup="0.00")
-    await add_server(engine, owner.org, str(plan_id), "stopped")
+    await add_server(engine, owner.org, str(plan_id), "error")  # gone at Linode: billing skips it
     card = await run(bot, slack_requests, owner, "wallet")
-    assert "No running servers" in flat(card) and "no running servers" in card["text"]
+    assert "No billed servers" in flat(card) and "no billed servers" in card["text"]
     assert render.NO_TRANSACTIONS in flat(card)
 
 

@@ -53,6 +53,7 @@ _FINISH_SLOT = text(
     WHERE job = :job AND slot = :slot
     """
 )
+_PRUNE_SLOTS = text("DELETE FROM bot_job_runs WHERE slot < now() - make_interval(days => :days)")
 _LAST_SLOT = text(
     "SELECT slot, status, finished_at, detail FROM bot_job_runs WHERE job = :job ORDER BY slot DESC LIMIT 1"
 )
@@ -127,6 +128,11 @@ async def claim_slot(
 
 async def finish_slot(conn: AsyncConnection, job: str, slot: datetime, detail: dict[str, Any]) -> None:
     await conn.execute(_FINISH_SLOT, {"job": job, "slot": slot, "detail": json.dumps(detail, default=str)})
+
+
+async def prune_slots(conn: AsyncConnection, *, older_than_days: int) -> int:
+    """Forget old slots (summaries look back at most 31 days, so 40 keeps what they need)."""
+    return (await conn.execute(_PRUNE_SLOTS, {"days": older_than_days})).rowcount
 
 
 async def last_slot(conn: AsyncConnection, job: str) -> dict[str, Any] | None:

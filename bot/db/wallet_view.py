@@ -14,12 +14,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 #: Statuses that do not burn money in the runway estimate (the panel stores Linode's `offline` as `stopped`).
-IDLE_STATUSES = ("stopped", "offline")
+#: Servers the billing engine does not charge (gone at Linode); stopped servers are billed, as Linode bills them.
+NOT_BILLED_STATUSES = ("error", "deleted")
 
 
 @dataclass(frozen=True)
 class RunningServer:
-    """A server counted in the burn rate; `monthly_price` is None when no plan matches its plan_id."""
+    """A server counted in the burn rate (billed, whatever its power state); `monthly_price` is None
+    when no plan matches its plan_id."""
 
     label: str
     status: str | None
@@ -39,7 +41,8 @@ _RUNNING_SERVERS = text(
         ORDER BY (p.id::text = v.plan_id) DESC, p.active DESC, p.created_at, p.id
         LIMIT 1
     ) plan ON true
-    WHERE v.organization_id = :org AND lower(coalesce(v.status, '')) <> ALL(:idle)
+    WHERE v.organization_id = :org AND lower(coalesce(v.status, '')) <> ALL(:not_billed)
+      AND coalesce(v.provider_instance_id, '') <> ''
     ORDER BY v.created_at, v.id
     """
 )
@@ -55,8 +58,9 @@ _TOPUP_BY_NONCE = text(
 
 
 async def running_servers(conn: AsyncConnection, organization_id: uuid.UUID) -> list[RunningServer]:
-    """The organisation's servers whose status is not stopped/offline, with their plan's monthly price."""
-    rows = (await conn.execute(_RUNNING_SERVERS, {"org": organization_id, "idle": list(IDLE_STATUSES)})).all()
+    """The organisation's billed servers (the billing engine's rule), with their plan's monthly price."""
+    params = {"org": organization_id, "not_billed": list(NOT_BILLED_STATUSES)}
+    rows = (await conn.execute(_RUNNING_SERVERS, params)).all()
     return [
         RunningServer(
             label=row.label,

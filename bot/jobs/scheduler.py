@@ -1,20 +1,25 @@
 """APScheduler 3.11 as a ticker: every replica runs the same in-memory scheduler, and each tick
 decides from PostgreSQL what is due (`bot_job_runs`, ledger keys), so N replicas act once.
 
-Other features add their own ticks with `Ticker.add`; a tick is `async def tick(now) -> object`.
+Every periodic job of the bot is a tick (`async def tick(now) -> object`): billing and summaries
+claim their own slots; the other periodic jobs (PayPal reconciler, VPS sync, ticket reconciler,
+SLA reminders, digest, housekeeping) are wrapped by `slotted`, so one replica runs each slot.
+Continuous workers (outbox, PayPal inbox, durable jobs, the tickets LISTEN loop) are not ticks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.billing_reports import claim_slot, finish_slot
 from bot.jobs.ticks import billing_tick, summary_tick
 from bot.settings import Settings
 
@@ -25,6 +30,38 @@ Tick = Callable[[datetime], Awaitable[object]]
 BILLING_EVERY_SECONDS = 300.0
 SUMMARY_EVERY_SECONDS = 300.0
 JITTER_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A periodic job for the ticker: `run(now)` every `every_seconds`, first after `first_after_seconds`."""
+
+    name: str
+    every_seconds: float
+    run: Tick
+    first_after_seconds: float = 0.0
+
+
+def slot_of(now: datetime, every_seconds: float) -> datetime:
+    """The start of the period `now` falls in (periods are aligned to the epoch, so replicas agree)."""
+    seconds = now.timestamp()
+    return datetime.fromtimestamp(seconds - seconds % every_seconds, tz=UTC)
+
+
+def slotted(engine: AsyncEngine, job: PeriodicJob) -> Tick:
+    """Run `job` at most once per period across replicas: whoever claims the slot runs it."""
+
+    async def tick(now: datetime) -> object:
+        slot = slot_of(now, job.every_seconds)
+        async with engine.begin() as conn:
+            if await claim_slot(conn, job.name, slot, fallback_from=slot, floor=slot) is None:
+                return None  # another replica has this period
+        result = await job.run(now)
+        async with engine.begin() as conn:
+            await finish_slot(conn, job.name, slot, {"result": str(result)[:200]})
+        return result
+
+    return tick
 
 
 class Ticker:
@@ -82,12 +119,22 @@ class Ticker:
                 self._running.discard(task)
 
 
-def start_scheduler(engine: AsyncEngine, settings: Settings, *, first_after_seconds: float = 60.0) -> Ticker | None:
-    """The ticker for `csbot serve`: billing (unless BILLING_ENABLED is false) and summaries; None
-    when SCHEDULER_ENABLED is false. The first ticks wait `first_after_seconds` after start."""
+def start_scheduler(
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    first_after_seconds: float = 60.0,
+    periodic: Sequence[PeriodicJob] = (),
+) -> Ticker | None:
+    """The ticker for `csbot serve`: billing (unless BILLING_ENABLED is false), summaries and the
+    other features' periodic jobs; None when SCHEDULER_ENABLED is false. Billing and summaries first
+    tick `first_after_seconds` after start."""
     if not settings.scheduler_enabled:
         return None
     ticker = Ticker()
+    for job in periodic:
+        ticker.add(job.name, slotted(engine, job), every_seconds=job.every_seconds,
+                   first_after_seconds=job.first_after_seconds)  # fmt: skip
     if settings.billing_enabled:
         ticker.add("billing", partial(billing_tick, engine, settings), every_seconds=BILLING_EVERY_SECONDS,
                    first_after_seconds=first_after_seconds)  # fmt: skip

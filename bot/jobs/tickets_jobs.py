@@ -1,18 +1,18 @@
 """Periodic ticket jobs as plain async functions of `now` (tests drive them with a chosen clock).
 
-`bot.app` runs them with `_every` until the scheduler issue replaces those loops with
-database-decided ticks; each job is idempotent, so running it on several replicas is harmless.
+They run as scheduler ticks (one replica per period, see `bot.jobs.scheduler.slotted`); each is
+also idempotent on its own, so a second run of a period would post nothing twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.jobs.scheduler import PeriodicJob
 from bot.jobs.tickets_listener import TicketListener
 from bot.services import tickets_sla, tickets_sync
 from bot.settings import Settings
@@ -34,43 +34,27 @@ async def ticket_digest(engine: AsyncEngine, settings: Settings, now: datetime) 
     )
 
 
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
+def start_ticket_listener(
+    engine: AsyncEngine, database_url: str, settings: Settings, stop: asyncio.Event, *, listen: bool = True
+) -> list[asyncio.Task[None]]:
+    """The LISTEN loop as a task (started from `bot.app` workers); it reconciles on every connect."""
+    if not listen:
+        return []
+    listener = TicketListener(engine, database_url, default_channel=settings.support_channel)
+    return [asyncio.create_task(listener.run(stop), name="tickets-listener")]
 
 
-Every = Callable[[float, Callable[[], Awaitable[object]], asyncio.Event], Awaitable[None]]
-
-
-def start_ticket_workers(
+def ticket_periodic_jobs(
     engine: AsyncEngine,
-    database_url: str,
     settings: Settings,
-    stop: asyncio.Event,
-    every: Every,
     *,
-    listen: bool = True,
-    periodic: bool = True,
     sync_seconds: float = 30.0,
     sla_seconds: float = 60.0,
     digest_seconds: float = 300.0,
-) -> list[asyncio.Task[None]]:
-    """The LISTEN loop and the periodic ticket jobs as tasks (started from `bot.app` workers)."""
-    tasks: list[asyncio.Task[None]] = []
-    if listen:
-        listener = TicketListener(engine, database_url, default_channel=settings.support_channel)
-        tasks.append(asyncio.create_task(listener.run(stop), name="tickets-listener"))
-    if periodic:
-        for name, job, seconds in (
-            ("tickets-reconciler", reconcile_tickets, sync_seconds),
-            ("tickets-sla", ticket_sla_reminders, sla_seconds),
-            ("tickets-digest", ticket_digest, digest_seconds),
-        ):
-            tick = partial(_tick, job, engine, settings)
-            tasks.append(asyncio.create_task(every(seconds, tick, stop), name=name))
-    return tasks
-
-
-async def _tick(
-    job: Callable[[AsyncEngine, Settings, datetime], Awaitable[object]], engine: AsyncEngine, settings: Settings
-) -> object:
-    return await job(engine, settings, wall_clock())
+) -> list[PeriodicJob]:
+    """The reconciler, SLA reminders and the digest as scheduler ticks."""
+    return [
+        PeriodicJob("tickets-reconciler", sync_seconds, partial(reconcile_tickets, engine, settings)),
+        PeriodicJob("tickets-sla", sla_seconds, partial(ticket_sla_reminders, engine, settings)),
+        PeriodicJob("tickets-digest", digest_seconds, partial(ticket_digest, engine, settings)),
+    ]

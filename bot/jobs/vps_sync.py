@@ -23,6 +23,7 @@ from bot.db import servers as servers_db
 from bot.db.jobs import Job
 from bot.db.servers import ServerRow
 from bot.jobs.durable import JobPolicy, JobWorker
+from bot.jobs.scheduler import PeriodicJob
 from bot.linode.errors import LinodeError, LinodeFailure
 from bot.linode.gateway import LinodeGateway
 from bot.rendering import vps as render
@@ -164,23 +165,28 @@ def build_vps_gateway(settings: Settings, engine: AsyncEngine, options: VpsOptio
     )
 
 
-def start_vps_workers(
-    services: Services,
-    stop: asyncio.Event,
-    every: Callable[[float, Callable[[], Awaitable[object]], asyncio.Event], Awaitable[None]],
-    options: VpsOptions | None,
-) -> list[asyncio.Task[None]]:
-    """The durable job worker (rDNS, power-off) and the periodic Linode sync."""
+def start_vps_workers(services: Services, stop: asyncio.Event, options: VpsOptions | None) -> list[asyncio.Task[None]]:
+    """The durable job worker (rDNS, power-off); nothing without a Linode gateway."""
     if services.linode is None:
         return []
     options = options or VpsOptions()
     handlers = job_handlers(services.engine, services.linode, services.settings)
     worker = JobWorker(services.engine, handlers, options.jobs, on_dead=_dead_job_notice(services))
-    tasks = [asyncio.create_task(worker.run(stop), name="jobs-worker")]
-    if options.sync_every_seconds is not None:
-        sync = VpsSync(services.engine, services.linode, services.settings)
-        tasks.append(asyncio.create_task(every(options.sync_every_seconds, sync.run_once, stop), name="vps-sync"))
-    return tasks
+    return [asyncio.create_task(worker.run(stop), name="jobs-worker")]
+
+
+def vps_periodic_jobs(services: Services, options: VpsOptions | None) -> list[PeriodicJob]:
+    """The Linode sync as a scheduler tick (every few minutes, one replica per period)."""
+    options = options or VpsOptions()
+    if services.linode is None or options.sync_every_seconds is None:
+        return []
+    sync = VpsSync(services.engine, services.linode, services.settings)
+
+    async def sync_tick(now: datetime) -> object:
+        del now  # the sync compares with Linode's current state, whatever the time
+        return await sync.run_once()
+
+    return [PeriodicJob("vps-sync", options.sync_every_seconds, sync_tick)]
 
 
 def _dead_job_notice(services: Services) -> Callable[[Job, str], Awaitable[None]]:

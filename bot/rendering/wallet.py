@@ -40,7 +40,7 @@ PAY_BUTTON_ACTION_ID = "open_url_paypal_topup"
 DESCRIPTION_MAX_CHARS = 60
 LINES_PER_SECTION = 10
 NO_TRANSACTIONS = "No transactions yet."
-NO_BURN = "No running servers"
+NO_BURN = "No billed servers"
 CARD_HINT = "`{command} wallet topup <amount>` adds funds · `{command} wallet history` shows more."
 UNPRICED_NOTE = "{n} of them match no plan and are counted at the panel's default {rate}/h."
 ASK_AMOUNT = (
@@ -97,7 +97,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def format_runway(hours: Decimal | None) -> str:
-    """`12 days 4 hours`, `5 hours`, `less than an hour`; `No running servers` when nothing burns."""
+    """`12 days 4 hours`, `5 hours`, `less than an hour`; `No billed servers` when nothing burns."""
     if hours is None:
         return NO_BURN
     whole = int(hours.to_integral_value(rounding=ROUND_DOWN))
@@ -148,7 +148,7 @@ def _ledger_sections(rows: Sequence[TransactionRow]) -> list[dict[str, Any]]:
 def _burn_text(burn: Burn, currency: str) -> str:
     if burn.servers == 0:
         return NO_BURN
-    servers = _plural(burn.servers, "running server")
+    servers = _plural(burn.servers, "billed server")
     return f"{format_money(burn.daily, currency)}/day ({format_rate(burn.hourly, currency)}/h) · {servers}"
 
 

@@ -109,7 +109,7 @@ TOPUP_APPROVED = "This payment is already approved at PayPal. Your wallet is cre
 
 @dataclass(frozen=True)
 class Burn:
-    """What the organisation's running servers cost per hour (Decimal, unrounded)."""
+    """What the organisation's billed servers cost per hour (Decimal, unrounded)."""
 
     hourly: Decimal
     servers: int
