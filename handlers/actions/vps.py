@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -18,7 +19,7 @@ from bot.services import vps, vps_actions
 from bot.services.container import Services
 from bot.services.identity import Actor, resolve_actor
 from bot.services.permissions import Action
-from handlers.commands import link_prompt
+from handlers.acting import actor_or_prompt
 from handlers.commands.vps import (
     fill_create_modal,
     open_delete_modal,
@@ -46,14 +47,6 @@ def _value(action: dict[str, Any]) -> str:
     return str(option.get("value") if option else action.get("value") or "")
 
 
-async def _actor(services: Services, body: dict[str, Any], respond: AsyncRespond) -> Actor | None:
-    slack = slack_ref(body)
-    actor = await resolve_actor(services.engine, slack, channel_id(body))
-    if actor is None:
-        await respond(**await link_prompt(services, slack), replace_original=False)
-    return actor
-
-
 async def _server(services: Services, actor: Actor, raw_id: str, respond: AsyncRespond) -> Any | None:
     """The server row the actor may change, or None after telling them why not."""
     server_id = _uuid(raw_id)
@@ -76,7 +69,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         verb = POWER.match(action["action_id"]).group(1)  # type: ignore[union-attr]
-        actor = await _actor(services, body, respond)
+        actor = await actor_or_prompt(services, body, respond)
         row = actor and await _server(services, actor, _value(action), respond)
         if actor is None or row is None:
             return
@@ -126,7 +119,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
     ) -> None:
         await ack()
-        actor = await _actor(services, body, respond)
+        actor = await actor_or_prompt(services, body, respond)
         row = actor and await _server(services, actor, _value(action), respond)
         if row:
             await show_rebuild_picker(services, respond, str(row.id), row.label)
@@ -138,7 +131,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         pair = render.parse_pair(_value(action))
-        actor = await _actor(services, body, respond)
+        actor = await actor_or_prompt(services, body, respond)
         row = actor and pair and await _server(services, actor, pair[0], respond)
         if row and pair:
             await respond(**render.render_rebuild_confirm(str(row.id), row.label, pair[1]))
@@ -149,20 +142,14 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
     ) -> None:
         await ack()
-        pair = render.parse_pair(_value(action))
-        actor = await _actor(services, body, respond)
-        row = actor and pair and await _server(services, actor, pair[0], respond)
-        if not (actor and row and pair):
-            return
 
-        async def work(report: vps.Report) -> str:
+        async def rebuild(actor: Actor, server_id: uuid.UUID, image: str, report: vps.Report) -> str:
             return await vps_actions.rebuild(
-                services.engine, require_linode(services), services.settings, actor, row.id,
-                image=pair[1], report=report, channel_id=channel_id(body),
+                services.engine, require_linode(services), services.settings, actor, server_id,
+                image=image, report=report, channel_id=channel_id(body),
             )  # fmt: skip
 
-        await respond(**render.render_progress(row.label, "Rebuilding", row.status))
-        await run_reported(respond, row.label, "Rebuilding", "Rebuilt:", work)
+        await _run_confirmed(services, body, action, respond, words=("Rebuilding", "Rebuilt:"), change=rebuild)
 
     @app.action(render.RESIZE_PICK_ACTION_ID)
     @guarded(services)
@@ -170,7 +157,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
     ) -> None:
         await ack()
-        actor = await _actor(services, body, respond)
+        actor = await actor_or_prompt(services, body, respond)
         row = actor and await _server(services, actor, _value(action), respond)
         if row:
             plans = await vps.list_plans(services.engine)
@@ -183,7 +170,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         pair = render.parse_pair(_value(action))
-        actor = await _actor(services, body, respond)
+        actor = await actor_or_prompt(services, body, respond)
         server_id = _uuid(pair[0]) if pair else None
         if actor is None or pair is None or server_id is None:
             return
@@ -200,17 +187,41 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
     ) -> None:
         await ack()
-        pair = render.parse_pair(_value(action))
-        actor = await _actor(services, body, respond)
-        row = actor and pair and await _server(services, actor, pair[0], respond)
-        if not (actor and row and pair):
-            return
 
-        async def work(report: vps.Report) -> str:
+        async def resize(actor: Actor, server_id: uuid.UUID, plan_id: str, report: vps.Report) -> str:
             return await vps_actions.resize(
-                services.engine, require_linode(services), services.settings, actor, row.id,
-                plan_id=pair[1], report=report, channel_id=channel_id(body),
+                services.engine, require_linode(services), services.settings, actor, server_id,
+                plan_id=plan_id, report=report, channel_id=channel_id(body),
             )  # fmt: skip
 
-        await respond(**render.render_progress(row.label, "Resizing", row.status))
-        await run_reported(respond, row.label, "Resizing", "Resized:", work)
+        await _run_confirmed(services, body, action, respond, words=("Resizing", "Resized:"), change=resize)
+
+
+Change = Callable[[Actor, uuid.UUID, str, vps.Report], Awaitable[str]]
+
+
+async def _run_confirmed(
+    services: Services,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    words: tuple[str, str],
+    change: Change,
+) -> None:
+    """A confirmed rebuild/resize: re-check who and which server, then run it with progress.
+
+    The button value is `<server id>:<image or plan>`; `words` are the progress verb and the done label.
+    """
+    pair = render.parse_pair(_value(action))
+    actor = await actor_or_prompt(services, body, respond)
+    row = actor and pair and await _server(services, actor, pair[0], respond)
+    if not (actor and row and pair):
+        return
+    verb, done = words
+
+    async def work(report: vps.Report) -> str:
+        return await change(actor, row.id, pair[1], report)
+
+    await respond(**render.render_progress(row.label, verb, row.status))
+    await run_reported(respond, row.label, verb, done, work)
