@@ -25,7 +25,7 @@ async def link_prompt(services: Services, slack: SlackRef) -> dict[str, Any]:
 async def actor_or_prompt(services: Services, body: dict[str, Any], respond: AsyncRespond) -> Actor | None:
     """The linked actor for a button click or select; None after sending them the link prompt."""
     slack = slack_ref(body)
-    actor = await resolve_actor(services.engine, slack, channel_id(body))
+    actor = await resolve_actor(services.pool, slack, channel_id(body))
     if actor is None:
         await respond(**await link_prompt(services, slack), replace_original=False)
     return actor

@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.db.plain import SqlConnection
 
 _INSERT = text(
     """
@@ -22,7 +23,7 @@ _INSERT = text(
 
 
 async def insert_activity(
-    conn: AsyncConnection,
+    conn: SqlConnection,
     *,
     user_id: uuid.UUID | None,
     organization_id: uuid.UUID | None,

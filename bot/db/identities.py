@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.db.plain import SqlConnection
+
 
 @dataclass(frozen=True)
 class IdentityRow:
@@ -124,7 +126,7 @@ class ActorRow:
 
 
 async def actor_row(
-    conn: AsyncConnection, enterprise_id: str, team_id: str, slack_user_id: str, channel_id: str | None
+    conn: SqlConnection, enterprise_id: str, team_id: str, slack_user_id: str, channel_id: str | None
 ) -> ActorRow | None:
     """Identity, channel binding and memberships in one query (the path every command takes)."""
     params = {**_slack_params(enterprise_id, team_id, slack_user_id), "channel_id": channel_id or ""}
@@ -163,17 +165,17 @@ async def set_active_organization(
     await conn.execute(_SET_ACTIVE_ORG, params)
 
 
-async def memberships(conn: AsyncConnection, user_id: uuid.UUID) -> list[MembershipRow]:
+async def memberships(conn: SqlConnection, user_id: uuid.UUID) -> list[MembershipRow]:
     rows = (await conn.execute(_MEMBERSHIPS, {"user_id": user_id})).all()
     return [MembershipRow(**r._mapping) for r in rows]
 
 
-async def newest_owned_organization(conn: AsyncConnection, user_id: uuid.UUID) -> MembershipRow | None:
+async def newest_owned_organization(conn: SqlConnection, user_id: uuid.UUID) -> MembershipRow | None:
     row = (await conn.execute(_NEWEST_OWNED, {"user_id": user_id})).first()
     return None if row is None else MembershipRow(**row._mapping)
 
 
-async def organization(conn: AsyncConnection, organization_id: uuid.UUID) -> MembershipRow | None:
+async def organization(conn: SqlConnection, organization_id: uuid.UUID) -> MembershipRow | None:
     row = (await conn.execute(_ORGANIZATION, {"organization_id": organization_id})).first()
     return None if row is None else MembershipRow(**row._mapping, role=None)
 

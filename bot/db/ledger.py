@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.db.plain import SqlConnection
 
 
 @dataclass(frozen=True)
@@ -148,13 +149,13 @@ def _row(row: Any) -> TransactionRow:
     return TransactionRow(**row._mapping)
 
 
-async def read_wallet(conn: AsyncConnection, organization_id: uuid.UUID) -> WalletBalance | None:
+async def read_wallet(conn: SqlConnection, organization_id: uuid.UUID) -> WalletBalance | None:
     row = (await conn.execute(_READ_WALLET, {"org": organization_id})).first()
     return None if row is None else WalletBalance(**row._mapping)
 
 
 async def change_wallet(
-    conn: AsyncConnection, organization_id: uuid.UUID, delta: Decimal
+    conn: SqlConnection, organization_id: uuid.UUID, delta: Decimal
 ) -> tuple[Decimal, Decimal] | None:
     """Add `delta` to the organisation's wallet in one statement (the row stays locked until commit);
     returns (balance before, balance after), or None when the organisation has no wallet."""
@@ -163,7 +164,7 @@ async def change_wallet(
 
 
 async def credit_topup(
-    conn: AsyncConnection,
+    conn: SqlConnection,
     *,
     key: str,
     organization_id: uuid.UUID,
@@ -188,25 +189,25 @@ async def credit_topup(
 
 
 async def claim_key(
-    conn: AsyncConnection, key: str, organization_id: uuid.UUID, transaction_id: uuid.UUID | None, amount: Decimal
+    conn: SqlConnection, key: str, organization_id: uuid.UUID, transaction_id: uuid.UUID | None, amount: Decimal
 ) -> bool:
     """True if this transaction is the first to use `key` (e.g. `paypal:capture:<id>`)."""
     params = {"key": key, "org": organization_id, "txn": transaction_id, "amount": amount}
     return (await conn.execute(_CLAIM_KEY, params)).first() is not None
 
 
-async def set_key_transaction(conn: AsyncConnection, key: str, transaction_id: uuid.UUID) -> None:
+async def set_key_transaction(conn: SqlConnection, key: str, transaction_id: uuid.UUID) -> None:
     """Point a claimed key at the ledger row written after claiming it."""
     await conn.execute(_SET_KEY_TRANSACTION, {"key": key, "txn": transaction_id})
 
 
-async def transaction_of_key(conn: AsyncConnection, key: str) -> uuid.UUID | None:
+async def transaction_of_key(conn: SqlConnection, key: str) -> uuid.UUID | None:
     row = (await conn.execute(_KEY_TRANSACTION, {"key": key})).first()
     return None if row is None else row.payment_transaction_id
 
 
 async def insert_transaction(
-    conn: AsyncConnection,
+    conn: SqlConnection,
     *,
     organization_id: uuid.UUID,
     amount: Decimal,
@@ -238,49 +239,49 @@ async def insert_transaction(
     return txn_id
 
 
-async def topup_by_order_for_update(conn: AsyncConnection, order_id: str) -> TransactionRow | None:
+async def topup_by_order_for_update(conn: SqlConnection, order_id: str) -> TransactionRow | None:
     row = (await conn.execute(_TOPUP_BY_ORDER_FOR_UPDATE, {"order_id": order_id})).first()
     return None if row is None else _row(row)
 
 
-async def topup_by_order(conn: AsyncConnection, order_id: str) -> TransactionRow | None:
+async def topup_by_order(conn: SqlConnection, order_id: str) -> TransactionRow | None:
     row = (await conn.execute(_TOPUP_BY_ORDER, {"order_id": order_id})).first()
     return None if row is None else _row(row)
 
 
-async def transaction_for_update(conn: AsyncConnection, transaction_id: uuid.UUID) -> TransactionRow | None:
+async def transaction_for_update(conn: SqlConnection, transaction_id: uuid.UUID) -> TransactionRow | None:
     row = (await conn.execute(_TRANSACTION_FOR_UPDATE, {"id": transaction_id})).first()
     return None if row is None else _row(row)
 
 
-async def transaction(conn: AsyncConnection, transaction_id: uuid.UUID) -> TransactionRow | None:
+async def transaction(conn: SqlConnection, transaction_id: uuid.UUID) -> TransactionRow | None:
     row = (await conn.execute(_TRANSACTION, {"id": transaction_id})).first()
     return None if row is None else _row(row)
 
 
 async def set_status_unless_completed(
-    conn: AsyncConnection, transaction_id: uuid.UUID, status: str, metadata: dict[str, Any]
+    conn: SqlConnection, transaction_id: uuid.UUID, status: str, metadata: dict[str, Any]
 ) -> bool:
     """Move a row to `status` (merging metadata) unless it is already completed; True if it moved."""
     params = {"id": transaction_id, "status": status, "metadata": json.dumps(metadata, default=str)}
     return (await conn.execute(_SET_STATUS, params)).first() is not None
 
 
-async def merge_metadata(conn: AsyncConnection, transaction_id: uuid.UUID, metadata: dict[str, Any]) -> None:
+async def merge_metadata(conn: SqlConnection, transaction_id: uuid.UUID, metadata: dict[str, Any]) -> None:
     await conn.execute(_MERGE_METADATA, {"id": transaction_id, "metadata": json.dumps(metadata, default=str)})
 
 
-async def set_provider_transaction_id(conn: AsyncConnection, transaction_id: uuid.UUID, provider_id: str) -> None:
+async def set_provider_transaction_id(conn: SqlConnection, transaction_id: uuid.UUID, provider_id: str) -> None:
     await conn.execute(_SET_PROVIDER_ID, {"id": transaction_id, "provider_id": provider_id})
 
 
 async def recent_transactions(
-    conn: AsyncConnection, organization_id: uuid.UUID, *, limit: int, offset: int = 0
+    conn: SqlConnection, organization_id: uuid.UUID, *, limit: int, offset: int = 0
 ) -> list[TransactionRow]:
     rows = (await conn.execute(_RECENT, {"org": organization_id, "limit": limit, "offset": offset})).all()
     return [_row(r) for r in rows]
 
 
-async def stale_pending_topups(conn: AsyncConnection, *, older_than_minutes: int, limit: int) -> list[TransactionRow]:
+async def stale_pending_topups(conn: SqlConnection, *, older_than_minutes: int, limit: int) -> list[TransactionRow]:
     params = {"minutes": older_than_minutes, "limit": limit}
     return [_row(r) for r in (await conn.execute(_STALE_PENDING_TOPUPS, params)).all()]

@@ -6,7 +6,8 @@ import uuid
 from typing import Literal
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.db.plain import SqlConnection
 
 NoticeKind = Literal["billing", "vps", "tickets"]
 
@@ -19,5 +20,5 @@ _CHANNELS = {
 }
 
 
-async def bound_channels(conn: AsyncConnection, organization_id: uuid.UUID, kind: NoticeKind) -> list[str]:
+async def bound_channels(conn: SqlConnection, organization_id: uuid.UUID, kind: NoticeKind) -> list[str]:
     return [r.channel_id for r in (await conn.execute(_CHANNELS[kind], {"org": organization_id})).all()]

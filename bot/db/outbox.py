@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.plain import SqlConnection
 
 OutboxKind = Literal["post", "update", "ephemeral"]
 
@@ -113,7 +115,7 @@ _PENDING_COUNT = text("SELECT count(*) FROM bot_outbox WHERE status IN ('pending
 
 
 async def enqueue(
-    conn: AsyncConnection,
+    conn: SqlConnection,
     channel: str,
     payload: dict[str, Any],
     *,

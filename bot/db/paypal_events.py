@@ -14,6 +14,8 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.db.plain import SqlConnection
+
 
 @dataclass(frozen=True)
 class InboxEvent:
@@ -112,7 +114,7 @@ async def claim(engine: AsyncEngine, *, limit: int, lease_seconds: float) -> lis
     return [InboxEvent(r.event_id, r.event_type, bytes(r.raw_body), r.attempts) for r in rows]
 
 
-async def mark_processed(conn: AsyncConnection, event_id: str, outcome: str) -> None:
+async def mark_processed(conn: SqlConnection, event_id: str, outcome: str) -> None:
     await conn.execute(_PROCESSED, {"event_id": event_id, "outcome": outcome[:2000]})
 
 

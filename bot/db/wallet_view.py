@@ -13,6 +13,8 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.db.plain import SqlConnection
+
 #: Statuses that do not burn money in the runway estimate (the panel stores Linode's `offline` as `stopped`).
 #: Servers the billing engine does not charge (gone at Linode); stopped servers are billed, as Linode bills them.
 NOT_BILLED_STATUSES = ("error", "deleted")
@@ -57,7 +59,7 @@ _TOPUP_BY_NONCE = text(
 )
 
 
-async def running_servers(conn: AsyncConnection, organization_id: uuid.UUID) -> list[RunningServer]:
+async def running_servers(conn: SqlConnection, organization_id: uuid.UUID) -> list[RunningServer]:
     """The organisation's billed servers (the billing engine's rule), with their plan's monthly price."""
     params = {"org": organization_id, "not_billed": list(NOT_BILLED_STATUSES)}
     rows = (await conn.execute(_RUNNING_SERVERS, params)).all()

@@ -27,7 +27,7 @@ from bot.sandbox import seed as demo
 from bot.sandbox.render import Clickable, InputField, Renderer, initial_value
 from bot.sandbox.world import GENERAL, SUPPORT, World
 
-Reader = Callable[[str], Awaitable[str | None]]
+SqlConnection = Callable[[str], Awaitable[str | None]]
 log = logging.getLogger(__name__)
 
 HELP = """\
@@ -286,7 +286,7 @@ class Console:
 
     # --- input dispatch --------------------------------------------------------------------------
 
-    async def handle(self, line: str, read: Reader) -> bool:
+    async def handle(self, line: str, read: SqlConnection) -> bool:
         """Run one typed line; False when the person asked to quit."""
         line = line.strip()
         if line.startswith("#"):
@@ -321,7 +321,7 @@ class Console:
             self.last_output = "\n".join(self.output)
         return True
 
-    async def _command(self, name: str, rest: str, read: Reader) -> None:
+    async def _command(self, name: str, rest: str, read: SqlConnection) -> None:
         simple: dict[str, Callable[[str], Awaitable[None]]] = {
             "user": self.switch_user,
             "channel": self.switch_channel,
@@ -510,7 +510,7 @@ class Console:
         self._render_view(renderer, self._top_view(), "modal")
         self._finish(renderer)
 
-    async def fill(self, rest: str, read: Reader) -> None:
+    async def fill(self, rest: str, read: SqlConnection) -> None:
         view = self._top_view()
         self._refresh_inputs(view)
         values = self.fills.setdefault(view["id"], {})

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.db.activity import insert_activity
+from bot.db.plain import SqlConnection
 from bot.services.identity import Actor, SlackRef
 
 SLACK_USER_AGENT = "ContainerStacks Slack bot"
@@ -23,7 +22,7 @@ def slack_metadata(slack: SlackRef, channel_id: str | None = None) -> dict[str, 
 
 
 async def record(
-    conn: AsyncConnection,
+    conn: SqlConnection,
     *,
     user_id: uuid.UUID,
     slack: SlackRef,
@@ -52,7 +51,7 @@ async def record(
 
 
 async def record_for_actor(
-    conn: AsyncConnection,
+    conn: SqlConnection,
     actor: Actor,
     *,
     event_type: str,

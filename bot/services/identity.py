@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
 
 from bot.db import identities as identities_db
+from bot.db import plain
 from bot.db.identities import MembershipRow
+from bot.db.plain import PlainConnection, SqlConnection
 from bot.services.permissions import Action, Grant, OrgRole, require
 
 
@@ -55,7 +57,7 @@ def _context(row: MembershipRow) -> OrgContext:
 
 
 async def choose_organization(
-    conn: AsyncConnection,
+    conn: SqlConnection,
     user_id: uuid.UUID,
     *,
     is_staff: bool,
@@ -79,9 +81,14 @@ async def choose_organization(
     return _context(owned) if owned else None
 
 
-async def resolve_actor(engine: AsyncEngine, slack: SlackRef, channel_id: str | None) -> Actor | None:
-    """The linked actor for a Slack user, or None when the Slack identity is not linked."""
-    async with engine.connect() as conn:
+async def resolve_actor(pool: asyncpg.Pool, slack: SlackRef, channel_id: str | None) -> Actor | None:
+    """The linked actor for a Slack user, or None when the Slack identity is not linked.
+
+    Every command, button and form takes this path, so it reads through the plain pool: usually one
+    round trip (identity, channel binding and memberships together).
+    """
+
+    async def lookup(conn: PlainConnection) -> Actor | None:
         found = await identities_db.actor_row(conn, slack.enterprise_id, slack.team_id, slack.user_id, channel_id)
         if found is None:
             return None
@@ -95,6 +102,8 @@ async def resolve_actor(engine: AsyncEngine, slack: SlackRef, channel_id: str | 
             chosen_org=identity.active_organization_id,
             memberships=found.memberships,
         )
-    return Actor(
-        slack=slack, user_id=identity.user_id, email=identity.email, name=identity.name, is_staff=is_staff, org=org
-    )
+        return Actor(
+            slack=slack, user_id=identity.user_id, email=identity.email, name=identity.name, is_staff=is_staff, org=org
+        )
+
+    return await plain.read(pool, lookup)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.db import notify_targets
 from bot.db.identities import organization
 from bot.db.outbox import enqueue
+from bot.db.plain import SqlConnection
 from bot.rendering import payments as render
 from bot.services.audit import record as audit_record
 from bot.services.identity import SlackRef
@@ -28,7 +27,7 @@ ACTIVITY_EVENT = {
 }
 
 
-async def enqueue_payment_notices(conn: AsyncConnection, result: PaymentResult, settings: Settings) -> None:
+async def enqueue_payment_notices(conn: SqlConnection, result: PaymentResult, settings: Settings) -> None:
     """Queue the DMs, channel posts and staff alerts for `result`, and write its activity row."""
     if result.outcome is Outcome.ALREADY_APPLIED:
         return
@@ -72,7 +71,7 @@ async def enqueue_payment_notices(conn: AsyncConnection, result: PaymentResult, 
 
 
 async def alert_staff(
-    conn: AsyncConnection, settings: Settings, title: str, lines: list[str], *, dedupe_key: str | None = None
+    conn: SqlConnection, settings: Settings, title: str, lines: list[str], *, dedupe_key: str | None = None
 ) -> None:
     """Post to ADMIN_CHANNEL through the outbox; without one, the alert only reaches the log."""
     log.warning("payments.staff_alert", extra={"title": title, "details": " | ".join(lines)})
@@ -80,7 +79,7 @@ async def alert_staff(
         await enqueue(conn, settings.admin_channel, render.staff_alert(title, lines), dedupe_key=dedupe_key)
 
 
-async def _record_activity(conn: AsyncConnection, result: PaymentResult) -> None:
+async def _record_activity(conn: SqlConnection, result: PaymentResult) -> None:
     event = ACTIVITY_EVENT.get(result.outcome)
     if event is None:
         return

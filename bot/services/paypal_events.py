@@ -11,11 +11,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import ledger as ledger_db
 from bot.db import paypal_events as inbox_db
+from bot.db import plain
 from bot.db.paypal_events import InboxEvent
+from bot.db.plain import PlainConnection
 from bot.paypal.client import PayPalClient, PayPalError
 from bot.paypal.models import Capture, MalformedResource, Order, Refund
 from bot.services.payment_notices import alert_staff, enqueue_payment_notices
@@ -76,14 +79,20 @@ def parse_envelope(raw_body: bytes) -> ParsedEvent:
 @dataclass
 class PayPalEventProcessor:
     engine: AsyncEngine
+    pool: asyncpg.Pool  # the plain pool: applying events is the hottest money path (see bot.db.plain)
     settings: Settings
     paypal: PayPalClient | None
 
     async def process(self, event: InboxEvent) -> str:
-        """Apply one stored event and mark it processed; returns a short outcome for the inbox."""
+        """Apply one stored event and mark it processed; returns a short outcome for the inbox.
+
+        Applying is idempotent (ledger keys, conditional status updates), so the transaction may
+        safely run again after a connection lost during COMMIT.
+        """
         parsed = parse_envelope(event.raw_body)
         capture = await self._capture_for(parsed)
-        async with self.engine.begin() as conn:
+
+        async def apply(conn: PlainConnection) -> str:
             if isinstance(capture, PaymentResult):
                 result = capture
             elif capture is not None:
@@ -104,7 +113,9 @@ class PayPalEventProcessor:
             await enqueue_payment_notices(conn, result, self.settings)
             outcome = f"{result.outcome.value}: {result.detail}"
             await inbox_db.mark_processed(conn, event.event_id, outcome)
-        return outcome
+            return outcome
+
+        return await plain.transaction(self.pool, apply)
 
     async def _capture_for(self, parsed: ParsedEvent) -> Capture | PaymentResult | None:
         if parsed.event_type in CAPTURE_EVENTS:
@@ -116,8 +127,7 @@ class PayPalEventProcessor:
     async def _capture_approved(self, order: Order) -> Capture | PaymentResult:
         """The buyer approved but may never reach our return page: capture for them (idempotently),
         unless the order is not one we would credit — then no money is taken at all."""
-        async with self.engine.connect() as conn:
-            row = await ledger_db.topup_by_order(conn, order.id)
+        row = await plain.read(self.pool, lambda conn: ledger_db.topup_by_order(conn, order.id))
         if row is None:
             return PaymentResult(Outcome.UNKNOWN_ORDER, f"approved order {order.id} is not ours", reference=order.id)
         if row.status in {"completed", "failed"}:
@@ -141,7 +151,7 @@ class PayPalEventProcessor:
             raise EventNotReady(f"order {order.id} captured without a capture record yet")
         return captured.captures[0]
 
-    async def _approval_reversed(self, conn: Any, resource: dict[str, Any]) -> PaymentResult:
+    async def _approval_reversed(self, conn: PlainConnection, resource: dict[str, Any]) -> PaymentResult:
         """PayPal voided an approved order it could not capture in time; the buyer was refunded."""
         order_id = str(resource.get("order_id") or resource.get("id") or "")
         if not order_id:
@@ -160,7 +170,7 @@ class PayPalEventProcessor:
             slack={k: v for k, v in row.metadata.items() if k.startswith("slack_")}, reference=order_id,
         )  # fmt: skip
 
-    async def _dispute(self, conn: Any, parsed: ParsedEvent) -> None:
+    async def _dispute(self, conn: PlainConnection, parsed: ParsedEvent) -> None:
         resource = parsed.resource
         transactions = resource.get("disputed_transactions") or []
         captures = [str(t.get("seller_transaction_id")) for t in transactions if isinstance(t, dict)]

@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.db import ledger as ledger_db
 from bot.db.ledger import TransactionRow
+from bot.db.plain import SqlConnection
 from bot.paypal.models import Capture, Refund
 
 BRAND_NAME = "ContainerStacks"
@@ -89,7 +88,7 @@ def _result(outcome: Outcome, detail: str, row: TransactionRow | None, **extra: 
 
 
 async def create_pending_topup(
-    conn: AsyncConnection,
+    conn: SqlConnection,
     *,
     organization_id: uuid.UUID,
     amount: Decimal,
@@ -112,12 +111,12 @@ async def create_pending_topup(
     )
 
 
-async def attach_order(conn: AsyncConnection, transaction_id: uuid.UUID, order_id: str) -> None:
+async def attach_order(conn: SqlConnection, transaction_id: uuid.UUID, order_id: str) -> None:
     await ledger_db.set_provider_transaction_id(conn, transaction_id, order_id)
     await ledger_db.merge_metadata(conn, transaction_id, {"payment_id": order_id})
 
 
-async def fail_topup(conn: AsyncConnection, transaction_id: uuid.UUID, metadata: dict[str, Any]) -> bool:
+async def fail_topup(conn: SqlConnection, transaction_id: uuid.UUID, metadata: dict[str, Any]) -> bool:
     """Mark a top-up `failed` (never once completed); cancellation uses metadata.cancel_reason."""
     return await ledger_db.set_status_unless_completed(
         conn, transaction_id, "failed", {**metadata, "failure_time": _now()}
@@ -137,7 +136,7 @@ def _mismatch(row: TransactionRow, capture: Capture) -> str | None:
     return None
 
 
-async def apply_capture(conn: AsyncConnection, capture: Capture, *, source: str) -> PaymentResult:
+async def apply_capture(conn: SqlConnection, capture: Capture, *, source: str) -> PaymentResult:
     """Apply a capture's state to its top-up; credits the wallet at most once per capture id."""
     if capture.order_id is None:
         return PaymentResult(Outcome.UNKNOWN_ORDER, f"capture {capture.id} names no order", reference=capture.id)
@@ -173,7 +172,7 @@ async def apply_capture(conn: AsyncConnection, capture: Capture, *, source: str)
 
 
 async def _credit(
-    conn: AsyncConnection, row: TransactionRow, capture: Capture, capture_meta: dict[str, Any]
+    conn: SqlConnection, row: TransactionRow, capture: Capture, capture_meta: dict[str, Any]
 ) -> PaymentResult:
     if row.status == "completed":  # we or the panel already credited this order
         await ledger_db.claim_key(conn, f"paypal:capture:{capture.id}", row.organization_id, row.id, row.amount)
@@ -191,7 +190,7 @@ async def _credit(
     return _result(Outcome.CREDITED, "wallet credited", row, balance_after=after, reference=capture.id)
 
 
-async def apply_refund(conn: AsyncConnection, refund: Refund, *, reversal: bool, source: str) -> PaymentResult:
+async def apply_refund(conn: SqlConnection, refund: Refund, *, reversal: bool, source: str) -> PaymentResult:
     """A refund or reversal of a captured top-up: one negative ledger row per refund id, and the
     wallet debited by that much even if it goes negative (staff are alerted by the caller)."""
     txn_id = await ledger_db.transaction_of_key(conn, f"paypal:capture:{refund.capture_id}")

@@ -19,11 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import ledger as ledger_db
-from bot.db import wallet_view
+from bot.db import plain, wallet_view
 from bot.db.ledger import TransactionRow
+from bot.db.plain import PlainConnection
 from bot.db.wallet_view import RunningServer
 from bot.errors import UserError
 from bot.paypal.client import PayPalClient, PayPalError
@@ -169,17 +171,23 @@ def _org(actor: Actor) -> OrgContext:
     return actor.org
 
 
-async def wallet_card(engine: AsyncEngine, actor: Actor) -> WalletCard:
-    """Balance, burn, runway and the last ledger rows of the actor's active organisation."""
+async def wallet_card(pool: asyncpg.Pool, actor: Actor) -> WalletCard:
+    """Balance, burn, runway and the last ledger rows of the actor's active organisation.
+
+    A read on the plain pool (`bot.db.plain`): `/cs wallet` is the most used command.
+    """
     org = _org(actor)
     actor.require(Action.VIEW)
-    async with engine.connect() as conn:
+
+    async def read(conn: PlainConnection) -> WalletCard:
         wallet = await ledger_db.read_wallet(conn, org.id)
         if wallet is None:
             raise NoWallet
         burn = burn_of(await wallet_view.running_servers(conn, org.id))
         rows = await ledger_db.recent_transactions(conn, org.id, limit=CARD_ROWS)
-    return WalletCard(org, wallet.balance, wallet.currency, burn, runway_hours(wallet.balance, burn), rows)
+        return WalletCard(org, wallet.balance, wallet.currency, burn, runway_hours(wallet.balance, burn), rows)
+
+    return await plain.read(pool, read)
 
 
 def parse_history_count(args: Sequence[str]) -> int:

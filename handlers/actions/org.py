@@ -58,7 +58,7 @@ def register(app: AsyncApp, services: Services) -> None:
         """Re-check everything at click time (roles may have changed since the question was asked)."""
         await ack()
         slack = slack_ref(body)
-        actor = await resolve_actor(services.engine, slack, channel_id(body))
+        actor = await resolve_actor(services.pool, slack, channel_id(body))
         ids = _ids(str(action.get("value") or ""))
         if actor is None:
             await respond(**await link_prompt(services, slack))

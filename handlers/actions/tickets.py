@@ -42,7 +42,7 @@ def register(app: AsyncApp, services: Services) -> None:
         slack = slack_ref(body)
         where = channel_id(body)
         try:
-            actor = await resolve_actor(engine, slack, where)
+            actor = await resolve_actor(services.pool, slack, where)
             if actor is None:
                 raise UserError(NOT_LINKED)
             await work(actor)

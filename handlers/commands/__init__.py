@@ -59,7 +59,7 @@ def register(app: AsyncApp, services: Services) -> None:
         slack = slack_ref(body)
         actor = None
         if match.spec.needs_link:
-            actor = await resolve_actor(services.engine, slack, body.get("channel_id"))
+            actor = await resolve_actor(services.pool, slack, body.get("channel_id"))
             if actor is None:
                 await ack(**await link_prompt(services, slack))
                 return

@@ -161,7 +161,7 @@ async def use_organisation(call: CommandCall) -> None:
         raise UserError(MISSING_SLUG.format(usage=_usage(call), command=call.command))
     engine = call.services.engine
     chosen = await orgs.use_organization(engine, call.linked, call.args[0], channel_id=call.channel_id)
-    now = await resolve_actor(engine, call.slack, call.channel_id)
+    now = await resolve_actor(call.services.pool, call.slack, call.channel_id)
     overridden = now is not None and now.org is not None and now.org.id != chosen.id
     await call.reply(render.render_org_chosen(chosen, overridden_here=overridden))
     await refresh_homes(call.services, call.client, [call.slack])

@@ -52,7 +52,7 @@ async def show_wallet(call: CommandCall) -> None:
         typed = ["wallet", *call.args]
         await call.ack(render_unknown_command(call.command, " ".join(typed), call.table.suggest(typed)))
         return
-    card = await wallet.wallet_card(call.services.engine, _in_org(call))
+    card = await wallet.wallet_card(call.services.pool, _in_org(call))
     await call.ack(render.render_wallet_card(card, call.command))
 
 

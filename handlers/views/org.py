@@ -34,7 +34,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         slack = slack_ref(body)
         channel_id = render.create_metadata(str(view.get("private_metadata") or ""))
-        actor = await resolve_actor(services.engine, slack, channel_id)
+        actor = await resolve_actor(services.pool, slack, channel_id)
         if actor is None:
             message = NOT_LINKED.format(command=services.settings.slack_command)
             await ack(response_action="errors", errors=render.render_create_errors(message))

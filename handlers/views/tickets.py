@@ -38,7 +38,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         slack = slack_ref(body)
         channel_id, message_ts = render.new_modal_metadata(str(view.get("private_metadata") or ""))
-        actor = await resolve_actor(services.engine, slack, channel_id)
+        actor = await resolve_actor(services.pool, slack, channel_id)
         if actor is None:
             await ack(
                 response_action="errors", errors={"subject": NOT_LINKED.format(command=services.settings.slack_command)}
@@ -68,7 +68,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={"message": "Write a reply first."})
             return
         slack = slack_ref(body)
-        actor = await resolve_actor(services.engine, slack, None)
+        actor = await resolve_actor(services.pool, slack, None)
         if actor is None:
             await ack(
                 response_action="errors", errors={"message": NOT_LINKED.format(command=services.settings.slack_command)}
