@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import partial
 
 import aiohttp
-import asyncpg
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -33,7 +32,8 @@ from bot.app_keys import (
     SETTINGS,
     STOPPING,
 )
-from bot.db.engine import create_engine, plain_url
+from bot.db import plain
+from bot.db.engine import create_engine
 from bot.db.migrate import head_revision
 from bot.jobs.housekeeping import housekeeping
 from bot.jobs.outbox import OutboxPolicy, OutboxWorker
@@ -123,8 +123,7 @@ async def _mark_stopping(app: web.Application) -> None:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(app[DATABASE_URL])
     app[ENGINE] = engine
-    # min_size=0: the app starts (and /readyz answers 503) even while the database is down.
-    pool = await asyncpg.create_pool(plain_url(app[DATABASE_URL]), min_size=0, max_size=10, command_timeout=10)
+    pool = await plain.create_pool(app[DATABASE_URL])
     app[POOL] = pool
     yield
     await pool.close()
@@ -163,7 +162,7 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
     async def slack(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         token, secret = _slack_credentials(settings)
-        client = options.slack_client or interactive_client(token, settings.slack_api_url)
+        client = options.slack_client or interactive_client(token, settings.slack_api_url, app[HTTP_SESSION])
         bolt = build_bolt_app(secret, client)
         paypal, verifier = _paypal(settings, app[HTTP_SESSION])
         services = Services(
@@ -225,10 +224,10 @@ def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[N
         settings = app[SETTINGS]
         token, _ = _slack_credentials(settings)
         policy = options.outbox_policy or OutboxPolicy(max_attempts=settings.outbox_max_attempts)
-        client = options.slack_client or outbox_client(token, settings.slack_api_url)
+        client = options.slack_client or outbox_client(token, settings.slack_api_url, app[HTTP_SESSION])
         worker = OutboxWorker(app[ENGINE], client, app[METRICS], policy)
         services = app[SERVICES]
-        processor = PayPalEventProcessor(services.engine, settings, services.paypal)
+        processor = PayPalEventProcessor(services.engine, services.pool, settings, services.paypal)
         inbox = PayPalEventWorker(processor, app[METRICS], options.inbox_policy)
         stop = asyncio.Event()
         tasks = [

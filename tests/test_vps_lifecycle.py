@@ -66,7 +66,7 @@ async def test_server_lifecycle_create_power_rebuild_resize_delete_from_slack(wo
     # -- create --------------------------------------------------------------------------------
     ack = await command(world, owner, "vps create")
     assert ack == {"raw": ""}
-    [opened] = world.slack.calls_to("views.open")
+    [opened] = await world.slack.wait_for("views.open")
     assert opened.args["view"]["blocks"][0]["text"]["text"].startswith(":hourglass")
     modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
     assert "Nano &amp; &lt;1GB&gt;" not in json.dumps(modal)  # plain_text options carry the raw name

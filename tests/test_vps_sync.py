@@ -38,7 +38,7 @@ def sync_of(world: VpsWorld, **options: object) -> VpsSync:
 
 async def provisioning_row(world: VpsWorld, owner: Payer, label: str) -> object:
     """Step 1 of a create exactly as the bot runs it (row inserted, Linode not yet answered)."""
-    actor = await resolve_actor(world.engine, SlackRef("", TEAM_ID, owner.slack_id), None)
+    actor = await resolve_actor(world.bot.app[SERVICES].pool, SlackRef("", TEAM_ID, owner.slack_id), None)
     assert actor is not None
     plan_id = await add_plan(world.engine)
     request = CreateRequest(label=label, plan_id=str(plan_id), region="us-east", image="linode/debian12")

@@ -60,7 +60,9 @@ async def test_token_comes_from_the_encrypted_provider_row_when_the_setting_is_u
     database_url: str, slack: SlackEmulator, linode: LinodeEmulator, engine: AsyncEngine, provider_row: list[str]
 ) -> None:
     settings = make_settings(database_url, slack, linode_api_url=linode.base_url, ssh_cred_secret=SSH_CRED_SECRET)
-    gateway = vps.build_gateway(settings, engine, retry_interval=0.01)
+    gateway = vps.build_gateway(
+        settings, engine, retry_interval=0.01, catalogue_ttl_seconds=0
+    )  # every read calls Linode
     try:
         assert not await gateway.configured()
         with pytest.raises(LinodeError) as missing:
@@ -87,7 +89,9 @@ async def test_a_rejected_token_is_an_auth_error_with_a_friendly_message(
     database_url: str, slack: SlackEmulator, linode: LinodeEmulator, engine: AsyncEngine
 ) -> None:
     settings = make_settings(database_url, slack, linode_api_url=linode.base_url, linode_api_token="wrong-token")
-    gateway = vps.build_gateway(settings, engine, retry_interval=0.01)
+    gateway = vps.build_gateway(
+        settings, engine, retry_interval=0.01, catalogue_ttl_seconds=0
+    )  # every read calls Linode
     try:
         with pytest.raises(LinodeError) as rejected:
             await gateway.regions()

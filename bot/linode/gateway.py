@@ -20,6 +20,7 @@ import requests
 from linode_api4 import Instance, LinodeClient
 from linode_api4.errors import ApiError, UnexpectedResponseError
 
+from bot.linode.catalogue_cache import CatalogueCache
 from bot.linode.errors import LinodeError, LinodeFailure, from_api_error
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class LinodeGateway:
         retry_max: int = 3,
         poll_seconds: float = 5.0,
         max_wait_seconds: float = 900.0,
+        catalogue_ttl_seconds: float = 600.0,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._token_source = token_source
@@ -88,6 +90,7 @@ class LinodeGateway:
         self.max_wait_seconds = max_wait_seconds
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linode")
         self._client: LinodeClient | None = None  # only touched in the worker thread
+        self._catalogue = CatalogueCache(catalogue_ttl_seconds)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -208,8 +211,16 @@ class LinodeGateway:
     async def set_rdns(self, address: str, rdns: str) -> dict[str, Any]:
         return await self._call(lambda c: dict(c.put(f"/networking/ips/{address}", data={"rdns": rdns})))
 
+    async def _catalogue_read(self, key: str, operation: Callable[[LinodeClient], T]) -> T:
+        """A catalogue read through the shared cache; keyed by token too, as accounts differ."""
+        token = await self._token_source()
+        result: T = await self._catalogue.get((token, key), lambda: self._call(operation))
+        return result
+
     async def regions(self) -> list[dict[str, Any]]:
-        return await self._call(lambda c: [{"id": r.id, "label": r._raw_json.get("label")} for r in c.regions()])
+        return await self._catalogue_read(
+            "regions", lambda c: [{"id": r.id, "label": r._raw_json.get("label")} for r in c.regions()]
+        )
 
     async def images(self) -> list[dict[str, Any]]:
         def public(client: LinodeClient) -> list[dict[str, Any]]:
@@ -219,7 +230,7 @@ class LinodeGateway:
                 if i._raw_json.get("is_public") and not i._raw_json.get("deprecated")
             ]
 
-        return await self._call(public)
+        return await self._catalogue_read("images", public)
 
     async def stackscript(self, stackscript_id: int) -> dict[str, Any] | None:
         def load(client: LinodeClient) -> dict[str, Any] | None:
@@ -237,7 +248,7 @@ class LinodeGateway:
                 "user_defined_fields": list(raw.get("user_defined_fields") or []),
             }
 
-        return await self._call(load)
+        return await self._catalogue_read(f"stackscript:{int(stackscript_id)}", load)
 
 
 def _by_label(client: LinodeClient, label: str) -> dict[str, Any] | None:

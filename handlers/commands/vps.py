@@ -98,13 +98,14 @@ def require_linode(services: Services) -> Any:
 
 
 async def open_create(call: CommandCall) -> None:
-    """The modal opens at once (loading), before any database or Linode work; then it is filled."""
+    """Ack at once, then open the modal (loading) within the trigger's 3 s, then fill it: neither
+    Slack's API nor Linode ever sits between the user and the ack."""
     actor = call.linked
     vps.in_org(actor)
     actor.require(Action.MANAGE_SERVERS)
     require_linode(call.services)
-    opened = await call.client.views_open(trigger_id=call.body["trigger_id"], view=render.loading_modal())
     await call.ack()
+    opened = await call.client.views_open(trigger_id=call.body["trigger_id"], view=render.loading_modal())
     metadata = render.create_metadata(call.channel_id, call.body.get("response_url"))
     await fill_create_modal(call.services, call.client, actor, str(opened["view"]["id"]), metadata)
 

@@ -42,7 +42,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @guarded(services)
     async def submit_create(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]) -> None:
         meta = render.read_metadata(str(view.get("private_metadata") or ""))
-        actor = await resolve_actor(services.engine, slack_ref(body), meta.get("channel_id"))
+        actor = await resolve_actor(services.pool, slack_ref(body), meta.get("channel_id"))
         try:
             if actor is None:
                 raise UserError(NOT_LINKED)
@@ -68,7 +68,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def submit_delete(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]) -> None:
         meta = render.read_metadata(str(view.get("private_metadata") or ""))
         typed = render.submitted_confirmation(view["state"]["values"])
-        actor = await resolve_actor(services.engine, slack_ref(body), meta.get("channel_id"))
+        actor = await resolve_actor(services.pool, slack_ref(body), meta.get("channel_id"))
         try:
             if actor is None:
                 raise UserError(NOT_LINKED)
