@@ -21,6 +21,7 @@ from bot.slack.reference import new_reference
 log = logging.getLogger("csbot.slack")
 Listener = Callable[..., Awaitable[Any]]
 STALE_ACTION = "That button or form is no longer available. Run the command again to get a fresh one."
+UNKNOWN_COMMAND = "This app does not know that command. Type `{command} help` to see what it can do."
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -29,11 +30,11 @@ def register(app: AsyncApp, services: Services) -> None:
         error: Exception, body: dict[str, Any], response: BoltResponse | None, client: AsyncWebClient
     ) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):
-            return _answer_unhandled(body)
+            return _answer_unhandled(body, services.settings.slack_command)
         ref = _log_failure(error, body, services)
         if body.get("type") == "event_callback":
-            # Not acked yet (e.g. the database is down) keeps Bolt's 500, so Slack retries later.
-            return None
+            # Not acked yet (e.g. the database is down): 503, so Slack retries the delivery later.
+            return BoltResponse(status=503, body="") if response is not None else None
         # Not acked yet: the HTTP answer itself can carry the apology.
         if response is not None and body.get("command"):
             return BoltResponse(status=200, body=render_internal_error(ref))
@@ -94,11 +95,15 @@ def _field(container: object, key: str) -> object:
     return container.get(key) if isinstance(container, dict) else None
 
 
-def _answer_unhandled(body: dict[str, Any]) -> BoltResponse:
-    """Ack what no listener handles: events silently (else Slack retries), stale buttons kindly."""
+def _answer_unhandled(body: dict[str, Any], command: str) -> BoltResponse:
+    """Ack what no listener handles: events silently (else Slack retries), stale buttons and
+    commands this bot does not own kindly."""
     log.info("slack.unhandled", extra=_context(body))
     if body.get("type") == "block_actions":
         return BoltResponse(status=200, body={"text": STALE_ACTION, "response_type": "ephemeral"})
+    if body.get("command"):
+        text = UNKNOWN_COMMAND.format(command=command)
+        return BoltResponse(status=200, body={"text": text, "response_type": "ephemeral"})
     return BoltResponse(status=200, body="")
 
 

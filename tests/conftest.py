@@ -115,11 +115,16 @@ async def fresh_database(pg_server_url: str) -> AsyncIterator[Callable[[], Await
         await drop_database(pg_server_url, name)
 
 
+async def empty_outbox(engine: AsyncEngine) -> None:
+    """Forget every queued Slack message (the test database is shared by the whole session)."""
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE bot_outbox, bot_outbox_pace RESTART IDENTITY"))
+
+
 @pytest.fixture
 async def clean_outbox(engine: AsyncEngine) -> None:
     """Outbox tests assert on the whole queue, so they start from an empty one."""
-    async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE bot_outbox, bot_outbox_pace RESTART IDENTITY"))
+    await empty_outbox(engine)
 
 
 # -- Slack emulator and the bot ---------------------------------------------------------------

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from bot.rendering import vps as render
-from tests.paypal_fixtures import payer
+from tests.paypal_fixtures import balance_of, payer
 from tests.vps_fixtures import (  # noqa: F401 - fixtures
     VpsWorld,
     add_plan,
+    bind_vps_channel,
     button,
     click,
     command,
@@ -105,7 +109,7 @@ async def test_slow_linode_never_delays_the_ack_and_the_modal_opens_first(world:
     started = time.monotonic()
     status, _ = await world.bot.send(request)
     assert status == 200 and time.monotonic() - started < 3.0
-    [opened] = world.slack.calls_to("views.open")
+    [opened] = await world.slack.wait_for("views.open")
     assert opened.args["trigger_id"].replace(".", "%2E") in (trigger, trigger.replace(".", "%2E"))
     modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
     world.linode.clear_faults()
@@ -118,18 +122,33 @@ async def test_slow_linode_never_delays_the_ack_and_the_modal_opens_first(world:
     assert row["provider_instance_id"].isdigit()
 
 
-async def test_create_502_after_effect_makes_one_server_and_one_row(world: VpsWorld) -> None:
-    """Linode created the server but answered 502; the SDK re-POSTs and the label leads to adoption."""
+@pytest.mark.parametrize(
+    ("fault", "create_statuses", "adopted"),
+    [
+        # Linode created the server but answered 502: the SDK re-POSTs and the label leads to adoption.
+        (dict(status=502, after_effect=True), [502, 400], True),
+        # Linode is rate limiting: 429 with Retry-After, twice, before anything is created.
+        (dict(status=429, retry_after=1, times=2), [429, 429, 200], False),
+    ],
+    ids=["502-after-effect", "429-retry-after"],
+)
+async def test_linode_gateway_errors_on_create_make_one_server_and_the_user_sees_it(
+    world: VpsWorld, fault: dict[str, Any], create_statuses: list[int], adopted: bool
+) -> None:
     owner = await payer(world.engine, world.slack)
+    notices_channel = "C0VPSN" + secrets.token_hex(3).upper()  # bindings outlive a test in the shared database
+    world.slack.add_channel(notices_channel, name=notices_channel.lower())
+    await bind_vps_channel(world.engine, owner, notices_channel)
     plan_id = await add_plan(world.engine)
-    world.linode.fail("instances.create", status=502, after_effect=True)
+    world.linode.fail("instances.create", **fault)
     await command(world, owner, "vps create")
     modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
 
-    await submit(world, owner, modal, create_values(plan_id, label="retry-1"))
+    answer = await submit(world, owner, modal, create_values(plan_id, label="retry-1"))
+    assert answer["response_action"] == "update"  # the modal shows progress at once
 
     row = await wait_status(world.engine, owner, "retry-1", "running")
-    assert [c.status for c in world.linode.calls_to("instances.create")] == [502, 400]
+    assert [c.status for c in world.linode.calls_to("instances.create")] == create_statuses
     assert len(world.linode.instances) == 1
     assert [r["id"] for r in await org_servers(world, owner.org.id)] == [row["id"]]
     charges = await rows(world.engine, "SELECT * FROM vps_billing_cycles WHERE vps_instance_id = :v", v=row["id"])
@@ -138,7 +157,51 @@ async def test_create_502_after_effect_makes_one_server_and_one_row(world: VpsWo
         world.engine, "SELECT metadata FROM activity_logs WHERE event_type = 'vps.create' AND entity_id = :e",
         e=str(row["id"]),
     )  # fmt: skip
-    assert created["metadata"]["adopted"] is True
+    assert created["metadata"]["adopted"] is adopted
+
+    # the outcome reaches the user: the modal ends on the running server, the channel hears it once
+    async def finished() -> dict | None:
+        view = world.slack.open_views(owner.slack_id)[-1]
+        return view if ":white_check_mark:" in json.dumps(view) else None
+
+    done = json.dumps(await until(finished, what="the modal to show the created server"))
+    assert "retry-1" in done and row["ip"] in done
+
+    async def notices() -> list:
+        return [m for m in world.slack.channel_messages(notices_channel) if "retry-1" in json.dumps(m)]
+
+    [notice] = await until(notices, what="the created notice")
+    assert "was created" in json.dumps(notice)
+
+
+async def test_linode_rate_limiting_every_retry_tells_the_user_and_creates_and_charges_nothing(
+    world: VpsWorld,
+) -> None:
+    """429 outlasts the SDK's retries: the modal says so, Linode has no server and nothing is charged."""
+    owner = await payer(world.engine, world.slack)
+    plan_id = await add_plan(world.engine)
+    world.linode.fail("instances.create", status=429, retry_after=1, times=10)
+    await command(world, owner, "vps create")
+    modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
+
+    answer = await submit(world, owner, modal, create_values(plan_id, label="busy-1"))
+    assert answer["response_action"] == "update"
+
+    async def told() -> dict | None:
+        view = world.slack.open_views(owner.slack_id)[-1]
+        return view if "busy right now" in json.dumps(view) else None
+
+    outcome = json.dumps(await until(told, timeout=20, what="the modal to report the failure"))
+    assert "show up in /cs vps" in outcome  # and where the server would appear if Linode made it after all
+    attempts = world.linode.calls_to("instances.create")
+    assert attempts and {c.status for c in attempts} == {429}  # every attempt refused before any effect
+    assert world.linode.instances == {}
+    [pending] = await org_servers(world, owner.org.id)  # the sync job settles or removes it later
+    assert pending["status"] == "provisioning" and not pending["provider_instance_id"]
+    assert (
+        await rows(world.engine, "SELECT 1 FROM vps_billing_cycles WHERE vps_instance_id = :v", v=pending["id"]) == []
+    )
+    assert await balance_of(world.engine, owner.org) == Decimal("10.00")
 
 
 async def test_submitting_the_same_modal_twice_creates_one_server(world: VpsWorld) -> None:

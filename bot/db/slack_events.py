@@ -18,7 +18,11 @@ _PRUNE = text("DELETE FROM bot_slack_events WHERE received_at < now() - make_int
 async def record_first_delivery(engine: AsyncEngine, event_id: str, event_type: str | None) -> bool:
     """True the first time an event id is seen (across every replica), False for a redelivery."""
     async with engine.begin() as conn:
-        row = (await conn.execute(_RECORD, {"event_id": event_id[:64], "event_type": event_type})).first()
+        row = (
+            await conn.execute(
+                _RECORD, {"event_id": event_id[:64], "event_type": event_type[:64] if event_type else None}
+            )
+        ).first()
     return row is not None
 
 

@@ -23,9 +23,28 @@ def money(value: Any) -> tuple[Decimal, str]:
         currency = str(value["currency_code"]).upper()
     except (KeyError, InvalidOperation) as exc:
         raise MalformedResource(f"bad amount {value!r}") from exc
-    if not amount.is_finite():
-        raise MalformedResource(f"bad amount {value!r}")
+    exponent = amount.as_tuple().exponent
+    if not amount.is_finite() or not isinstance(exponent, int) or abs(exponent) > 30 or amount.adjusted() > 15:
+        raise MalformedResource(f"bad amount {value!r}")  # (1e999999999 would be a billion digits in a receipt)
     return amount, currency
+
+
+def _text(value: Any, what: str) -> str | None:
+    """An optional string field; anything else where PayPal sends a string is malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedResource(f"{what} is not a string")
+    return value
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    """An optional object field, as {} when absent."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedResource(f"{what} is not an object")
+    return value
 
 
 @dataclass(frozen=True)
@@ -43,22 +62,23 @@ class Capture:
     @classmethod
     def parse(cls, resource: dict[str, Any], *, order_id: str | None = None) -> Capture:
         amount, currency = money(resource.get("amount"))
-        related = ((resource.get("supplementary_data") or {}).get("related_ids") or {}).get("order_id")
+        supplementary = _object(resource.get("supplementary_data"), "supplementary_data")
+        related = _text(_object(supplementary.get("related_ids"), "related_ids").get("order_id"), "order id")
         up = _link(resource, "up")
         if related is None and up and "/v2/checkout/orders/" in up:
             related = up.rstrip("/").rsplit("/", 1)[-1]
-        if not resource.get("id") or not resource.get("status"):
+        if not _text(resource.get("id"), "capture id") or not _text(resource.get("status"), "capture status"):
             raise MalformedResource("capture without id or status")
         return cls(
             id=str(resource["id"]),
             status=str(resource["status"]),
             amount=amount,
             currency=currency,
-            custom_id=resource.get("custom_id"),
-            invoice_id=resource.get("invoice_id"),
+            custom_id=_text(resource.get("custom_id"), "custom_id"),
+            invoice_id=_text(resource.get("invoice_id"), "invoice_id"),
             order_id=order_id or related,
-            reason=(resource.get("status_details") or {}).get("reason"),
-            update_time=resource.get("update_time"),
+            reason=_text(_object(resource.get("status_details"), "status_details").get("reason"), "reason"),
+            update_time=_text(resource.get("update_time"), "update_time"),
         )
 
 
@@ -75,23 +95,25 @@ class Order:
 
     @classmethod
     def parse(cls, resource: dict[str, Any]) -> Order:
-        if not resource.get("id") or not resource.get("status"):
+        if not _text(resource.get("id"), "order id") or not _text(resource.get("status"), "order status"):
             raise MalformedResource("order without id or status")
         units = resource.get("purchase_units") or [{}]
+        if not isinstance(units, list):
+            raise MalformedResource("purchase_units is not a list")
         unit = units[0] if isinstance(units[0], dict) else {}
         amount, currency = money(unit["amount"]) if "amount" in unit else (None, None)
-        captures = tuple(
-            Capture.parse(c, order_id=str(resource["id"])) for c in ((unit.get("payments") or {}).get("captures") or [])
-        )
+        captures = _object(unit.get("payments"), "payments").get("captures") or []
+        if not isinstance(captures, list) or not all(isinstance(c, dict) for c in captures):
+            raise MalformedResource("captures is not a list of objects")
         return cls(
             id=str(resource["id"]),
             status=str(resource["status"]),
             amount=amount,
             currency=currency,
-            custom_id=unit.get("custom_id"),
-            invoice_id=unit.get("invoice_id"),
+            custom_id=_text(unit.get("custom_id"), "custom_id"),
+            invoice_id=_text(unit.get("invoice_id"), "invoice_id"),
             buyer_url=_link(resource, "approve") or _link(resource, "payer-action"),
-            captures=captures,
+            captures=tuple(Capture.parse(c, order_id=str(resource["id"])) for c in captures),
         )
 
 
@@ -111,21 +133,24 @@ class Refund:
     def parse(cls, resource: dict[str, Any]) -> Refund:
         amount, currency = money(resource.get("amount"))
         up = _link(resource, "up")
-        if not resource.get("id") or not up or "/captures/" not in up:
+        if not _text(resource.get("id"), "refund id") or not up or "/captures/" not in up:
             raise MalformedResource("refund without id or capture link")
         return cls(
             id=str(resource["id"]),
             capture_id=up.rstrip("/").rsplit("/", 1)[-1],
             amount=amount,
             currency=currency,
-            status=resource.get("status"),
-            custom_id=resource.get("custom_id"),
-            invoice_id=resource.get("invoice_id"),
+            status=_text(resource.get("status"), "refund status"),
+            custom_id=_text(resource.get("custom_id"), "custom_id"),
+            invoice_id=_text(resource.get("invoice_id"), "invoice_id"),
         )
 
 
 def _link(resource: dict[str, Any], rel: str) -> str | None:
-    for link in resource.get("links") or []:
+    links = resource.get("links") or []
+    if not isinstance(links, list):
+        raise MalformedResource("links is not a list")
+    for link in links:
         if isinstance(link, dict) and link.get("rel") == rel:
             return str(link.get("href"))
     return None

@@ -96,6 +96,8 @@ class WebhookVerifier:
         missing = [h for h in REQUIRED_HEADERS if not lowered.get(h)]
         if missing:
             raise InvalidWebhook(f"missing headers {missing}")
+        if not all(lowered[h].isascii() for h in REQUIRED_HEADERS):  # PayPal's are; others cannot be signed
+            raise InvalidWebhook("non-ASCII bytes in a signed header")
         if lowered["paypal-auth-algo"] != SUPPORTED_ALGORITHM:
             raise InvalidWebhook(f"unsupported algorithm {lowered['paypal-auth-algo']!r}")
         url = lowered["paypal-cert-url"]

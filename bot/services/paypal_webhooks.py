@@ -50,6 +50,12 @@ async def _verify(services: Services, headers: Mapping[str, str], body: bytes) -
         raise InvalidWebhook("PayPal's verify API answered FAILURE")
 
 
+def _printable(value: str) -> str:
+    """A header value as jsonb can hold it: bytes that were not UTF-8 (kept by aiohttp as lone
+    surrogates, which PostgreSQL refuses, turning every redelivery into a 503) become escapes."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 async def receive(services: Services, headers: Mapping[str, str], body: bytes, *, remote: str | None) -> Receipt:
     """Verify, then store; invalid requests store nothing and get 400; storage trouble gets 503."""
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -62,7 +68,7 @@ async def receive(services: Services, headers: Mapping[str, str], body: bytes, *
     except (InvalidWebhook, MalformedResource) as exc:
         log.warning("paypal.webhook.rejected", extra={"reason": str(exc), "remote": remote})
         return Receipt.INVALID
-    kept = {k: v for k, v in lowered.items() if k.startswith(KEPT_HEADERS)}
+    kept = {k: _printable(v) for k, v in lowered.items() if k.startswith(KEPT_HEADERS)}
     resource_id = event.resource.get("id")
     try:
         new = await inbox_db.store(
@@ -74,7 +80,8 @@ async def receive(services: Services, headers: Mapping[str, str], body: bytes, *
             headers=kept,
             handled=is_handled(event.event_type),
         )
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError) as exc:
+        # InternalClientError: a pooled connection the server dropped mid-operation (a restart).
         log.error("paypal.webhook.store_failed", extra={"event_id": event.event_id, "error": type(exc).__name__})
         return Receipt.UNAVAILABLE
     log.info(

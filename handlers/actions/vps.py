@@ -19,7 +19,7 @@ from bot.services import vps, vps_actions
 from bot.services.container import Services
 from bot.services.identity import Actor, resolve_actor
 from bot.services.permissions import Action
-from handlers.acting import actor_or_prompt
+from handlers.acting import actor_or_prompt, link_prompt
 from handlers.commands.vps import (
     fill_create_modal,
     open_delete_modal,
@@ -45,6 +45,14 @@ def _uuid(value: str) -> uuid.UUID | None:
 def _value(action: dict[str, Any]) -> str:
     option = action.get("selected_option")
     return str(option.get("value") if option else action.get("value") or "")
+
+
+async def _pair(value: str, respond: AsyncRespond) -> tuple[str, str] | None:
+    """A `<server id>|<choice>` button value, or None after telling the user the button is stale."""
+    pair = render.parse_pair(value)
+    if pair is None:
+        await respond(**render.render_problem(STALE_BUTTON))
+    return pair
 
 
 async def _server(services: Services, actor: Actor, raw_id: str, respond: AsyncRespond) -> Any | None:
@@ -82,7 +90,7 @@ def register(app: AsyncApp, services: Services) -> None:
         opened = await client.views_open(trigger_id=body["trigger_id"], view=render.loading_modal())
         await ack()
         view_id = str(opened["view"]["id"])
-        actor = await resolve_actor(services.engine, slack_ref(body), channel_id(body))
+        actor = await resolve_actor(services.pool, slack_ref(body), channel_id(body))
         try:
             if actor is None:
                 raise UserError("Link your Slack account first: type /cs link.")
@@ -98,12 +106,17 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action(render.DELETE_OPEN_ACTION_ID)
     @guarded(services)
     async def delete_button(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
     ) -> None:
-        actor = await resolve_actor(services.engine, slack_ref(body), channel_id(body))
         server_id = _uuid(_value(action))
-        if actor is None or server_id is None:
+        if server_id is None:
             await ack()
+            await respond(**render.render_problem(STALE_BUTTON))
+            return
+        actor = await resolve_actor(services.pool, slack_ref(body), channel_id(body))
+        if actor is None:
+            await ack()
+            await respond(**await link_prompt(services, slack_ref(body)), replace_original=False)
             return
         await open_delete_modal(services, client, actor, body["trigger_id"], server_id=server_id, ack=ack)
 
@@ -130,10 +143,12 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
     ) -> None:
         await ack()
-        pair = render.parse_pair(_value(action))
+        pair = await _pair(_value(action), respond)
+        if pair is None:
+            return
         actor = await actor_or_prompt(services, body, respond)
-        row = actor and pair and await _server(services, actor, pair[0], respond)
-        if row and pair:
+        row = actor and await _server(services, actor, pair[0], respond)
+        if row:
             await respond(**render.render_rebuild_confirm(str(row.id), row.label, pair[1]))
 
     @app.action(render.REBUILD_CONFIRM_ACTION_ID)
@@ -169,10 +184,15 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
     ) -> None:
         await ack()
-        pair = render.parse_pair(_value(action))
+        pair = await _pair(_value(action), respond)
+        if pair is None:
+            return
+        server_id = _uuid(pair[0])
+        if server_id is None:
+            await respond(**render.render_problem(STALE_BUTTON))
+            return
         actor = await actor_or_prompt(services, body, respond)
-        server_id = _uuid(pair[0]) if pair else None
-        if actor is None or pair is None or server_id is None:
+        if actor is None:
             return
         try:
             preview = await vps_actions.resize_preview(services.engine, actor, server_id, pair[1])
@@ -213,10 +233,12 @@ async def _run_confirmed(
 
     The button value is `<server id>:<image or plan>`; `words` are the progress verb and the done label.
     """
-    pair = render.parse_pair(_value(action))
+    pair = await _pair(_value(action), respond)
+    if pair is None:
+        return
     actor = await actor_or_prompt(services, body, respond)
-    row = actor and pair and await _server(services, actor, pair[0], respond)
-    if not (actor and row and pair):
+    row = actor and await _server(services, actor, pair[0], respond)
+    if not (actor and row):
         return
     verb, done = words
 
