@@ -1,32 +1,45 @@
-"""Benchmark: Slack acks through the real bot vs a bare Bolt app, same load, same run.
+"""Benchmark: Slack acks through the real bot vs a bare Bolt app, same load tool, same run.
 
-Three runs against the Slack emulator, each a separate server process, 32 concurrent connections
-of really signed slash commands: a bare Bolt app that acks `/cs` at once (the floor), `/cs help`
-through the bot, and `/cs wallet` for a linked user (identity lookup, organisation, balance, ledger
-rows and burn rate from PostgreSQL before the ack). Prints throughput, latency and the bot's RSS.
-Targets: ≥ 0.8× the floor's throughput, p99 < 100 ms, RSS < 200 MiB.
+wrk (Debian's, installed when missing) replays really signed slash commands over 32 connections
+against separate server processes, all talking to the Slack emulator:
+
+* the floor: a bare Bolt app whose `/cs` listener acks at once (`_bare_bolt.py`);
+* `/cs help` through the bot;
+* `/cs wallet` for a linked user (identity, organisation, balance, burn rate and the last ledger
+  rows read from PostgreSQL before the ack);
+* `/cs vps create` while the Linode emulator takes 5 s on every catalogue listing: the bot opens
+  the loading modal (views.open) and acks; the modal is filled later.
+
+Prints throughput, latency, the ratio to the floor and the bot's RSS after the runs.
+Targets: ≥ 0.8× the floor's throughput and p99 < 100 ms; RSS < 200 MiB.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _support import free_port, run_load, scratch_database, server_process
+from _support import LoadResult, free_port, rss_mib, run_wrk, scratch_database, server_process
 from sqlalchemy import text
 
 from bot.db.engine import create_engine
+from bot.emulators.linode import LinodeEmulator
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 
-TOTAL = 3000
-CONCURRENCY = 32
+SECONDS = 8
+WARM_UP_SECONDS = 2
+CONNECTIONS = 32
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench-token"
 TEAM = "T0CSBOT01"
 WALLET_USER = "U0BENCHWALLET"
+#: Every `/cs vps create` spends its trigger_id, so each request in the run must be a distinct one.
+VPS_CREATE_REQUESTS = 30_000
+LINODE_SECONDS = 5.0
 
 SEED = [
     text("INSERT INTO users (id, email, password_hash, name) VALUES (:u, 'bench@example.com', 'x', 'Bench User')"),
@@ -37,12 +50,14 @@ SEED = [
         "INSERT INTO bot_slack_identities (team_id, slack_user_id, user_id, linked_via) "
         "VALUES (:team, :slack, :u, 'password')"
     ),
+    text(
+        "INSERT INTO vps_plans (name, provider_plan_id, base_price, markup_price) "
+        "VALUES ('Nanode 1 GB', 'g6-nanode-1', 5.00, 1.00)"
+    ),
 ]
 
 
 async def seed_linked_user(database_url: str) -> None:
-    import uuid
-
     engine = create_engine(database_url, pool_size=1, max_overflow=0)
     params = {"u": uuid.uuid4(), "o": uuid.uuid4(), "team": TEAM, "slack": WALLET_USER}
     async with engine.begin() as conn:
@@ -59,75 +74,68 @@ async def seed_linked_user(database_url: str) -> None:
     await engine.dispose()
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+Requests = list[tuple[bytes, dict[str, str]]]
+
+
+def signed(factory: SlackRequestFactory, user: str, text_: str, count: int) -> Requests:
+    return [(r.body, r.headers) for r in (factory.slash_command(user, text_) for _ in range(count))]
+
+
+async def measure(label: str, url: str, requests: Requests, warm_up: Requests | None = None) -> LoadResult:
+    await run_wrk(label, url, warm_up or requests, seconds=WARM_UP_SECONDS, connections=CONNECTIONS)
+    return await run_wrk(label, url, requests, seconds=SECONDS, connections=CONNECTIONS)
 
 
 async def main() -> int:
-    async with SlackEmulator(bot_token=TOKEN) as slack, scratch_database() as database_url:
+    frozen = asyncio.get_running_loop().time()  # trigger_ids stay valid for the whole run
+    slack = SlackEmulator(bot_token=TOKEN, clock=lambda: frozen, pace_per_channel=None)
+    linode = LinodeEmulator()
+    async with slack, linode, scratch_database() as database_url:
         await seed_linked_user(database_url)
-        factory = SlackRequestFactory(SECRET)
-        help_requests = [factory.slash_command("U0BENCH", "help") for _ in range(TOTAL + 200)]
-        wallet_requests = [factory.slash_command(WALLET_USER, "wallet") for _ in range(TOTAL + 200)]
+        factory = SlackRequestFactory(SECRET, emulator=slack)
+        help_requests = signed(factory, "U0BENCH", "help", 2000)
+        wallet_requests = signed(factory, WALLET_USER, "wallet", 2000)
+        create_requests = signed(factory, WALLET_USER, "vps create", VPS_CREATE_REQUESTS)
+        create_warm_up = signed(factory, WALLET_USER, "vps create", VPS_CREATE_REQUESTS // 3)
         env = {
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
             "BOT_SECRET": "bench-bot-secret-0123456789abcdef0123",
             "SLACK_API_URL": slack.api_url,
+            "LINODE_API_URL": linode.base_url,
+            "LINODE_API_TOKEN": linode.token,
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "WARNING",
         }
         bare_port, bot_port = free_port(), free_port()
         bare_cmd = [sys.executable, "bench/_bare_bolt.py", str(bare_port)]
         bot_cmd = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(bot_port)]
+        async with server_process(bare_cmd, env, bare_port) as bare:
+            floor = await measure("bare Bolt (floor)", bare.base + "/slack/events", help_requests)
         results = []
-        async with server_process(bare_cmd, env, bare_port) as base:
-            url = base + "/slack/events"
-            await run_load("bare Bolt (floor)", url, lambda n: _raw(help_requests[TOTAL + n]), 200, CONCURRENCY)
-            results.append(
-                await run_load("bare Bolt (floor)", url, lambda n: _raw(help_requests[n]), TOTAL, CONCURRENCY)
-            )
-        async with server_process(bot_cmd, env, bot_port) as base:
-            url = base + "/slack/events"
-            for label, requests in (("csbot /cs help", help_requests), ("csbot /cs wallet (linked)", wallet_requests)):
-                await run_load(label, url, lambda n, r=requests: _raw(r[TOTAL + n]), 200, CONCURRENCY)
-                results.append(await run_load(label, url, lambda n, r=requests: _raw(r[n]), TOTAL, CONCURRENCY))
-            rss = rss_mib(_server_pid(bot_port))
+        async with server_process(bot_cmd, env, bot_port) as bot:
+            url = bot.base + "/slack/events"
+            results.append(await measure("csbot /cs help", url, help_requests))
+            results.append(await measure("csbot /cs wallet (linked)", url, wallet_requests))
+            rss = rss_mib(bot.pid)
+            for route in ("regions.list", "images.list"):
+                linode.slow(route, LINODE_SECONDS)
+            label = f"csbot /cs vps create (Linode {LINODE_SECONDS:.0f} s)"
+            create = await measure(label, url, create_requests, create_warm_up)
+            results.append(create)
+            opened = len(slack.calls_to("views.open"))
+    print(floor.line())
     for result in results:
         print(result.line())
-    floor = results[0]
-    for result in results[1:]:
+    for result in results:
         print(f"{result.label}: {result.throughput / floor.throughput:.2f}x the floor (target >= 0.80), "
-              f"p99 {result.percentile(0.99):.1f} ms (target < 100 ms)")  # fmt: skip
-    print(f"csbot RSS after both runs: {rss:.0f} MiB (target < 200 MiB)")
-    return 0 if all(r.errors == 0 for r in results) else 1
-
-
-def _raw(request: object) -> tuple[bytes, dict[str, str]]:
-    return request.body, request.headers  # type: ignore[attr-defined]
-
-
-def _server_pid(port: int) -> int:
-    """The pid listening on `port` (the bot server process), from /proc/net/tcp."""
-    import os
-    import re
-
-    inode = None
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
-            inode = fields[9]
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                if re.fullmatch(rf"socket:\[{inode}\]", os.readlink(f"/proc/{pid}/fd/{fd}")):
-                    return int(pid)
-        except OSError:
-            continue
-    raise RuntimeError(f"no process listens on port {port}")
+              f"p99 {result.p99_ms:.1f} ms (target < 100 ms)")  # fmt: skip
+    print(f"csbot RSS after the help and wallet runs: {rss:.0f} MiB (target < 200 MiB)")
+    print(f"vps create: {opened} loading modals opened for {create.requests} acks (+ warm-up)")
+    reused = create.requests > VPS_CREATE_REQUESTS
+    if reused:
+        print("warning: the vps create run outran its distinct trigger_ids; raise VPS_CREATE_REQUESTS")
+    return 0 if not reused and all(r.errors == 0 for r in [floor, *results]) else 1
 
 
 if __name__ == "__main__":
