@@ -9,7 +9,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.rendering.identity import render_link_prompt, render_refusal
 from bot.services.container import Services
 from bot.services.identity import Actor, SlackRef, resolve_actor
-from bot.services.link_tokens import link_url
+from bot.services.link_tokens import SlackIdsInvalid, check_slack_ids, link_url
 from handlers.context import channel_id, slack_ref
 
 
@@ -18,6 +18,10 @@ async def link_prompt(services: Services, slack: SlackRef) -> dict[str, Any]:
     settings = services.settings
     if settings.bot_secret is None:
         return render_refusal("Account linking is not configured on this bot yet (BOT_SECRET is unset).")
+    try:
+        check_slack_ids(slack)
+    except SlackIdsInvalid as refusal:
+        return render_refusal(refusal.message)
     url = await link_url(services.engine, settings.bot_secret.get_secret_value(), settings.public_url, slack)
     return render_link_prompt(url)
 

@@ -18,7 +18,7 @@ from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.rendering.identity import LINK_BUTTON, LINK_KEY_ACTION, LINK_KEY_BLOCK, LINK_KEY_CALLBACK, NOT_LINKED
 from bot.services import link_tokens, linking
 from bot.services.login_throttle import MAX_SLACK_FAILURES
-from tests.conftest import BOT_SECRET, TEAM_ID, RunningBot
+from tests.conftest import BOT_SECRET, SIGNING_SECRET, TEAM_ID, RunningBot
 from tests.factories import UserRecord, link_slack, make_org, make_user, new_slack_user_id
 from tests.test_link_page import Browser, identity_of, link_activities, new_person
 
@@ -124,6 +124,36 @@ async def test_unlinked_user_running_a_linked_only_command_gets_the_link_button(
     answer = await command(bot, slack_requests, new_slack_user_id(), "whoami")
     assert "first link your ContainerStacks account" in answer["text"]
     assert button_of(answer)["action_id"].startswith("open_url_")
+
+
+@pytest.mark.parametrize(
+    "slack_ids",
+    [
+        ("T" + "0" * 40, None),  # longer than the VARCHAR(32) the bot stores Slack ids in
+        (None, "U" + "A" * 40),
+        (None, "u0-not-slack"),
+    ],
+    ids=["long_team_id", "long_user_id", "lowercase_user_id"],
+)
+@pytest.mark.parametrize("words", ["link", "wallet"])  # the link command, and a linked-only one
+async def test_ids_slack_would_never_send_get_a_clear_answer_and_no_link_token(
+    slack_ids: tuple[str | None, str | None],
+    words: str,
+    bot: RunningBot,
+    engine: AsyncEngine,
+    slack: SlackEmulator,
+) -> None:
+    team_id, user_id = slack_ids
+    requests = SlackRequestFactory(SIGNING_SECRET, emulator=slack, team_id=team_id)
+    tokens = "SELECT count(*) FROM bot_link_tokens"
+    async with engine.connect() as conn:
+        before = (await conn.execute(text(tokens))).scalar_one()
+    answer = await command(bot, requests, user_id or new_slack_user_id(), words)
+    assert answer["response_type"] == "ephemeral"
+    assert "not in Slack's format" in answer["text"] and "ERR-" not in answer["text"]
+    assert not [b for b in answer.get("blocks", []) if b["type"] == "actions"]  # no link button
+    async with engine.connect() as conn:
+        assert (await conn.execute(text(tokens))).scalar_one() == before
 
 
 # -- /cs whoami and /cs unlink ------------------------------------------------------------------------

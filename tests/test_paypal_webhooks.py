@@ -539,6 +539,56 @@ async def test_a_dispute_alerts_staff(
     )
 
 
+WELL_FORMED_DISPUTE = {
+    "dispute_id": "PP-D-TYPES", "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED", "status": "OPEN",
+    "dispute_amount": {"currency_code": "USD", "value": "25.00"},
+    "disputed_transactions": [{"seller_transaction_id": "CAPTURE-TYPES-1"}],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"dispute_amount": "25.00"},
+        {"dispute_amount": ["25.00", "USD"]},
+        {"dispute_amount": {"currency_code": "USD", "value": 25}},
+        {"dispute_amount": {"currency_code": "USD", "value": "twenty-five"}},
+        {"dispute_amount": {"currency_code": ["USD"], "value": "25.00"}},
+        {"disputed_transactions": {"seller_transaction_id": "CAPTURE-TYPES-1"}},
+        {"disputed_transactions": ["CAPTURE-TYPES-1", 7]},
+        {"disputed_transactions": [{"seller_transaction_id": ["CAPTURE-TYPES-1"]}]},
+        {"dispute_id": {"id": "PP-D-TYPES"}},
+    ],
+    ids=[
+        "amount_string",
+        "amount_list",
+        "value_number",
+        "value_not_decimal",
+        "currency_list",
+        "transactions_object",
+        "transactions_not_objects",
+        "capture_id_list",
+        "dispute_id_object",
+    ],
+)
+async def test_a_dispute_with_wrongly_typed_fields_is_malformed_at_once(
+    fields: dict[str, Any],
+    hook_bot: RunningBot,
+    engine: AsyncEngine,
+    slack: SlackEmulator,
+    paypal_emulator: PayPalEmulator,
+) -> None:
+    event = paypal_emulator.build_event("CUSTOMER.DISPUTE.CREATED", {**WELL_FORMED_DISPUTE, **fields})
+    assert await deliver(paypal_emulator, hook_bot, event) == [200]
+    row = await settled(engine, event["id"])
+    assert (row.status, row.attempts) == ("dead", 1)  # refused on the first attempt, never retried
+    assert "MalformedResource" in row.last_error
+    await slack.wait_for(
+        "chat.postMessage",
+        predicate=lambda c: c.args.get("channel") == STAFF_CHANNEL and event["id"] in c.args.get("text", ""),
+    )
+
+
 async def test_verify_api_mode_accepts_real_and_refuses_mock_events(
     database_url: str,
     slack: SlackEmulator,

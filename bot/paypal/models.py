@@ -146,6 +146,45 @@ class Refund:
         )
 
 
+@dataclass(frozen=True)
+class Dispute:
+    """A Disputes v1 resource (CUSTOMER.DISPUTE.* events): what the staff alert shows, type-checked so
+    a wrongly typed field is refused as malformed at once instead of failing (and retrying) later."""
+
+    id: str | None
+    reason: str | None
+    status: str | None
+    stage: str | None
+    amount: Decimal | None
+    currency: str | None
+    capture_ids: tuple[str, ...]  # our capture ids: `disputed_transactions[].seller_transaction_id`
+
+    @classmethod
+    def parse(cls, resource: dict[str, Any]) -> Dispute:
+        transactions = resource.get("disputed_transactions")
+        if transactions is None:
+            transactions = []
+        if not isinstance(transactions, list) or not all(isinstance(t, dict) for t in transactions):
+            raise MalformedResource("disputed_transactions is not a list of objects")
+        captures = (_text(t.get("seller_transaction_id"), "seller_transaction_id") for t in transactions)
+        amount: Decimal | None = None
+        currency: str | None = None
+        disputed = _object(resource.get("dispute_amount"), "dispute_amount")
+        if disputed:  # PayPal sends the value as a decimal string, never a number
+            if not isinstance(disputed.get("value"), str) or not isinstance(disputed.get("currency_code"), str):
+                raise MalformedResource("dispute_amount value or currency is not a string")
+            amount, currency = money(disputed)
+        return cls(
+            id=_text(resource.get("dispute_id"), "dispute id"),
+            reason=_text(resource.get("reason"), "dispute reason"),
+            status=_text(resource.get("status"), "dispute status"),
+            stage=_text(resource.get("dispute_life_cycle_stage"), "dispute stage"),
+            amount=amount,
+            currency=currency,
+            capture_ids=tuple(c for c in captures if c),
+        )
+
+
 def _link(resource: dict[str, Any], rel: str) -> str | None:
     links = resource.get("links") or []
     if not isinstance(links, list):

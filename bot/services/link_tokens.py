@@ -8,6 +8,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,20 @@ from bot.services.identity import SlackRef
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 _VERSION = 1
+#: Slack's team, user and enterprise ids: capital letters and digits, about a dozen characters. The
+#: bot's tables store them in VARCHAR(32), so anything else is refused before it is written.
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")
+
+
+class SlackIdsInvalid(UserError):
+    """Your Slack workspace or user id is not in Slack's format, so it cannot be linked. Nothing was changed."""
+
+
+def check_slack_ids(slack: SlackRef) -> None:
+    """Refuse ids Slack would never send (checked where requests arrive, and again before a write)."""
+    ids = (slack.team_id, slack.user_id, *((slack.enterprise_id,) if slack.enterprise_id else ()))
+    if not all(_SLACK_ID.fullmatch(value) for value in ids):
+        raise SlackIdsInvalid
 
 
 class LinkTokenInvalid(UserError):
@@ -92,6 +107,7 @@ def verify_token(secret: str, token: str, now: datetime) -> LinkClaims:
 
 
 async def issue_token(conn: AsyncConnection, secret: str, slack: SlackRef, now: datetime) -> str:
+    check_slack_ids(slack)
     claims = LinkClaims(nonce=secrets.token_urlsafe(24), slack=slack, expires_at=now + TOKEN_LIFETIME)
     await tokens_db.remember(
         conn,

@@ -20,7 +20,7 @@ from bot.db import plain
 from bot.db.paypal_events import InboxEvent
 from bot.db.plain import PlainConnection
 from bot.paypal.client import PayPalClient, PayPalError
-from bot.paypal.models import Capture, MalformedResource, Order, Refund
+from bot.paypal.models import Capture, Dispute, MalformedResource, Order, Refund
 from bot.services.payment_notices import alert_staff, enqueue_payment_notices
 from bot.services.topups import Outcome, PaymentResult, apply_capture, apply_refund, fail_topup, request_id_for_capture
 from bot.settings import Settings
@@ -49,6 +49,11 @@ def is_handled(event_type: str) -> bool:
 
 class EventNotReady(Exception):
     """The event cannot be applied yet (e.g. PayPal is unreachable); retry later."""
+
+
+class CaptureNotCreditedYet(EventNotReady):
+    """A refund or reversal arrived before its capture was credited: PayPal does not order its
+    webhooks, so the inbox retries it with backoff; after the last attempt it is dead (staff told)."""
 
 
 @dataclass(frozen=True)
@@ -98,13 +103,11 @@ class PayPalEventProcessor:
             elif capture is not None:
                 result = await apply_capture(conn, capture, source=f"webhook {parsed.event_type}")
             elif parsed.event_type in REFUND_EVENTS:
-                refund = Refund.parse(parsed.resource)
-                reversal = parsed.event_type.endswith("REVERSED")
-                result = await apply_refund(conn, refund, reversal=reversal, source=f"webhook {parsed.event_type}")
+                result = await self._refund(conn, parsed)
             elif parsed.event_type == "CHECKOUT.PAYMENT-APPROVAL.REVERSED":
                 result = await self._approval_reversed(conn, parsed.resource)
             elif parsed.event_type.startswith("CUSTOMER.DISPUTE."):
-                await self._dispute(conn, parsed)
+                await self._dispute(conn, parsed, Dispute.parse(parsed.resource))
                 await inbox_db.mark_processed(conn, event.event_id, "staff alerted")
                 return "staff alerted"
             else:
@@ -151,6 +154,15 @@ class PayPalEventProcessor:
             raise EventNotReady(f"order {order.id} captured without a capture record yet")
         return captured.captures[0]
 
+    async def _refund(self, conn: PlainConnection, parsed: ParsedEvent) -> PaymentResult:
+        """Debit a refund once its capture is credited; until then, raise so the inbox retries it."""
+        refund = Refund.parse(parsed.resource)
+        reversal = parsed.event_type.endswith("REVERSED")
+        result = await apply_refund(conn, refund, reversal=reversal, source=f"webhook {parsed.event_type}")
+        if result.outcome is Outcome.UNKNOWN_ORDER:  # nothing was written: the transaction only read
+            raise CaptureNotCreditedYet(result.detail)
+        return result
+
     async def _approval_reversed(self, conn: PlainConnection, resource: dict[str, Any]) -> PaymentResult:
         """PayPal voided an approved order it could not capture in time; the buyer was refunded."""
         order_id = str(resource.get("order_id") or resource.get("id") or "")
@@ -170,16 +182,12 @@ class PayPalEventProcessor:
             slack={k: v for k, v in row.metadata.items() if k.startswith("slack_")}, reference=order_id,
         )  # fmt: skip
 
-    async def _dispute(self, conn: PlainConnection, parsed: ParsedEvent) -> None:
-        resource = parsed.resource
-        transactions = resource.get("disputed_transactions") or []
-        captures = [str(t.get("seller_transaction_id")) for t in transactions if isinstance(t, dict)]
-        amount = resource.get("dispute_amount") or {}
+    async def _dispute(self, conn: PlainConnection, parsed: ParsedEvent, dispute: Dispute) -> None:
         lines = [
             f"Event: {parsed.event_type}",
-            f"Dispute: {resource.get('dispute_id')} ({resource.get('reason')}, {resource.get('status')})",
-            f"Stage: {resource.get('dispute_life_cycle_stage')}",
-            f"Amount: {amount.get('value')} {amount.get('currency_code')}",
-            f"Captures: {', '.join(captures) or 'unknown'}",
+            f"Dispute: {dispute.id} ({dispute.reason}, {dispute.status})",
+            f"Stage: {dispute.stage}",
+            f"Amount: {dispute.amount} {dispute.currency}",
+            f"Captures: {', '.join(dispute.capture_ids) or 'unknown'}",
         ]
         await alert_staff(conn, self.settings, "PayPal dispute", lines, dedupe_key=f"paypal:dispute:{parsed.event_id}")

@@ -15,6 +15,7 @@ from bot.rendering.help import render_help, render_unknown_command
 from bot.rendering.identity import render_refusal
 from bot.services.container import Services
 from bot.services.identity import resolve_actor
+from bot.services.link_tokens import check_slack_ids
 from handlers.acting import link_prompt  # also imported from here by older listeners
 from handlers.commands import admin, link, org
 from handlers.commands import billing as billing_commands
@@ -57,6 +58,11 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(**render_unknown_command(command_name, " ".join(tokens), table.suggest(tokens)))
             return
         slack = slack_ref(body)
+        try:
+            check_slack_ids(slack)  # before any lookup or write: the bot stores Slack-shaped ids only
+        except UserError as refusal:
+            await ack(**render_refusal(refusal.message))
+            return
         actor = None
         if match.spec.needs_link:
             actor = await resolve_actor(services.pool, slack, body.get("channel_id"))
