@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import ledger, plain
+from bot.db import ledger, plain, wallet_view
 from tests.factories import make_org, make_user
 
 
@@ -42,6 +42,44 @@ async def test_query_functions_answer_alike_on_both_connections(engine: AsyncEng
     via_plain = await plain.read(pool, both)
     assert via_plain == via_engine
     assert via_plain[1][0].metadata == {"capture_id": "CAP1"}  # jsonb decoded as the engine does
+
+
+async def test_the_one_statement_wallet_card_reads_what_the_separate_queries_read(
+    engine: AsyncEngine, pool: asyncpg.Pool
+) -> None:
+    owner = await make_user(engine)
+    org = await make_org(engine, owner)
+    async with engine.begin() as conn:
+        await ledger.change_wallet(conn, org.id, Decimal("7.50"))
+        await conn.execute(
+            text(
+                "INSERT INTO payment_transactions (organization_id, amount, payment_method, payment_provider, status,"
+                " description, metadata) VALUES (:o, 7.5, 'paypal', 'paypal', 'completed', 'Top-up',"
+                " CAST(:m AS jsonb))"
+            ),
+            {"o": org.id, "m": '{"capture_id": "CAP2", "nested": {"n": [1, 2.5, null]}}'},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO vps_instances (organization_id, plan_id, provider_instance_id, label, status)"
+                " VALUES (:o, 'no-such-plan', '4242', 'web-1', 'running')"
+            ),
+            {"o": org.id},
+        )
+    async with engine.connect() as conn:
+        wallet = await ledger.read_wallet(conn, org.id)
+        rows = await ledger.recent_transactions(conn, org.id, limit=10)
+
+    card = await plain.read(pool, lambda conn: wallet_view.card_snapshot(conn, org.id, rows=10))
+
+    assert card is not None and wallet is not None
+    assert (card.balance, card.currency, card.transactions) == (wallet.balance, wallet.currency, rows)
+    assert card.transactions[0].metadata == {"capture_id": "CAP2", "nested": {"n": [1, 2.5, None]}}
+    assert card.servers == [wallet_view.RunningServer(label="web-1", status="running", monthly_price=None)]
+    empty = await make_org(engine, await make_user(engine))
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM wallets WHERE organization_id = :o"), {"o": empty.id})
+    assert await plain.read(pool, lambda conn: wallet_view.card_snapshot(conn, empty.id, rows=10)) is None
 
 
 async def test_a_failing_transaction_leaves_nothing_behind(engine: AsyncEngine, pool: asyncpg.Pool) -> None:

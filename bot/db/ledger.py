@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -93,27 +94,28 @@ _INSERT_TRANSACTION = text(
             CAST(:metadata AS jsonb))
     """
 )
-_TRANSACTION_COLUMNS = """
+#: In TransactionRow's field order: `transaction_from_record` builds one from a row of these.
+TRANSACTION_COLUMNS = """
     id, organization_id, amount, coalesce(currency, 'USD') AS currency, payment_method, payment_provider,
     provider_transaction_id, coalesce(status, 'pending') AS status, description, coalesce(metadata, '{}') AS metadata,
     created_at
 """
 _TOPUP_BY_ORDER_FOR_UPDATE = text(
     f"""
-    SELECT {_TRANSACTION_COLUMNS} FROM payment_transactions
+    SELECT {TRANSACTION_COLUMNS} FROM payment_transactions
     WHERE provider_transaction_id = :order_id AND payment_method = 'paypal' AND amount > 0
     ORDER BY created_at LIMIT 1 FOR UPDATE
     """
 )
 _TOPUP_BY_ORDER = text(
     f"""
-    SELECT {_TRANSACTION_COLUMNS} FROM payment_transactions
+    SELECT {TRANSACTION_COLUMNS} FROM payment_transactions
     WHERE provider_transaction_id = :order_id AND payment_method = 'paypal' AND amount > 0
     ORDER BY created_at LIMIT 1
     """
 )
-_TRANSACTION_FOR_UPDATE = text(f"SELECT {_TRANSACTION_COLUMNS} FROM payment_transactions WHERE id = :id FOR UPDATE")
-_TRANSACTION = text(f"SELECT {_TRANSACTION_COLUMNS} FROM payment_transactions WHERE id = :id")
+_TRANSACTION_FOR_UPDATE = text(f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE id = :id FOR UPDATE")
+_TRANSACTION = text(f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE id = :id")
 _SET_STATUS = text(
     """
     UPDATE payment_transactions
@@ -131,13 +133,13 @@ _MERGE_METADATA = text(
 _SET_PROVIDER_ID = text("UPDATE payment_transactions SET provider_transaction_id = :provider_id WHERE id = :id")
 _RECENT = text(
     f"""
-    SELECT {_TRANSACTION_COLUMNS} FROM payment_transactions WHERE organization_id = :org
+    SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE organization_id = :org
     ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset
     """
 )
 _STALE_PENDING_TOPUPS = text(
     f"""
-    SELECT {_TRANSACTION_COLUMNS} FROM payment_transactions
+    SELECT {TRANSACTION_COLUMNS} FROM payment_transactions
     WHERE payment_method = 'paypal' AND amount > 0 AND coalesce(status, 'pending') = 'pending'
       AND provider_transaction_id IS NOT NULL AND created_at < now() - make_interval(mins => :minutes)
     ORDER BY created_at LIMIT :limit
@@ -147,6 +149,11 @@ _STALE_PENDING_TOPUPS = text(
 
 def _row(row: Any) -> TransactionRow:
     return TransactionRow(**row._mapping)
+
+
+def transaction_from_record(values: Sequence[Any]) -> TransactionRow:
+    """A row of TRANSACTION_COLUMNS that came back as an anonymous record (a tuple, no names)."""
+    return TransactionRow(*values)
 
 
 async def read_wallet(conn: SqlConnection, organization_id: uuid.UUID) -> WalletBalance | None:

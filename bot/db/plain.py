@@ -26,6 +26,8 @@ from bot.db.engine import STATEMENT_TIMEOUT_MS, plain_url
 
 T = TypeVar("T")
 _DIALECT = asyncpg_dialect()
+#: The first byte of jsonb in binary format (its format version).
+JSONB_VERSION = b"\x01"
 
 #: A connection from a dropped pool: the server restarted or the socket died while idle.
 CONNECTION_LOST = (
@@ -55,8 +57,24 @@ async def create_pool(url: str, *, max_size: int = 10) -> asyncpg.Pool:
 
 
 async def _json_codecs(conn: asyncpg.Connection) -> None:
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(name, encoder=str, decoder=json.loads, schema="pg_catalog", format="text")
+    """Binary codecs, because values nested in records (the wallet card's arrays) always arrive in
+    binary: json's is its text, jsonb's is a version byte (1) then its text."""
+    await conn.set_type_codec("json", encoder=_json_bytes, decoder=json.loads, schema="pg_catalog", format="binary")
+    await conn.set_type_codec("jsonb", encoder=_jsonb_bytes, decoder=_jsonb_value, schema="pg_catalog", format="binary")
+
+
+def _json_bytes(serialised: str) -> bytes:
+    return str(serialised).encode()
+
+
+def _jsonb_bytes(serialised: str) -> bytes:
+    return JSONB_VERSION + str(serialised).encode()
+
+
+def _jsonb_value(data: bytes) -> Any:
+    if data[:1] != JSONB_VERSION:
+        raise ValueError(f"unknown jsonb binary version {data[:1]!r}")
+    return json.loads(data[1:])
 
 
 async def _end_open_transaction(conn: asyncpg.Connection) -> None:

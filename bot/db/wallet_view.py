@@ -13,7 +13,8 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.db.plain import SqlConnection
+from bot.db.ledger import TRANSACTION_COLUMNS, TransactionRow, transaction_from_record
+from bot.db.plain import PlainConnection
 
 #: Statuses that do not burn money in the runway estimate (the panel stores Linode's `offline` as `stopped`).
 #: Servers the billing engine does not charge (gone at Linode); stopped servers are billed, as Linode bills them.
@@ -32,8 +33,7 @@ class RunningServer:
 
 # The plan is matched the way the panel's billing does: by id::text or provider_plan_id. When both
 # kinds match (a plan id that is also someone's provider_plan_id), the id match wins.
-_RUNNING_SERVERS = text(
-    """
+_RUNNING_SERVERS_SQL = """
     SELECT v.label, v.status, plan.monthly_price
     FROM vps_instances v
     LEFT JOIN LATERAL (
@@ -46,6 +46,21 @@ _RUNNING_SERVERS = text(
     WHERE v.organization_id = :org AND lower(coalesce(v.status, '')) <> ALL(:not_billed)
       AND coalesce(v.provider_instance_id, '') <> ''
     ORDER BY v.created_at, v.id
+"""
+
+#: The whole wallet card in one round trip: the wallet row, plus the billed servers and the last
+#: ledger rows as arrays of anonymous records (asyncpg decodes them to typed tuples).
+_CARD = text(
+    f"""
+    SELECT w.balance, coalesce(w.currency, 'USD') AS currency,
+           ARRAY(SELECT s FROM ({_RUNNING_SERVERS_SQL}) s) AS servers,
+           ARRAY(
+               SELECT t FROM (
+                   SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE organization_id = :org
+                   ORDER BY created_at DESC, id DESC LIMIT :limit
+               ) t
+           ) AS transactions
+    FROM wallets w WHERE w.organization_id = :org ORDER BY w.created_at, w.id LIMIT 1
     """
 )
 
@@ -59,18 +74,35 @@ _TOPUP_BY_NONCE = text(
 )
 
 
-async def running_servers(conn: SqlConnection, organization_id: uuid.UUID) -> list[RunningServer]:
-    """The organisation's billed servers (the billing engine's rule), with their plan's monthly price."""
-    params = {"org": organization_id, "not_billed": list(NOT_BILLED_STATUSES)}
-    rows = (await conn.execute(_RUNNING_SERVERS, params)).all()
-    return [
-        RunningServer(
-            label=row.label,
-            status=row.status,
-            monthly_price=Decimal(row.monthly_price) if row.monthly_price is not None else None,
-        )
-        for row in rows
-    ]
+@dataclass(frozen=True)
+class CardSnapshot:
+    """What the wallet card shows, read at one instant."""
+
+    balance: Decimal
+    currency: str
+    servers: list[RunningServer]
+    transactions: list[TransactionRow]
+
+
+async def card_snapshot(conn: PlainConnection, organization_id: uuid.UUID, *, rows: int) -> CardSnapshot | None:
+    """The wallet, its billed servers and its last `rows` ledger rows; None when there is no wallet.
+
+    On the plain pool only: SQLAlchemy's dialect does not decode arrays of records.
+    """
+    params = {"org": organization_id, "not_billed": list(NOT_BILLED_STATUSES), "limit": rows}
+    row = (await conn.execute(_CARD, params)).first()
+    if row is None:
+        return None
+    return CardSnapshot(
+        balance=row.balance,
+        currency=row.currency,
+        servers=[_running_server(*values) for values in row.servers],
+        transactions=[transaction_from_record(values) for values in row.transactions],
+    )
+
+
+def _running_server(label: str, status: str | None, monthly_price: Decimal | None) -> RunningServer:
+    return RunningServer(label=label, status=status, monthly_price=monthly_price)
 
 
 async def lock_topup_request(conn: AsyncConnection, nonce: str) -> None:

@@ -174,20 +174,21 @@ def _org(actor: Actor) -> OrgContext:
 async def wallet_card(pool: asyncpg.Pool, actor: Actor) -> WalletCard:
     """Balance, burn, runway and the last ledger rows of the actor's active organisation.
 
-    A read on the plain pool (`bot.db.plain`): `/cs wallet` is the most used command.
+    One statement on the plain pool (`bot.db.plain`): `/cs wallet` is the most used command.
     """
     org = _org(actor)
     actor.require(Action.VIEW)
 
-    async def read(conn: PlainConnection) -> WalletCard:
-        wallet = await ledger_db.read_wallet(conn, org.id)
-        if wallet is None:
-            raise NoWallet
-        burn = burn_of(await wallet_view.running_servers(conn, org.id))
-        rows = await ledger_db.recent_transactions(conn, org.id, limit=CARD_ROWS)
-        return WalletCard(org, wallet.balance, wallet.currency, burn, runway_hours(wallet.balance, burn), rows)
+    async def read(conn: PlainConnection) -> wallet_view.CardSnapshot | None:
+        return await wallet_view.card_snapshot(conn, org.id, rows=CARD_ROWS)
 
-    return await plain.read(pool, read)
+    snapshot = await plain.read(pool, read)
+    if snapshot is None:
+        raise NoWallet
+    burn = burn_of(snapshot.servers)
+    return WalletCard(
+        org, snapshot.balance, snapshot.currency, burn, runway_hours(snapshot.balance, burn), snapshot.transactions
+    )
 
 
 def parse_history_count(args: Sequence[str]) -> int:
