@@ -23,6 +23,7 @@ from tests.vps_fixtures import (  # noqa: F401 - fixtures
     command,
     create_values,
     linode_fixture,
+    response_count,
     response_matching,
     rows,
     select,
@@ -120,6 +121,27 @@ async def test_slow_linode_never_delays_the_ack_and_the_modal_opens_first(world:
     assert time.monotonic() - started < 3.0 and answer["response_action"] == "update"
     row = await wait_status(world.engine, owner, "slow-1", "running", timeout=15)
     assert row["provider_instance_id"].isdigit()
+
+
+async def test_closing_the_create_modal_while_it_loads_is_not_an_error(world: VpsWorld) -> None:
+    """The user closes the loading modal before Linode answers: the late fill finds it gone
+    (Slack: not_found) and the user is not sent an apology for a window they closed."""
+    owner = await payer(world.engine, world.slack)
+    await add_plan(world.engine)
+    world.linode.slow("regions.list", 1)
+    status, _ = await world.bot.send(world.requests.slash_command(owner.slack_id, "vps create"))
+    assert status == 200
+    [opened] = await world.slack.wait_for("views.open")
+    world.slack.close_view(opened.response["view"]["id"])
+
+    async def fills() -> list[Any]:
+        return world.slack.calls_to("views.update")
+
+    [update] = await until(fills, what="the late fill")
+    assert update.response.get("error") == "not_found"
+    await asyncio.sleep(0.3)  # room for an apology, were one coming
+    assert response_count(world, owner) == 0
+    assert not [c for c in world.slack.calls if c.method.startswith("chat.post")]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,13 +14,18 @@ from bot.paypal.client import PayPalClient
 from bot.paypal.verify import WebhookVerifier
 from bot.settings import Settings
 
+AFTER_ACK_CONCURRENCY = 8
+
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     engine: AsyncEngine
     metrics: Metrics
-    pool: asyncpg.Pool  # plain asyncpg pool for the hottest writes (the PayPal webhook inbox)
+    pool: asyncpg.Pool  # plain asyncpg pool for the hot paths (actor lookups, wallet card, PayPal inbox)
     paypal: PayPalClient | None = None  # None until PAYPAL_CLIENT_ID/SECRET are configured
     webhook_verifier: WebhookVerifier | None = None  # None until PAYPAL_WEBHOOK_ID is configured
     linode: LinodeGateway | None = None  # the async Linode gateway (token resolved per call)
+    #: Work a listener does after its ack (filling a modal it opened) waits here, so a burst of
+    #: such work cannot crowd out new acks or exhaust the database pool (10 + 10 connections).
+    after_ack: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(AFTER_ACK_CONCURRENCY))

@@ -51,6 +51,7 @@ _BY_ERROR: dict[str, SlackFailure] = {
     "message_not_found": SlackFailure.INVALID,
     "cant_update_message": SlackFailure.INVALID,
     "edit_window_closed": SlackFailure.INVALID,
+    "not_found": SlackFailure.INVALID,  # views.update: the modal was closed or replaced
 }
 
 #: Human setup hints for categories a person can fix in Slack.

@@ -19,6 +19,7 @@ from bot.services import vps, vps_actions
 from bot.services.container import Services
 from bot.services.identity import Actor, resolve_actor
 from bot.services.permissions import Action
+from bot.slack.modals import update_modal
 from handlers.acting import actor_or_prompt, link_prompt
 from handlers.commands.vps import (
     fill_create_modal,
@@ -98,7 +99,7 @@ def register(app: AsyncApp, services: Services) -> None:
             actor.require(Action.MANAGE_SERVERS)
             require_linode(services)
         except UserError as refusal:
-            await client.views_update(view_id=view_id, view=render.message_modal("Create a server", refusal.message))
+            await update_modal(client, view_id, render.message_modal("Create a server", refusal.message))
             return
         metadata = render.create_metadata(channel_id(body), body.get("response_url"))
         await fill_create_modal(services, client, actor, view_id, metadata)

@@ -23,6 +23,7 @@ from bot.services import vps, vps_actions, vps_create
 from bot.services.container import Services
 from bot.services.identity import Actor
 from bot.services.permissions import Action, allowed
+from bot.slack.modals import update_modal
 from handlers.commands.base import CommandCall, CommandHandler
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ def require_linode(services: Services) -> Any:
 
 async def open_create(call: CommandCall) -> None:
     """Ack at once, then open the modal (loading) within the trigger's 3 s, then fill it: neither
-    Slack's API nor Linode ever sits between the user and the ack."""
+    Slack's API nor Linode ever sits between the user and the ack. The fill takes its turn with
+    other post-ack work; the open does not wait (its trigger expires)."""
     actor = call.linked
     vps.in_org(actor)
     actor.require(Action.MANAGE_SERVERS)
@@ -107,7 +109,8 @@ async def open_create(call: CommandCall) -> None:
     await call.ack()
     opened = await call.client.views_open(trigger_id=call.body["trigger_id"], view=render.loading_modal())
     metadata = render.create_metadata(call.channel_id, call.body.get("response_url"))
-    await fill_create_modal(call.services, call.client, actor, str(opened["view"]["id"]), metadata)
+    async with call.services.after_ack:
+        await fill_create_modal(call.services, call.client, actor, str(opened["view"]["id"]), metadata)
 
 
 async def fill_create_modal(
@@ -119,13 +122,13 @@ async def fill_create_modal(
     except (UserError, LinodeError) as failure:
         if isinstance(failure, LinodeError):
             await vps.alert_auth_failure(services.engine, services.settings, failure)
-        await client.views_update(view_id=view_id, view=render.message_modal("Create a server", failure.message))
+        await update_modal(client, view_id, render.message_modal("Create a server", failure.message))
         return
     scripts = {str(s.id): {"images": list(s.images), "fields": [dict(f) for f in s.fields]} for s in form.stackscripts}
     meta = render.read_metadata(metadata)
     full = render.create_metadata(meta.get("channel_id"), meta.get("response_url"), scripts)
     view = render.create_modal(form, metadata=full, errors=errors)
-    await client.views_update(view_id=view_id, view=view)
+    await update_modal(client, view_id, view)
 
 
 async def open_delete_modal(
@@ -138,9 +141,9 @@ async def open_delete_modal(
     try:
         row = await vps.server_for_actor(services.engine, actor, server_id)
     except UserError as refusal:
-        await client.views_update(view_id=view_id, view=render.message_modal("Delete server", refusal.message))
+        await update_modal(client, view_id, render.message_modal("Delete server", refusal.message))
         return
-    await client.views_update(view_id=view_id, view=render.delete_modal(str(row.id), row.label, {}))
+    await update_modal(client, view_id, render.delete_modal(str(row.id), row.label, {}))
 
 
 class ResponseProgress:

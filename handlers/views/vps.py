@@ -16,6 +16,7 @@ from bot.rendering import vps as render
 from bot.services import vps_actions, vps_create
 from bot.services.container import Services
 from bot.services.identity import Actor, resolve_actor
+from bot.slack.modals import update_modal
 from handlers.commands.vps import fill_create_modal, require_linode
 from handlers.context import slack_ref
 from handlers.errors import guarded
@@ -88,10 +89,10 @@ def register(app: AsyncApp, services: Services) -> None:
                 typed=typed, channel_id=meta.get("channel_id"),
             )  # fmt: skip
         except (UserError, LinodeError) as failure:
-            await client.views_update(view_id=view["id"], view=render.message_modal("Delete server", failure.message))
+            await update_modal(client, view["id"], render.message_modal("Delete server", failure.message))
             return
         view_done = render.deleted_view(deleted.label, deleted.final_charge, deleted.final_hours)
-        await client.views_update(view_id=view["id"], view=view_done)
+        await update_modal(client, view["id"], view_done)
 
 
 async def _provision(
@@ -104,7 +105,7 @@ async def _provision(
     meta: dict[str, Any],
 ) -> None:
     async def report(status: str) -> None:
-        await client.views_update(view_id=view_id, view=render.create_progress_view(pending.label, status))
+        await update_modal(client, view_id, render.create_progress_view(pending.label, status))
 
     try:
         server = await vps_create.provision(
@@ -120,10 +121,10 @@ async def _provision(
         message = failure.message
         if failure.transient:
             message += " If the server appears at Linode, it will show up in /cs vps within a few minutes."
-        await client.views_update(view_id=view_id, view=render.message_modal("Create a server", message))
+        await update_modal(client, view_id, render.message_modal("Create a server", message))
         return
     except UserError as refusal:
-        await client.views_update(view_id=view_id, view=render.message_modal("Create a server", refusal.message))
+        await update_modal(client, view_id, render.message_modal("Create a server", refusal.message))
         return
     done = render.create_progress_view(server.label, server.status, done=True, ip=server.ip_address)
-    await client.views_update(view_id=view_id, view=done)
+    await update_modal(client, view_id, done)
