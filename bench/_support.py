@@ -62,9 +62,15 @@ class Server:
 
 @asynccontextmanager
 async def server_process(args: Sequence[str], env: dict[str, str], port: int) -> AsyncIterator[Server]:
-    """Start a server subprocess and wait for its /healthz."""
+    """Start a server subprocess and wait for its /healthz (its log goes to $CSBENCH_SERVER_LOG if set)."""
+    log_path = os.environ.get("CSBENCH_SERVER_LOG")
+    log = open(log_path, "ab") if log_path else None  # noqa: ASYNC230, SIM115 - once, before serving; closed below
     process = await asyncio.create_subprocess_exec(
-        *args, env={**os.environ, **env}, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        *args,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=log or asyncio.subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -82,6 +88,8 @@ async def server_process(args: Sequence[str], env: dict[str, str], port: int) ->
     finally:
         process.terminate()
         await process.wait()
+        if log is not None:
+            log.close()
 
 
 WRK_SCRIPT = r"""
@@ -123,6 +131,10 @@ function init(args)
     formatted[i] = wrk.format("POST", nil, item.headers, item.body)
   end
 end
+
+-- With CSBENCH_PACE_MS, each connection waits that long before each request (users, not a flood).
+local pace = tonumber(os.getenv("CSBENCH_PACE_MS") or "0")
+if pace > 0 then function delay() return pace end end
 
 function request()
   counter = counter + 1
@@ -191,14 +203,24 @@ async def run_wrk(
     seconds: float,
     connections: int = 32,
     threads: int = 2,
+    pace_ms: int = 0,
 ) -> LoadResult:
-    """POST the given requests with wrk for `seconds` (each wrk thread replays its own slice)."""
+    """POST the given requests with wrk for `seconds` (each wrk thread replays its own slice).
+
+    `pace_ms` > 0: every connection pauses that long between requests, so the offered rate is at
+    most connections × 1000 / pace_ms per second instead of as fast as the server answers.
+    """
     wrk = ensure_wrk()
     with tempfile.TemporaryDirectory() as scratch:
         data, script = Path(scratch) / "requests.bin", Path(scratch) / "replay.lua"
         _write_requests(data, requests)
         script.write_text(WRK_SCRIPT)
-        env = {**os.environ, "CSBENCH_REQUESTS": str(data), "CSBENCH_THREADS": str(threads)}
+        env = {
+            **os.environ,
+            "CSBENCH_REQUESTS": str(data),
+            "CSBENCH_THREADS": str(threads),
+            "CSBENCH_PACE_MS": str(pace_ms),
+        }
         args = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), url]
         process = await asyncio.create_subprocess_exec(*args, env=env, stdout=asyncio.subprocess.PIPE)
         output, _ = await process.communicate()

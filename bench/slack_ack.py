@@ -4,11 +4,14 @@ wrk (Debian's, installed when missing) replays really signed slash commands over
 against separate server processes, all talking to the Slack emulator:
 
 * the floor: a bare Bolt app whose `/cs` listener acks at once (`_bare_bolt.py`);
+* a second floor for `/cs wallet`: the bare Bolt app running the same two SQL statements before it
+  acks (the best a wallet ack can do here: Bolt plus the database round trips);
 * `/cs help` through the bot;
 * `/cs wallet` for a linked user (identity, organisation, balance, burn rate and the last ledger
   rows read from PostgreSQL before the ack);
 * `/cs vps create` while the Linode emulator takes 5 s on every catalogue listing: the bot opens
-  the loading modal (views.open) and acks; the modal is filled later.
+  the loading modal (views.open) and acks; the modal is filled later. Once as fast as the bot
+  answers (closed loop), once with each connection pausing 250 ms between requests (≤ 128/s).
 
 Prints throughput, latency, the ratio to the floor and the bot's RSS after the runs.
 Targets: ≥ 0.8× the floor's throughput and p99 < 100 ms; RSS < 200 MiB.
@@ -40,6 +43,9 @@ WALLET_USER = "U0BENCHWALLET"
 #: Every `/cs vps create` spends its trigger_id, so each request in the run must be a distinct one.
 VPS_CREATE_REQUESTS = 30_000
 LINODE_SECONDS = 5.0
+#: The paced run: each of the 32 connections sends a create every PACE_MS (≤ 128 modals/s offered).
+PACE_MS = 250
+PACED_CREATE_REQUESTS = 8_000
 
 SEED = [
     text("INSERT INTO users (id, email, password_hash, name) VALUES (:u, 'bench@example.com', 'x', 'Bench User')"),
@@ -57,12 +63,31 @@ SEED = [
 ]
 
 
+#: Admins of the bench organisation who open create modals. Slack keeps one modal per user (a new
+#: views.open closes the previous one), so the create runs rotate over many people, as real use would.
+CREATORS = [f"U0CREATOR{n:05d}" for n in range(2_000)]
+SEED_CREATOR = [
+    text("INSERT INTO users (id, email, password_hash, name) VALUES (:u, :email, 'x', :slack)"),
+    text("INSERT INTO organization_members (organization_id, user_id, role) VALUES (:o, :u, 'admin')"),
+    text(
+        "INSERT INTO bot_slack_identities (team_id, slack_user_id, user_id, linked_via) "
+        "VALUES (:team, :slack, :u, 'password')"
+    ),
+]
+
+
 async def seed_linked_user(database_url: str) -> None:
     engine = create_engine(database_url, pool_size=1, max_overflow=0)
     params = {"u": uuid.uuid4(), "o": uuid.uuid4(), "team": TEAM, "slack": WALLET_USER}
+    creators = [
+        {"u": uuid.uuid4(), "o": params["o"], "team": TEAM, "slack": slack_id, "email": f"{slack_id}@example.com"}
+        for slack_id in CREATORS
+    ]
     async with engine.begin() as conn:
         for statement in SEED:
             await conn.execute(statement, params)
+        for statement in SEED_CREATOR:
+            await conn.execute(statement, creators)
         for n in range(10):
             await conn.execute(
                 text(
@@ -81,9 +106,17 @@ def signed(factory: SlackRequestFactory, user: str, text_: str, count: int) -> R
     return [(r.body, r.headers) for r in (factory.slash_command(user, text_) for _ in range(count))]
 
 
-async def measure(label: str, url: str, requests: Requests, warm_up: Requests | None = None) -> LoadResult:
-    await run_wrk(label, url, warm_up or requests, seconds=WARM_UP_SECONDS, connections=CONNECTIONS)
-    return await run_wrk(label, url, requests, seconds=SECONDS, connections=CONNECTIONS)
+def creates(factory: SlackRequestFactory, count: int, *, offset: int = 0) -> Requests:
+    """`/cs vps create` from the creators in turn (each a distinct trigger_id)."""
+    users = [CREATORS[(offset + n) % len(CREATORS)] for n in range(count)]
+    return [(r.body, r.headers) for r in (factory.slash_command(user, "vps create") for user in users)]
+
+
+async def measure(
+    label: str, url: str, requests: Requests, warm_up: Requests | None = None, *, pace_ms: int = 0
+) -> LoadResult:
+    await run_wrk(label, url, warm_up or requests, seconds=WARM_UP_SECONDS, connections=CONNECTIONS, pace_ms=pace_ms)
+    return await run_wrk(label, url, requests, seconds=SECONDS, connections=CONNECTIONS, pace_ms=pace_ms)
 
 
 async def main() -> int:
@@ -95,8 +128,9 @@ async def main() -> int:
         factory = SlackRequestFactory(SECRET, emulator=slack)
         help_requests = signed(factory, "U0BENCH", "help", 2000)
         wallet_requests = signed(factory, WALLET_USER, "wallet", 2000)
-        create_requests = signed(factory, WALLET_USER, "vps create", VPS_CREATE_REQUESTS)
-        create_warm_up = signed(factory, WALLET_USER, "vps create", VPS_CREATE_REQUESTS // 3)
+        create_requests = creates(factory, VPS_CREATE_REQUESTS)
+        create_warm_up = creates(factory, VPS_CREATE_REQUESTS // 3, offset=len(CREATORS) // 2)
+        paced_creates = creates(factory, PACED_CREATE_REQUESTS)
         env = {
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
@@ -112,24 +146,34 @@ async def main() -> int:
         bot_cmd = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(bot_port)]
         async with server_process(bare_cmd, env, bare_port) as bare:
             floor = await measure("bare Bolt (floor)", bare.base + "/slack/events", help_requests)
+        async with server_process([*bare_cmd, "sql"], env, bare_port) as bare:
+            sql_floor = await measure("bare Bolt + wallet SQL", bare.base + "/slack/events", wallet_requests)
         results = []
         async with server_process(bot_cmd, env, bot_port) as bot:
             url = bot.base + "/slack/events"
             results.append(await measure("csbot /cs help", url, help_requests))
-            results.append(await measure("csbot /cs wallet (linked)", url, wallet_requests))
+            wallet = await measure("csbot /cs wallet (linked)", url, wallet_requests)
+            results.append(wallet)
             rss = rss_mib(bot.pid)
             for route in ("regions.list", "images.list"):
                 linode.slow(route, LINODE_SECONDS)
+            # Paced first: the closed loop leaves modals to fill that would land in a later run.
             label = f"csbot /cs vps create (Linode {LINODE_SECONDS:.0f} s)"
+            half = len(paced_creates) // 2
+            paced_label = f"  same, each conn every {PACE_MS} ms"
+            paced = await measure(paced_label, url, paced_creates[half:], paced_creates[:half], pace_ms=PACE_MS)
             create = await measure(label, url, create_requests, create_warm_up)
-            results.append(create)
+            results += [create, paced]
             opened = len(slack.calls_to("views.open"))
     print(floor.line())
+    print(sql_floor.line())
     for result in results:
         print(result.line())
     for result in results:
         print(f"{result.label}: {result.throughput / floor.throughput:.2f}x the floor (target >= 0.80), "
               f"p99 {result.p99_ms:.1f} ms (target < 100 ms)")  # fmt: skip
+    print(f"csbot /cs wallet: {wallet.throughput / sql_floor.throughput:.2f}x bare Bolt + the same SQL "
+          f"(which is {sql_floor.throughput / floor.throughput:.2f}x the floor)")  # fmt: skip
     print(f"csbot RSS after the help and wallet runs: {rss:.0f} MiB (target < 200 MiB)")
     print(f"vps create: {opened} loading modals opened for {create.requests} acks (+ warm-up)")
     reused = create.requests > VPS_CREATE_REQUESTS

@@ -190,6 +190,8 @@ class ViewStore:
         """An open modal or a published Home view, by id or by the app's own external id."""
         if not view_id and not external_id:
             raise invalid_arguments("must provide either view_id or external_id")
+        if view_id and view_id in self.views:
+            return self.views[view_id]
         for view in [*self.views.values(), *self.home.values()]:
             if (view_id and view["id"] == view_id) or (external_id and view["external_id"] == external_id):
                 return view
