@@ -115,16 +115,24 @@ async def fresh_database(pg_server_url: str) -> AsyncIterator[Callable[[], Await
         await drop_database(pg_server_url, name)
 
 
-async def empty_outbox(engine: AsyncEngine) -> None:
-    """Forget every queued Slack message (the test database is shared by the whole session)."""
+async def settle_queued_outbox(engine: AsyncEngine) -> None:
+    """Mark messages earlier tests left queued as dead (the test database is shared by the whole
+    session), so they do not queue in front of a test's own. Rows stay, and ids are never reused:
+    ticket threads of earlier tests still point at their outbox rows."""
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE bot_outbox, bot_outbox_pace RESTART IDENTITY"))
+        await conn.execute(
+            text(
+                "UPDATE bot_outbox SET status = 'dead', last_error = 'left by an earlier test'"
+                " WHERE status IN ('pending', 'sending')"
+            )
+        )
 
 
 @pytest.fixture
 async def clean_outbox(engine: AsyncEngine) -> None:
     """Outbox tests assert on the whole queue, so they start from an empty one."""
-    await empty_outbox(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE bot_outbox, bot_outbox_pace RESTART IDENTITY"))
 
 
 # -- Slack emulator and the bot ---------------------------------------------------------------

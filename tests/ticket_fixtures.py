@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import AppOptions
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.jobs.outbox import OutboxPolicy
-from tests.conftest import BOT_TOKEN, RunningBot, empty_outbox, make_settings, start_bot
+from tests.conftest import BOT_TOKEN, RunningBot, make_settings, settle_queued_outbox, start_bot
 from tests.factories import OrgRecord, UserRecord, link_slack, make_org, make_user, new_slack_user_id
 
 
@@ -87,9 +87,9 @@ async def running_bot(
 async def desk(
     database_url: str, engine: AsyncEngine, slack: SlackEmulator, *, listen: bool = True, periodic: bool = True
 ) -> AsyncIterator[Desk]:
-    # Replies reach Slack through the outbox; rows earlier tests left for channels this emulator
-    # does not know would only queue in front of them (each fails as channel_not_found first).
-    await empty_outbox(engine)
+    # Replies reach Slack through the outbox; rows earlier tests left queued for channels this
+    # emulator does not know would only wait in front of them (each fails as channel_not_found).
+    await settle_queued_outbox(engine)
     triage = channel_id("C0TRI")
     customers = channel_id("C0CUS")
     staff = await person(engine, slack, role="admin")
