@@ -489,3 +489,24 @@ async def test_linking_accepts_pending_invites_and_says_so(
     )
     [dm] = slack.dms(slack_user_id)
     assert "You joined *Acme &amp; Co* (admin)" in dm["text"]
+
+
+async def test_a_post_whose_content_type_the_parser_chokes_on_is_a_400_not_a_500(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator
+) -> None:
+    """A non-ASCII byte after ';' made the stdlib's header parser raise IndexError inside
+    aiohttp's request.post(): the public link page answered 500."""
+    _, slack_user_id = await new_person(engine, slack)
+    path = await link_path(engine, slack_user_id)
+    host, port = bot.url.removeprefix("http://").split(":")
+    body = b"email=a%40b.c&password=x&csrf=y"
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST " + path.encode() + b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Type: ;\x80*\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+    )
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert status_line.split()[1] == b"400", status_line
+    assert await identity_of(engine, slack_user_id) is None

@@ -73,7 +73,10 @@ async def submit_link(request: web.Request) -> web.Response:
     secret = _secret(request)
     if secret is None:
         return _page(render_message("Linking unavailable", NOT_CONFIGURED), 503)
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, IndexError):  # the stdlib's Content-Type parser raises IndexError on some values
+        return _page(render_message("Not a form", "That request was not a form submission."), 400)
     email, password, csrf = (str(form.get(name) or "") for name in ("email", "password", "csrf"))
     try:
         account = await linking.link_with_password(

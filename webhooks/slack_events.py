@@ -13,7 +13,8 @@ import logging
 import time
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.app_keys import BOLT, SETTINGS
 
@@ -31,7 +32,9 @@ async def slack_events(request: web.Request) -> web.Response:
     if not signed_by_slack(secret.get_secret_value() if secret else "", body, timestamp, signature):
         return web.json_response(INVALID, status=401)
     try:
-        bolt_request = await to_bolt_request(request)
+        # From the bytes already read, as UTF-8 (all Slack sends): aiohttp's request.text() would
+        # parse the Content-Type's charset, and the stdlib parser raises IndexError on some values.
+        bolt_request = AsyncBoltRequest(body=body.decode(), query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
         _check_shape(bolt_request.body)
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         log.warning("slack.request_malformed", extra={"error": type(exc).__name__})
