@@ -96,13 +96,9 @@ async def card_snapshot(conn: PlainConnection, organization_id: uuid.UUID, *, ro
     return CardSnapshot(
         balance=row.balance,
         currency=row.currency,
-        servers=[_running_server(*values) for values in row.servers],
+        servers=[RunningServer(*values) for values in row.servers],  # columns in field order
         transactions=[transaction_from_record(values) for values in row.transactions],
     )
-
-
-def _running_server(label: str, status: str | None, monthly_price: Decimal | None) -> RunningServer:
-    return RunningServer(label=label, status=status, monthly_price=monthly_price)
 
 
 async def lock_topup_request(conn: AsyncConnection, nonce: str) -> None:

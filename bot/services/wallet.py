@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db import ledger as ledger_db
 from bot.db import plain, wallet_view
 from bot.db.ledger import TransactionRow
-from bot.db.plain import PlainConnection
 from bot.db.wallet_view import RunningServer
 from bot.errors import UserError
 from bot.paypal.client import PayPalClient, PayPalError
@@ -179,10 +178,7 @@ async def wallet_card(pool: asyncpg.Pool, actor: Actor) -> WalletCard:
     org = _org(actor)
     actor.require(Action.VIEW)
 
-    async def read(conn: PlainConnection) -> wallet_view.CardSnapshot | None:
-        return await wallet_view.card_snapshot(conn, org.id, rows=CARD_ROWS)
-
-    snapshot = await plain.read(pool, read)
+    snapshot = await plain.read(pool, lambda conn: wallet_view.card_snapshot(conn, org.id, rows=CARD_ROWS))
     if snapshot is None:
         raise NoWallet
     burn = burn_of(snapshot.servers)
