@@ -1,10 +1,11 @@
 """The floors for Slack ack benchmarks: a bare Bolt app on aiohttp that acks `/cs` at once.
 
-`python bench/_bare_bolt.py PORT` acks with a word; `python bench/_bare_bolt.py PORT sql` first runs
-the two statements `/cs wallet` needs (the actor lookup and the one-statement wallet card, through
-the project's own query functions on the same kind of pool) and acks with the balance. The second
-is the best a wallet ack can do on this machine: Bolt plus the database, with none of the bot's
-routing, permission checks or Block Kit rendering.
+`python bench/_bare_bolt.py PORT` acks with a word; with `sql` it first runs the two statements
+`/cs wallet` needs (the actor lookup and the one-statement wallet card, through the project's own
+query functions on the same kind of pool) and acks with the balance: Bolt plus the database, with
+none of the bot's routing, permission checks or Block Kit rendering. With `prompt` the app is
+built as the bot builds it (`build_bolt_app`: answers on the ack instead of Bolt's 10 ms check),
+so the bot can also be compared with a floor that has the same runner.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.db import identities, plain, wallet_view
+from bot.slack.bolt_app import build_bolt_app
 
 
 def main() -> None:
-    with_sql = sys.argv[2:] == ["sql"]
+    modes = set(sys.argv[2:])
+    with_sql = "sql" in modes
     client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
-    bolt = AsyncApp(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client)
+    secret = os.environ["SLACK_SIGNING_SECRET"]
+    bolt = build_bolt_app(secret, client) if "prompt" in modes else AsyncApp(signing_secret=secret, client=client)
     app = web.Application()
 
     @bolt.command("/cs")

@@ -6,6 +6,8 @@ against separate server processes, all talking to the Slack emulator:
 * the floor: a bare Bolt app whose `/cs` listener acks at once (`_bare_bolt.py`);
 * a second floor for `/cs wallet`: the bare Bolt app running the same two SQL statements before it
   acks (the best a wallet ack can do here: Bolt plus the database round trips);
+* both again built as the bot builds Bolt, answering on the ack rather than on Bolt's 10 ms check
+  (the issue's floor is stock Bolt; these show how much of a ratio is that runner);
 * `/cs help` through the bot;
 * `/cs wallet` for a linked user (identity, organisation, balance, burn rate and the last ledger
   rows read from PostgreSQL before the ack);
@@ -148,6 +150,10 @@ async def main() -> int:
             floor = await measure("bare Bolt (floor)", bare.base + "/slack/events", help_requests)
         async with server_process([*bare_cmd, "sql"], env, bare_port) as bare:
             sql_floor = await measure("bare Bolt + wallet SQL", bare.base + "/slack/events", wallet_requests)
+        async with server_process([*bare_cmd, "prompt"], env, bare_port) as bare:
+            prompt_floor = await measure("bare Bolt, answering on ack", bare.base + "/slack/events", help_requests)
+        async with server_process([*bare_cmd, "prompt", "sql"], env, bare_port) as bare:
+            prompt_sql = await measure("  same + wallet SQL", bare.base + "/slack/events", wallet_requests)
         results = []
         async with server_process(bot_cmd, env, bot_port) as bot:
             url = bot.base + "/slack/events"
@@ -165,8 +171,8 @@ async def main() -> int:
             create = await measure(label, url, create_requests, create_warm_up)
             results += [create, paced]
             opened = len(slack.calls_to("views.open"))
-    print(floor.line())
-    print(sql_floor.line())
+    for result in (floor, sql_floor, prompt_floor, prompt_sql):
+        print(result.line())
     for result in results:
         print(result.line())
     for result in results:
@@ -174,6 +180,9 @@ async def main() -> int:
               f"p99 {result.p99_ms:.1f} ms (target < 100 ms)")  # fmt: skip
     print(f"csbot /cs wallet: {wallet.throughput / sql_floor.throughput:.2f}x bare Bolt + the same SQL "
           f"(which is {sql_floor.throughput / floor.throughput:.2f}x the floor)")  # fmt: skip
+    print(f"with the bot's runner in the floor too: /cs help {results[0].throughput / prompt_floor.throughput:.2f}x, "
+          f"/cs wallet {wallet.throughput / prompt_floor.throughput:.2f}x; /cs wallet "
+          f"{wallet.throughput / prompt_sql.throughput:.2f}x that floor + the same SQL")  # fmt: skip
     print(f"csbot RSS after the help and wallet runs: {rss:.0f} MiB (target < 200 MiB)")
     print(f"vps create: {opened} loading modals opened for {create.requests} acks (+ warm-up)")
     reused = create.requests > VPS_CREATE_REQUESTS

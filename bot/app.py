@@ -48,6 +48,7 @@ from bot.paypal.verify import WebhookVerifier, load_trust_anchors
 from bot.services.container import Services
 from bot.services.paypal_events import PayPalEventProcessor
 from bot.settings import Settings
+from bot.slack.ack_runner import LISTENER_TASK
 from bot.slack.bolt_app import build_bolt_app
 from bot.slack.client import interactive_client, outbox_client
 
@@ -207,12 +208,15 @@ async def _start_socket_mode(bolt: object, settings: Settings) -> object | None:
 
 
 async def drain_listener_tasks(grace_seconds: float) -> None:
-    """Wait for Bolt listeners still running after their ack (Bolt does not keep references)."""
+    """Wait for Slack listeners still running after their ack (ours, and Bolt's own on its paths)."""
     pending = [
         task
         for task in asyncio.all_tasks()
         if task is not asyncio.current_task()
-        and "run_ack_function_asynchronously" in getattr(task.get_coro(), "__qualname__", "")
+        and (
+            task.get_name() == LISTENER_TASK
+            or "run_ack_function_asynchronously" in getattr(task.get_coro(), "__qualname__", "")
+        )
     ]
     if pending:
         log.info("shutdown.draining_listeners", extra={"count": len(pending)})
