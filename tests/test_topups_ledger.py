@@ -6,11 +6,19 @@ import asyncio
 import uuid
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.paypal.models import Capture, Refund
-from bot.services.topups import Outcome, apply_capture, apply_refund, attach_order, create_pending_topup
+from bot.paypal.models import Capture, Order, Refund
+from bot.services.topups import (
+    Outcome,
+    apply_capture,
+    apply_captured_order,
+    apply_refund,
+    attach_order,
+    create_pending_topup,
+)
 from tests.factories import OrgRecord, make_org, make_user
 
 
@@ -113,6 +121,60 @@ async def test_declined_capture_marks_the_top_up_failed(engine: AsyncEngine) -> 
     assert await apply(engine, capture_for(org, order_id, status="DECLINED")) is Outcome.FAILED
     status, meta = await row_status(engine, txn)
     assert status == "failed" and meta["capture_status"] == "DECLINED" and "failure_time" in meta
+
+
+@pytest.mark.parametrize("status", ["PARTIALLY_REFUNDED", "REFUNDED"])
+async def test_a_capture_already_refunded_at_paypal_is_still_credited_in_full_once(
+    status: str, engine: AsyncEngine
+) -> None:
+    """The money was captured; what was refunded comes back out through the refunds' own rows."""
+    org, txn, order_id = await new_topup(engine)
+    capture = capture_for(org, order_id, status=status)
+    assert await apply(engine, capture) is Outcome.CREDITED
+    assert await apply(engine, capture) is Outcome.ALREADY_APPLIED
+    assert await apply(engine, capture_for(org, order_id, capture_id=capture.id)) is Outcome.ALREADY_APPLIED
+    assert await balance(engine, org) == Decimal("35.00")
+    status_now, meta = await row_status(engine, txn)
+    assert (status_now, meta["capture_status"], meta["capture_amount"]) == ("completed", status, "25.00")
+
+
+def order_of(capture: Capture, *refunds: tuple[str, str, str]) -> Order:
+    """The order PayPal shows for `capture`, with refunds given as (id, amount, status)."""
+    return Order(
+        id=str(capture.order_id), status="COMPLETED", amount=capture.amount, currency=capture.currency,
+        custom_id=capture.custom_id, invoice_id=None, buyer_url=None, captures=(capture,),
+        refunds=tuple(Refund(i, capture.id, Decimal(a), "USD", s, None, None) for i, a, s in refunds),
+    )  # fmt: skip
+
+
+async def apply_order(engine: AsyncEngine, order: Order) -> list[tuple[Outcome, str | None]]:
+    async with engine.begin() as conn:
+        return [(r.outcome, r.reference) for r in await apply_captured_order(conn, order, source="test")]
+
+
+async def test_an_orders_completed_refunds_follow_its_capture_once_and_pending_ones_wait(engine: AsyncEngine) -> None:
+    org, _, order_id = await new_topup(engine)
+    capture = capture_for(org, order_id, status="PARTIALLY_REFUNDED")
+    order = order_of(capture, ("REF-OK", "10.00", "COMPLETED"), ("REF-WAIT", "5.00", "PENDING"),
+                     ("REF-FAILED", "3.00", "FAILED"))  # fmt: skip
+    assert await apply_order(engine, order) == [(Outcome.CREDITED, capture.id), (Outcome.REFUNDED, "REF-OK")]
+    assert await apply_order(engine, order) == [
+        (Outcome.ALREADY_APPLIED, capture.id),
+        (Outcome.ALREADY_APPLIED, "REF-OK"),
+    ]
+    assert await balance(engine, org) == Decimal("25.00")
+
+
+async def test_an_orders_refunds_wait_while_its_capture_is_not_credited(engine: AsyncEngine) -> None:
+    org, txn, order_id = await new_topup(engine)
+    for capture in (capture_for(org, order_id, amount="250.00"), capture_for(org, order_id, status="PENDING")):
+        order = order_of(capture, ("REF-" + capture.id, "10.00", "COMPLETED"))
+        assert [outcome for outcome, _ in await apply_order(engine, order)] in (
+            [Outcome.MISMATCH],
+            [Outcome.PENDING],
+        )
+    assert await balance(engine, org) == Decimal("10.00")
+    assert (await row_status(engine, txn))[0] == "pending"
 
 
 async def test_unknown_order_is_reported_not_credited(engine: AsyncEngine) -> None:

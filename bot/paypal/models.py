@@ -5,8 +5,9 @@ Amounts stay strings on the wire and become `Decimal` here; nothing is ever a fl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 
@@ -14,19 +15,27 @@ class MalformedResource(ValueError):
     """A PayPal resource lacks a field we need or has one in the wrong shape."""
 
 
+#: PayPal's `money.value`: a decimal string of at most 32 characters (never a JSON number).
+_VALUE = re.compile(r"-?[0-9]+|-?[0-9]*[.][0-9]+")
+
+
 def money(value: Any) -> tuple[Decimal, str]:
-    """`{"currency_code": "USD", "value": "10.00"}` → (Decimal("10.00"), "USD")."""
+    """`{"currency_code": "USD", "value": "10.00"}` → (Decimal("10.00"), "USD").
+
+    Strings only, as PayPal sends them: a JSON number has already been through a float in some
+    encoder, so it is refused as malformed rather than trusted to the cent.
+    """
     if not isinstance(value, dict):
         raise MalformedResource("amount is not an object")
-    try:
-        amount = Decimal(str(value["value"]))
-        currency = str(value["currency_code"]).upper()
-    except (KeyError, InvalidOperation) as exc:
-        raise MalformedResource(f"bad amount {value!r}") from exc
-    exponent = amount.as_tuple().exponent
-    if not amount.is_finite() or not isinstance(exponent, int) or abs(exponent) > 30 or amount.adjusted() > 15:
-        raise MalformedResource(f"bad amount {value!r}")  # (1e999999999 would be a billion digits in a receipt)
-    return amount, currency
+    text, currency = value.get("value"), value.get("currency_code")
+    if not isinstance(text, str) or len(text) > 32 or not _VALUE.fullmatch(text):
+        raise MalformedResource(f"amount value is not a decimal string: {value!r}")
+    if not isinstance(currency, str) or len(currency) != 3:
+        raise MalformedResource(f"currency_code is not a three-letter string: {value!r}")
+    amount = Decimal(text)
+    if amount.adjusted() > 15:
+        raise MalformedResource(f"bad amount {value!r}")  # more than PayPal's 999999999999999.99
+    return amount, currency.upper()
 
 
 def _text(value: Any, what: str) -> str | None:
@@ -44,6 +53,15 @@ def _object(value: Any, what: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise MalformedResource(f"{what} is not an object")
+    return value
+
+
+def _objects(value: Any, what: str) -> list[dict[str, Any]]:
+    """An optional list of objects, as [] when absent."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise MalformedResource(f"{what} is not a list of objects")
     return value
 
 
@@ -92,6 +110,7 @@ class Order:
     invoice_id: str | None
     buyer_url: str | None  # the `approve` or `payer-action` link
     captures: tuple[Capture, ...]
+    refunds: tuple[Refund, ...]  # `payments.refunds`: an order read later shows what was refunded since
 
     @classmethod
     def parse(cls, resource: dict[str, Any]) -> Order:
@@ -102,9 +121,9 @@ class Order:
             raise MalformedResource("purchase_units is not a list")
         unit = units[0] if isinstance(units[0], dict) else {}
         amount, currency = money(unit["amount"]) if "amount" in unit else (None, None)
-        captures = _object(unit.get("payments"), "payments").get("captures") or []
-        if not isinstance(captures, list) or not all(isinstance(c, dict) for c in captures):
-            raise MalformedResource("captures is not a list of objects")
+        payments = _object(unit.get("payments"), "payments")
+        captures = _objects(payments.get("captures"), "captures")
+        refunds = _objects(payments.get("refunds"), "refunds")
         return cls(
             id=str(resource["id"]),
             status=str(resource["status"]),
@@ -114,6 +133,7 @@ class Order:
             invoice_id=_text(unit.get("invoice_id"), "invoice_id"),
             buyer_url=_link(resource, "approve") or _link(resource, "payer-action"),
             captures=tuple(Capture.parse(c, order_id=str(resource["id"])) for c in captures),
+            refunds=tuple(Refund.parse(r) for r in refunds),
         )
 
 
@@ -161,18 +181,12 @@ class Dispute:
 
     @classmethod
     def parse(cls, resource: dict[str, Any]) -> Dispute:
-        transactions = resource.get("disputed_transactions")
-        if transactions is None:
-            transactions = []
-        if not isinstance(transactions, list) or not all(isinstance(t, dict) for t in transactions):
-            raise MalformedResource("disputed_transactions is not a list of objects")
+        transactions = _objects(resource.get("disputed_transactions"), "disputed_transactions")
         captures = (_text(t.get("seller_transaction_id"), "seller_transaction_id") for t in transactions)
         amount: Decimal | None = None
         currency: str | None = None
         disputed = _object(resource.get("dispute_amount"), "dispute_amount")
-        if disputed:  # PayPal sends the value as a decimal string, never a number
-            if not isinstance(disputed.get("value"), str) or not isinstance(disputed.get("currency_code"), str):
-                raise MalformedResource("dispute_amount value or currency is not a string")
+        if disputed:
             amount, currency = money(disputed)
         return cls(
             id=_text(resource.get("dispute_id"), "dispute id"),

@@ -22,7 +22,15 @@ from bot.db.plain import PlainConnection
 from bot.paypal.client import PayPalClient, PayPalError
 from bot.paypal.models import Capture, Dispute, MalformedResource, Order, Refund
 from bot.services.payment_notices import alert_staff, enqueue_payment_notices
-from bot.services.topups import Outcome, PaymentResult, apply_capture, apply_refund, fail_topup, request_id_for_capture
+from bot.services.topups import (
+    Outcome,
+    PaymentResult,
+    apply_capture,
+    apply_captured_order,
+    apply_refund,
+    fail_topup,
+    request_id_for_capture,
+)
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -95,17 +103,20 @@ class PayPalEventProcessor:
         safely run again after a connection lost during COMMIT.
         """
         parsed = parse_envelope(event.raw_body)
-        capture = await self._capture_for(parsed)
+        captured = await self._capture_for(parsed)
+        source = f"webhook {parsed.event_type}"
 
         async def apply(conn: PlainConnection) -> str:
-            if isinstance(capture, PaymentResult):
-                result = capture
-            elif capture is not None:
-                result = await apply_capture(conn, capture, source=f"webhook {parsed.event_type}")
+            if isinstance(captured, PaymentResult):
+                results = [captured]
+            elif isinstance(captured, Order):
+                results = await apply_captured_order(conn, captured, source=source)
+            elif captured is not None:
+                results = [await apply_capture(conn, captured, source=source)]
             elif parsed.event_type in REFUND_EVENTS:
-                result = await self._refund(conn, parsed)
+                results = [await self._refund(conn, parsed)]
             elif parsed.event_type == "CHECKOUT.PAYMENT-APPROVAL.REVERSED":
-                result = await self._approval_reversed(conn, parsed.resource)
+                results = [await self._approval_reversed(conn, parsed.resource)]
             elif parsed.event_type.startswith("CUSTOMER.DISPUTE."):
                 await self._dispute(conn, parsed, Dispute.parse(parsed.resource))
                 await inbox_db.mark_processed(conn, event.event_id, "staff alerted")
@@ -113,21 +124,24 @@ class PayPalEventProcessor:
             else:
                 await inbox_db.mark_processed(conn, event.event_id, "ignored: not an event the bot handles")
                 return "ignored"
-            await enqueue_payment_notices(conn, result, self.settings)
-            outcome = f"{result.outcome.value}: {result.detail}"
+            for result in results:
+                await enqueue_payment_notices(conn, result, self.settings)
+            outcome = "; ".join(f"{result.outcome.value}: {result.detail}" for result in results)
             await inbox_db.mark_processed(conn, event.event_id, outcome)
             return outcome
 
         return await plain.transaction(self.pool, apply)
 
-    async def _capture_for(self, parsed: ParsedEvent) -> Capture | PaymentResult | None:
+    async def _capture_for(self, parsed: ParsedEvent) -> Capture | Order | PaymentResult | None:
+        """What the event says was captured: the capture itself, or the approved order once we
+        captured it (with any refunds PayPal shows on it), or a result when there is nothing to apply."""
         if parsed.event_type in CAPTURE_EVENTS:
             return Capture.parse(parsed.resource)
         if parsed.event_type != "CHECKOUT.ORDER.APPROVED":
             return None
         return await self._capture_approved(Order.parse(parsed.resource))
 
-    async def _capture_approved(self, order: Order) -> Capture | PaymentResult:
+    async def _capture_approved(self, order: Order) -> Order | PaymentResult:
         """The buyer approved but may never reach our return page: capture for them (idempotently),
         unless the order is not one we would credit — then no money is taken at all."""
         row = await plain.read(self.pool, lambda conn: ledger_db.topup_by_order(conn, order.id))
@@ -152,7 +166,7 @@ class PayPalEventProcessor:
             raise
         if not captured.captures:
             raise EventNotReady(f"order {order.id} captured without a capture record yet")
-        return captured.captures[0]
+        return captured
 
     async def _refund(self, conn: PlainConnection, parsed: ParsedEvent) -> PaymentResult:
         """Debit a refund once its capture is credited; until then, raise so the inbox retries it."""

@@ -26,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.db import ledger as ledger_db
 from bot.db.ledger import TransactionRow
 from bot.paypal.client import PayPalClient, PayPalError
-from bot.paypal.models import Capture, MalformedResource
+from bot.paypal.models import MalformedResource, Order
 from bot.services.audit import record as audit_record
 from bot.services.identity import SlackRef
 from bot.services.payment_notices import enqueue_payment_notices
-from bot.services.topups import Outcome, apply_capture, fail_topup, request_id_for_capture
+from bot.services.topups import Outcome, apply_captured_order, fail_topup, request_id_for_capture
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,8 @@ def _page_for(kind: PageKind, row: TransactionRow) -> TopupPage:
 async def handle_return(
     engine: AsyncEngine, paypal: PayPalClient | None, settings: Settings, *, ref: str | None, token: str | None
 ) -> TopupPage:
-    """The payer approved (or says so): capture the order and apply the first capture."""
+    """The payer approved (or says so): capture the order and apply its first capture (and, if it
+    was refunded since, its refunds)."""
     secret = settings.bot_secret.get_secret_value() if settings.bot_secret else None
     if secret is None or paypal is None:
         return UNAVAILABLE
@@ -168,19 +169,25 @@ async def handle_return(
         return _page_for(PageKind.PROCESSING, row)
     if not order.captures:
         return _page_for(PageKind.PROCESSING, row)
-    capture = order.captures[0]
-    if row.metadata.get("capture_status") == "PENDING" and capture.status == "PENDING":
+    if row.metadata.get("capture_status") == "PENDING" and order.captures[0].status == "PENDING":
         return _page_for(PageKind.PENDING, row)
-    return await _apply(engine, settings, row, capture)
+    return await _apply(engine, settings, row, order)
 
 
-async def _apply(engine: AsyncEngine, settings: Settings, row: TransactionRow, capture: Capture) -> TopupPage:
+async def _apply(engine: AsyncEngine, settings: Settings, row: TransactionRow, order: Order) -> TopupPage:
     async with engine.begin() as conn:
-        result = await apply_capture(conn, capture, source="return_page")
-        await enqueue_payment_notices(conn, result, settings)
+        results = await apply_captured_order(conn, order, source="return_page")
+        for each in results:
+            await enqueue_payment_notices(conn, each, settings)
+    result = results[0]
     log.info(
         "paypal_return.applied",
-        extra={"transaction_id": str(row.id), "outcome": result.outcome.value, "capture_id": capture.id},
+        extra={
+            "transaction_id": str(row.id),
+            "outcome": result.outcome.value,
+            "capture_id": order.captures[0].id,
+            "refund_results": len(results) - 1,
+        },
     )
     if result.outcome in {Outcome.CREDITED, Outcome.ALREADY_APPLIED}:
         async with engine.connect() as conn:

@@ -19,9 +19,13 @@ from typing import Any
 from bot.db import ledger as ledger_db
 from bot.db.ledger import TransactionRow
 from bot.db.plain import SqlConnection
-from bot.paypal.models import Capture, Refund
+from bot.paypal.models import Capture, Order, Refund
 
 BRAND_NAME = "ContainerStacks"
+#: A capture in any of these took the payer's money. One read after a refund (the reconciler, the
+#: return page) says PARTIALLY_REFUNDED or REFUNDED: the top-up is still credited in full, and the
+#: refunds come back out through their own ledger rows (`apply_order_refunds`, refund webhooks).
+SETTLED_CAPTURE_STATUSES = frozenset({"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"})
 
 
 class Outcome(enum.Enum):
@@ -158,7 +162,7 @@ async def apply_capture(conn: SqlConnection, capture: Capture, *, source: str) -
         "capture_update_time": capture.update_time,
         "captured_via": source,
     }
-    if capture.status == "COMPLETED":
+    if capture.status in SETTLED_CAPTURE_STATUSES:
         return await _credit(conn, row, capture, capture_meta)
     if row.status == "completed":
         return _result(Outcome.ALREADY_APPLIED, "top-up already completed", row, reference=capture.id)
@@ -241,3 +245,26 @@ async def apply_refund(conn: SqlConnection, refund: Refund, *, reversal: bool, s
     return _result(
         Outcome.REFUNDED, f"{kind} applied", row, amount=refund.amount, balance_after=after, reference=refund.id
     )
+
+
+# -- an order read back from PayPal -----------------------------------------------------------
+
+
+async def apply_captured_order(conn: SqlConnection, order: Order, *, source: str) -> list[PaymentResult]:
+    """Apply a captured order as read from PayPal (reconciler, return page, approved webhook): its
+    first capture, then, once that is credited, its refunds. The capture's result comes first."""
+    result = await apply_capture(conn, order.captures[0], source=source)
+    if result.outcome not in {Outcome.CREDITED, Outcome.ALREADY_APPLIED}:
+        return [result]
+    return [result, *await apply_order_refunds(conn, order, source=source)]
+
+
+async def apply_order_refunds(conn: SqlConnection, order: Order, *, source: str) -> list[PaymentResult]:
+    """The order's completed refunds, each applied as its webhook would be (same ledger key), so the
+    wallet is right even when those webhooks were lost or went dead before the capture was credited,
+    and a webhook that still comes is ALREADY_APPLIED. Pending refunds wait for their webhook."""
+    return [
+        await apply_refund(conn, refund, reversal=False, source=source)
+        for refund in order.refunds
+        if refund.status == "COMPLETED"
+    ]

@@ -113,8 +113,7 @@ def render_order(order: Order, ledger: Ledger, urls: Urls, *, minimal: bool = Fa
             if (value := getattr(unit, key)) is not None:
                 purchase_unit[key] = value
     if order.capture_id is not None:
-        capture = ledger.captures[order.capture_id]
-        purchase_unit["payments"] = {"captures": [render_capture(capture, ledger, urls, in_order=True)]}
+        purchase_unit["payments"] = _payments(ledger.captures[order.capture_id], ledger, urls)
     if not minimal or order.capture_id is not None:
         body["purchase_units"] = [purchase_unit]
         if (payer := _payer(order)) is not None:
@@ -125,6 +124,15 @@ def render_order(order: Order, ledger: Ledger, urls: Urls, *, minimal: bool = Fa
             body["update_time"] = rfc3339(order.update_time)
     body["links"] = order_links(order, urls)
     return body
+
+
+def _payments(capture: Capture, ledger: Ledger, urls: Urls) -> dict[str, Any]:
+    """The purchase unit's ``payment_collection``: the capture, then its refunds oldest first
+    (``refunds`` only once there is one, as PayPal leaves out empty arrays)."""
+    payments: dict[str, Any] = {"captures": [render_capture(capture, ledger, urls, in_order=True)]}
+    if capture.refund_ids:
+        payments["refunds"] = [render_refund(ledger.refunds[r], ledger, urls) for r in capture.refund_ids]
+    return payments
 
 
 def render_capture(capture: Capture, ledger: Ledger, urls: Urls, *, in_order: bool = False) -> dict[str, Any]:
