@@ -52,12 +52,17 @@ class CommandTable(Generic[H]):
     """Commands in registration order (help shows them grouped in that order)."""
 
     _entries: list[tuple[CommandSpec, H]] = field(default_factory=list)
+    _by_slug: dict[tuple[str, ...], tuple[CommandSpec, H]] = field(default_factory=dict)  # slugs and aliases
+    _longest: int = 0  # words in the longest slug
 
     def add(self, spec: CommandSpec, handler: H) -> None:
-        for slug in (spec.slug, *spec.aliases):
-            if any(slug in (s.slug, *s.aliases) for s, _ in self._entries):
+        slugs = (spec.slug, *spec.aliases)
+        for slug in slugs:
+            if slug in self._by_slug:
                 raise ValueError(f"command {' '.join(slug)!r} registered twice")
         self._entries.append((spec, handler))
+        self._by_slug.update(dict.fromkeys(slugs, (spec, handler)))
+        self._longest = max(self._longest, *(len(slug) for slug in slugs))
 
     @property
     def specs(self) -> list[CommandSpec]:
@@ -71,17 +76,12 @@ class CommandTable(Generic[H]):
 
     def match(self, tokens: Sequence[str]) -> CommandMatch[H] | None:
         """The entry whose slug (or alias) is the longest prefix of `tokens`, case-insensitively."""
-        lowered = [t.lower() for t in tokens]
-        best: tuple[int, CommandSpec, H] | None = None
-        for spec, handler in self._entries:
-            for slug in (spec.slug, *spec.aliases):
-                n = len(slug)
-                if tuple(lowered[:n]) == slug and (best is None or n > best[0]):
-                    best = (n, spec, handler)
-        if best is None:
-            return None
-        n, spec, handler = best
-        return CommandMatch(spec=spec, handler=handler, args=tuple(tokens[n:]))
+        lowered = tuple(t.lower() for t in tokens)
+        for n in range(min(self._longest, len(lowered)), 0, -1):  # every command, every request: a few lookups
+            found = self._by_slug.get(lowered[:n])
+            if found is not None:
+                return CommandMatch(spec=found[0], handler=found[1], args=tuple(tokens[n:]))
+        return None
 
     def suggest(self, tokens: Sequence[str], limit: int = 3) -> list[CommandSpec]:
         """Commands that look like what the user typed (typos in the first one or two words)."""
