@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -130,3 +132,32 @@ async def test_other_errors_are_not_retried(pool: asyncpg.Pool) -> None:
 def test_repeated_names_share_one_positional_parameter() -> None:
     sql, names = plain.positional(text("SELECT :a, :b, :a"))
     assert sql == "SELECT $1, $2, $1" and names == ("a", "b")
+
+
+async def test_connections_go_to_callers_in_the_order_they_asked(database_url: str) -> None:
+    """Under contention every read gets its connection in the order it asked: asyncpg's own queue
+    lets a caller arriving as a connection is handed back take it from a waiter, which then queues
+    again at the back (under load that was the wallet ack's p99)."""
+    narrow = await plain.create_pool(database_url, max_size=2)
+    asked, granted = itertools.count(), []
+
+    async def one_read() -> None:
+        ticket = next(asked)  # taken just before asking: nothing awaits in between
+
+        async def work(conn: plain.PlainConnection) -> None:
+            granted.append(ticket)
+            await conn.execute(text("SELECT 1"))
+
+        await plain.read(narrow, work)
+
+    async def caller() -> None:
+        for _ in range(25):
+            await one_read()
+
+    try:
+        await asyncio.gather(*(plain.read(narrow, lambda conn: conn.execute(text("SELECT 1"))) for _ in range(2)))
+        await asyncio.gather(*(caller() for _ in range(20)))
+    finally:
+        await narrow.close()
+    assert len(granted) == 500
+    assert granted == sorted(granted)
