@@ -2,7 +2,7 @@
 
 `python bench/_bare_bolt.py PORT` acks with a word; with `sql` it first runs the two statements
 `/cs wallet` needs (the actor lookup and the one-statement wallet card, through the project's own
-query functions on the same kind of pool) and acks with the balance: Bolt plus the database, with
+query functions and `plain.read`, as the bot reads) and acks with the balance: Bolt plus the database, with
 none of the bot's routing, permission checks or Block Kit rendering. With `prompt` the app is
 built as the bot builds it (`build_bolt_app`: answers on the ack instead of Bolt's 10 ms check),
 so the bot can also be compared with a floor that has the same runner.
@@ -38,15 +38,13 @@ def main() -> None:
         if not with_sql:
             await ack("ok")
             return
-        async with app["pool"].acquire() as conn:
-            found = await identities.actor_row(
-                plain.PlainConnection(conn), "", body["team_id"], body["user_id"], body["channel_id"]
-            )
+        pool = app["pool"]
+        found = await plain.read(
+            pool, lambda conn: identities.actor_row(conn, "", body["team_id"], body["user_id"], body["channel_id"])
+        )
         assert found is not None and found.memberships, "the bench seeds a linked user with an organisation"
-        async with app["pool"].acquire() as conn:
-            card = await wallet_view.card_snapshot(
-                plain.PlainConnection(conn), found.memberships[0].organization_id, rows=10
-            )
+        org = found.memberships[0].organization_id
+        card = await plain.read(pool, lambda conn: wallet_view.card_snapshot(conn, org, rows=10))
         await ack(f"balance {card.balance if card else '?'}")
 
     async def pool(application: web.Application):  # type: ignore[no-untyped-def]
