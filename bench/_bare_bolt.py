@@ -1,9 +1,9 @@
 """The floors for Slack ack benchmarks: a bare Bolt app on aiohttp that acks `/cs` at once.
 
-`python bench/_bare_bolt.py PORT` acks with a word; with `sql` it first runs the two statements
-`/cs wallet` needs (the actor lookup and the one-statement wallet card, through the project's own
-query functions and `plain.read`, as the bot reads) and acks with the balance: Bolt plus the database, with
-none of the bot's routing, permission checks or Block Kit rendering. With `prompt` the app is
+`python bench/_bare_bolt.py PORT` acks with a word; with `sql` it first runs the statement
+`/cs wallet` runs (the actor and the wallet card together, through the project's own query function
+and `plain.read`, as the bot reads) and acks with the balance: Bolt plus the database, with none of
+the bot's routing, permission checks or Block Kit rendering. With `prompt` the app is
 built as the bot builds it (`build_bolt_app`: answers on the ack instead of Bolt's 10 ms check),
 so the bot can also be compared with a floor that has the same runner.
 """
@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.db import identities, plain, wallet_view
+from bot.db import plain, wallet_view
 from bot.slack.bolt_app import build_bolt_app
 
 
@@ -38,14 +38,14 @@ def main() -> None:
         if not with_sql:
             await ack("ok")
             return
-        pool = app["pool"]
         found = await plain.read(
-            pool, lambda conn: identities.actor_row(conn, "", body["team_id"], body["user_id"], body["channel_id"])
+            app["pool"],
+            lambda conn: wallet_view.actor_with_card(
+                conn, "", body["team_id"], body["user_id"], body["channel_id"], rows=10
+            ),
         )
-        assert found is not None and found.memberships, "the bench seeds a linked user with an organisation"
-        org = found.memberships[0].organization_id
-        card = await plain.read(pool, lambda conn: wallet_view.card_snapshot(conn, org, rows=10))
-        await ack(f"balance {card.balance if card else '?'}")
+        assert found is not None and found.card is not None, "the bench seeds a linked user with a wallet"
+        await ack(f"balance {found.card.balance}")
 
     async def pool(application: web.Application):  # type: ignore[no-untyped-def]
         application["pool"] = await plain.create_pool(os.environ["DATABASE_URL"]) if with_sql else None

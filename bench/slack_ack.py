@@ -4,8 +4,8 @@ wrk (Debian's, installed when missing) replays really signed slash commands over
 against separate server processes, all talking to the Slack emulator:
 
 * the floor: a bare Bolt app whose `/cs` listener acks at once (`_bare_bolt.py`);
-* a second floor for `/cs wallet`: the bare Bolt app running the same two SQL statements before it
-  acks (the best a wallet ack can do here: Bolt plus the database round trips);
+* a second floor for `/cs wallet`: the bare Bolt app running the same SQL statement before it
+  acks (the best a wallet ack can do here: Bolt plus the database round trip);
 * both again built as the bot builds Bolt, answering on the ack rather than on Bolt's 10 ms check
   (the issue's floor is stock Bolt; these show how much of a ratio is that runner);
 * `/cs help` through the bot;

@@ -112,9 +112,7 @@ async def observe_requests(
         status = exc.status
         raise
     finally:
-        metrics = request.app[METRICS]
-        metrics.http_requests.labels(route=route, method=request.method, status=str(status)).inc()
-        metrics.http_latency.labels(route=route, method=request.method).observe(time.perf_counter() - started)
+        request.app[METRICS].observe_http(route, request.method, status, time.perf_counter() - started)
 
 
 async def _mark_stopping(app: web.Application) -> None:

@@ -26,6 +26,9 @@ class CommandSpec:
     group: str
     aliases: tuple[tuple[str, ...], ...] = ()
     needs_link: bool = True  # False: usable before the Slack user has linked an account
+    #: True: the handler looks the linked actor up itself, in the same statement as its own read
+    #: (`/cs wallet`), and answers an unlinked user with the link prompt; the dispatcher does not.
+    resolves_actor: bool = False
 
     @property
     def words(self) -> str:

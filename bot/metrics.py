@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -14,6 +15,19 @@ class Metrics:
     """Every metric the bot exports; later features add theirs here so /metrics stays one place."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    #: Labelled children of the HTTP metrics, found once per (route, method, status): every request
+    #: records both, and `labels()` costs a lock and a key build each time.
+    _http_children: dict[tuple[str, str, str], tuple[Any, Any]] = field(default_factory=dict, repr=False)
+
+    def observe_http(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one HTTP request and time it (by route template, never by raw path)."""
+        key = (route, method, str(status))
+        children = self._http_children.get(key)
+        if children is None:
+            children = (self.http_requests.labels(*key), self.http_latency.labels(route, method))
+            self._http_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def __post_init__(self) -> None:
         r = self.registry

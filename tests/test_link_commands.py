@@ -118,10 +118,11 @@ async def test_link_command_for_a_linked_user_says_who_they_are_and_still_offers
     assert button_of(answer)["url"].startswith(f"{PUBLIC_URL}/link/")
 
 
+@pytest.mark.parametrize("words", ["whoami", "wallet"])  # wallet looks its actor up itself, with the card
 async def test_unlinked_user_running_a_linked_only_command_gets_the_link_button(
-    bot: RunningBot, slack_requests: SlackRequestFactory
+    words: str, bot: RunningBot, slack_requests: SlackRequestFactory
 ) -> None:
-    answer = await command(bot, slack_requests, new_slack_user_id(), "whoami")
+    answer = await command(bot, slack_requests, new_slack_user_id(), words)
     assert "first link your ContainerStacks account" in answer["text"]
     assert button_of(answer)["action_id"].startswith("open_url_")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.db.plain import SqlConnection
+from bot.db.plain import PlainConnection, PlainRow, SqlConnection
 
 
 @dataclass(frozen=True)
@@ -38,21 +38,19 @@ _IDENTITY = text(
 )
 
 #: Everything needed to resolve an actor in one round trip: identity, the channel's binding and the
-#: memberships in the panel's order.
-_ACTOR = text(
-    """
+#: memberships in the panel's order (an array of records: plain pool only, like the wallet card).
+#: Also the first part of `/cs wallet`'s one statement (`wallet_view`).
+ACTOR_SQL = """
     SELECT u.id AS user_id, u.email, u.name, u.role AS user_role, i.linked_via, i.active_organization_id,
            (SELECT b.organization_id FROM bot_channel_bindings b
              WHERE b.team_id = :team_id AND b.channel_id = :channel_id) AS channel_org,
-           (SELECT coalesce(json_agg(json_build_object('organization_id', m.organization_id, 'name', o.name,
-                                                       'slug', o.slug, 'role', m.role)
-                                     ORDER BY m.created_at, m.id), '[]'::json)
-              FROM organization_members m JOIN organizations o ON o.id = m.organization_id
-             WHERE m.user_id = u.id) AS memberships
+           ARRAY(SELECT (m.organization_id, o.name, o.slug, m.role)
+                   FROM organization_members m JOIN organizations o ON o.id = m.organization_id
+                  WHERE m.user_id = u.id ORDER BY m.created_at, m.id) AS memberships
     FROM bot_slack_identities i JOIN users u ON u.id = i.user_id
     WHERE i.enterprise_id = :enterprise_id AND i.team_id = :team_id AND i.slack_user_id = :slack_user_id
-    """
-)
+"""
+_ACTOR = text(ACTOR_SQL)
 
 _LINK = text(
     """
@@ -125,22 +123,29 @@ class ActorRow:
     memberships: list[MembershipRow]
 
 
-async def actor_row(
-    conn: SqlConnection, enterprise_id: str, team_id: str, slack_user_id: str, channel_id: str | None
-) -> ActorRow | None:
-    """Identity, channel binding and memberships in one query (the path every command takes)."""
-    params = {**_slack_params(enterprise_id, team_id, slack_user_id), "channel_id": channel_id or ""}
-    row = (await conn.execute(_ACTOR, params)).first()
-    if row is None:
-        return None
+def actor_params(enterprise_id: str, team_id: str, slack_user_id: str, channel_id: str | None) -> dict[str, str]:
+    """The parameters of `ACTOR_SQL`."""
+    return {**_slack_params(enterprise_id, team_id, slack_user_id), "channel_id": channel_id or ""}
+
+
+def actor_row_from(row: PlainRow) -> ActorRow:
+    """An `ActorRow` from a row that has `ACTOR_SQL`'s columns (and maybe more)."""
     identity = IdentityRow(
         user_id=row.user_id, email=row.email, name=row.name, user_role=row.user_role,
         linked_via=row.linked_via, active_organization_id=row.active_organization_id,
     )  # fmt: skip
-    memberships = [
-        MembershipRow(uuid.UUID(m["organization_id"]), m["name"], m["slug"], m["role"]) for m in row.memberships
-    ]
+    memberships = [MembershipRow(*values) for values in row.memberships]  # records, in field order
     return ActorRow(identity=identity, channel_org=row.channel_org, memberships=memberships)
+
+
+async def actor_row(
+    conn: PlainConnection, enterprise_id: str, team_id: str, slack_user_id: str, channel_id: str | None
+) -> ActorRow | None:
+    """Identity, channel binding and memberships in one query (the path every command takes).
+
+    On the plain pool only: SQLAlchemy's dialect does not decode arrays of records."""
+    row = (await conn.execute(_ACTOR, actor_params(enterprise_id, team_id, slack_user_id, channel_id))).first()
+    return None if row is None else actor_row_from(row)
 
 
 async def link_identity(

@@ -13,8 +13,9 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.db import identities
 from bot.db.ledger import TRANSACTION_COLUMNS, TransactionRow, transaction_from_record
-from bot.db.plain import PlainConnection
+from bot.db.plain import PlainConnection, PlainRow
 
 #: Statuses that do not burn money in the runway estimate (the panel stores Linode's `offline` as `stopped`).
 #: Servers the billing engine does not charge (gone at Linode); stopped servers are billed, as Linode bills them.
@@ -31,9 +32,12 @@ class RunningServer:
     monthly_price: Decimal | None
 
 
-# The plan is matched the way the panel's billing does: by id::text or provider_plan_id. When both
-# kinds match (a plan id that is also someone's provider_plan_id), the id match wins.
-_RUNNING_SERVERS_SQL = """
+def _running_servers_sql(organization: str) -> str:
+    """The billed servers of `organization` (a parameter or a column) with their monthly price.
+
+    The plan is matched the way the panel's billing does: by id::text or provider_plan_id. When both
+    kinds match (a plan id that is also someone's provider_plan_id), the id match wins."""
+    return f"""
     SELECT v.label, v.status, plan.monthly_price
     FROM vps_instances v
     LEFT JOIN LATERAL (
@@ -43,24 +47,48 @@ _RUNNING_SERVERS_SQL = """
         ORDER BY (p.id::text = v.plan_id) DESC, p.active DESC, p.created_at, p.id
         LIMIT 1
     ) plan ON true
-    WHERE v.organization_id = :org AND lower(coalesce(v.status, '')) <> ALL(:not_billed)
+    WHERE v.organization_id = {organization} AND lower(coalesce(v.status, '')) <> ALL(:not_billed)
       AND coalesce(v.provider_instance_id, '') <> ''
     ORDER BY v.created_at, v.id
 """
 
-#: The whole wallet card in one round trip: the wallet row, plus the billed servers and the last
-#: ledger rows as arrays of anonymous records (asyncpg decodes them to typed tuples).
-_CARD = text(
-    f"""
-    SELECT w.balance, coalesce(w.currency, 'USD') AS currency,
-           ARRAY(SELECT s FROM ({_RUNNING_SERVERS_SQL}) s) AS servers,
+
+def _card_sql(organization: str) -> str:
+    """The whole wallet card of `organization` (a parameter or a column) as one row: the wallet, plus
+    the billed servers and the last ledger rows as arrays of anonymous records (asyncpg decodes them
+    to typed tuples)."""
+    return f"""
+    SELECT w.id AS wallet_id, w.balance, coalesce(w.currency, 'USD') AS currency,
+           ARRAY(SELECT s FROM ({_running_servers_sql(organization)}) s) AS servers,
            ARRAY(
                SELECT t FROM (
-                   SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE organization_id = :org
+                   SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE organization_id = {organization}
                    ORDER BY created_at DESC, id DESC LIMIT :limit
                ) t
            ) AS transactions
-    FROM wallets w WHERE w.organization_id = :org ORDER BY w.created_at, w.id LIMIT 1
+    FROM wallets w WHERE w.organization_id = {organization} ORDER BY w.created_at, w.id LIMIT 1
+    """
+
+
+_CARD = text(_card_sql(":org"))
+
+#: `/cs wallet` in one round trip: the actor (as `identities.ACTOR_SQL` reads it) and the card of the
+#: organisation the command most likely applies to: the channel's, then the one chosen with
+#: `/cs org use`, then the first, among the user's memberships. The service checks the guess
+#: against the organisation it actually resolves (staff, owners without a membership row differ).
+_ACTOR_WITH_CARD = text(
+    f"""
+    WITH a AS ({identities.ACTOR_SQL})
+    SELECT a.*, likely.organization_id AS card_org, card.*
+    FROM a
+    LEFT JOIN LATERAL (
+        SELECT m.organization_id FROM organization_members m WHERE m.user_id = a.user_id
+        ORDER BY m.organization_id IS NOT DISTINCT FROM a.channel_org DESC,
+                 m.organization_id IS NOT DISTINCT FROM a.active_organization_id DESC,
+                 m.created_at, m.id
+        LIMIT 1
+    ) likely ON true
+    LEFT JOIN LATERAL ({_card_sql("likely.organization_id")}) card ON true
     """
 )
 
@@ -84,14 +112,21 @@ class CardSnapshot:
     transactions: list[TransactionRow]
 
 
-async def card_snapshot(conn: PlainConnection, organization_id: uuid.UUID, *, rows: int) -> CardSnapshot | None:
-    """The wallet, its billed servers and its last `rows` ledger rows; None when there is no wallet.
+@dataclass(frozen=True)
+class ActorWithCard:
+    """The actor's row, and the card of the organisation `card_org` (None: no membership to guess)."""
 
-    On the plain pool only: SQLAlchemy's dialect does not decode arrays of records.
-    """
-    params = {"org": organization_id, "not_billed": list(NOT_BILLED_STATUSES), "limit": rows}
-    row = (await conn.execute(_CARD, params)).first()
-    if row is None:
+    actor: identities.ActorRow
+    card_org: uuid.UUID | None
+    card: CardSnapshot | None  # None: card_org is None or has no wallet
+
+
+def _card_params(rows: int) -> dict[str, object]:
+    return {"not_billed": list(NOT_BILLED_STATUSES), "limit": rows}
+
+
+def _snapshot(row: PlainRow) -> CardSnapshot | None:
+    if row.wallet_id is None:
         return None
     return CardSnapshot(
         balance=row.balance,
@@ -99,6 +134,27 @@ async def card_snapshot(conn: PlainConnection, organization_id: uuid.UUID, *, ro
         servers=[RunningServer(*values) for values in row.servers],  # columns in field order
         transactions=[transaction_from_record(values) for values in row.transactions],
     )
+
+
+async def card_snapshot(conn: PlainConnection, organization_id: uuid.UUID, *, rows: int) -> CardSnapshot | None:
+    """The wallet, its billed servers and its last `rows` ledger rows; None when there is no wallet.
+
+    On the plain pool only: SQLAlchemy's dialect does not decode arrays of records.
+    """
+    row = (await conn.execute(_CARD, {"org": organization_id, **_card_params(rows)})).first()
+    return None if row is None else _snapshot(row)
+
+
+async def actor_with_card(
+    conn: PlainConnection, enterprise_id: str, team_id: str, slack_user_id: str, channel_id: str | None, *, rows: int
+) -> ActorWithCard | None:
+    """`identities.actor_row` and, in the same statement, the card of the likely organisation;
+    None when the Slack user is not linked."""
+    params = {**identities.actor_params(enterprise_id, team_id, slack_user_id, channel_id), **_card_params(rows)}
+    row = (await conn.execute(_ACTOR_WITH_CARD, params)).first()
+    if row is None:
+        return None
+    return ActorWithCard(identities.actor_row_from(row), row.card_org, _snapshot(row))
 
 
 async def lock_topup_request(conn: AsyncConnection, nonce: str) -> None:

@@ -90,20 +90,23 @@ async def resolve_actor(pool: asyncpg.Pool, slack: SlackRef, channel_id: str | N
 
     async def lookup(conn: PlainConnection) -> Actor | None:
         found = await identities_db.actor_row(conn, slack.enterprise_id, slack.team_id, slack.user_id, channel_id)
-        if found is None:
-            return None
-        identity = found.identity
-        is_staff = identity.user_role == "admin"
-        org = await choose_organization(
-            conn,
-            identity.user_id,
-            is_staff=is_staff,
-            channel_org=found.channel_org,
-            chosen_org=identity.active_organization_id,
-            memberships=found.memberships,
-        )
-        return Actor(
-            slack=slack, user_id=identity.user_id, email=identity.email, name=identity.name, is_staff=is_staff, org=org
-        )
+        return None if found is None else await actor_from_row(conn, slack, found)
 
     return await plain.read(pool, lookup)
+
+
+async def actor_from_row(conn: SqlConnection, slack: SlackRef, found: identities_db.ActorRow) -> Actor:
+    """The actor for an identity row already read; another query only in the panel's fallbacks."""
+    identity = found.identity
+    is_staff = identity.user_role == "admin"
+    org = await choose_organization(
+        conn,
+        identity.user_id,
+        is_staff=is_staff,
+        channel_org=found.channel_org,
+        chosen_org=identity.active_organization_id,
+        memberships=found.memberships,
+    )
+    return Actor(
+        slack=slack, user_id=identity.user_id, email=identity.email, name=identity.name, is_staff=is_staff, org=org
+    )

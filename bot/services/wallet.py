@@ -25,14 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db import ledger as ledger_db
 from bot.db import plain, wallet_view
 from bot.db.ledger import TransactionRow
-from bot.db.wallet_view import RunningServer
+from bot.db.plain import PlainConnection
+from bot.db.wallet_view import CardSnapshot, RunningServer
 from bot.errors import UserError
 from bot.paypal.client import PayPalClient, PayPalError
 from bot.paypal.models import MalformedResource, Order
 from bot.rendering.money import format_money
 from bot.services.audit import record as audit_record
 from bot.services.audit import record_for_actor
-from bot.services.identity import Actor, OrgContext, choose_organization
+from bot.services.identity import Actor, OrgContext, SlackRef, actor_from_row, choose_organization
 from bot.services.permissions import Action
 from bot.services.topup_pages import page_urls
 from bot.services.topups import BRAND_NAME, attach_order, create_pending_topup, fail_topup, request_id_for_create
@@ -170,15 +171,48 @@ def _org(actor: Actor) -> OrgContext:
     return actor.org
 
 
-async def wallet_card(pool: asyncpg.Pool, actor: Actor) -> WalletCard:
+@dataclass(frozen=True)
+class PrefetchedCard:
+    """A wallet card read together with the actor, for the organisation they most likely act in."""
+
+    organization_id: uuid.UUID
+    snapshot: CardSnapshot | None  # None: that organisation has no wallet
+
+
+async def actor_with_card(
+    pool: asyncpg.Pool, slack: SlackRef, channel_id: str | None
+) -> tuple[Actor, PrefetchedCard | None] | None:
+    """`resolve_actor` for `/cs wallet`, with the card read in the same statement (None: not linked).
+
+    The card is only read, never shown, until `wallet_card` has checked the actor's permission in
+    the organisation they turn out to act in.
+    """
+
+    async def lookup(conn: PlainConnection) -> tuple[Actor, PrefetchedCard | None] | None:
+        found = await wallet_view.actor_with_card(
+            conn, slack.enterprise_id, slack.team_id, slack.user_id, channel_id, rows=CARD_ROWS
+        )
+        if found is None:
+            return None
+        actor = await actor_from_row(conn, slack, found.actor)
+        return actor, None if found.card_org is None else PrefetchedCard(found.card_org, found.card)
+
+    return await plain.read(pool, lookup)
+
+
+async def wallet_card(pool: asyncpg.Pool, actor: Actor, *, prefetched: PrefetchedCard | None = None) -> WalletCard:
     """Balance, burn, runway and the last ledger rows of the actor's active organisation.
 
-    One statement on the plain pool (`bot.db.plain`): `/cs wallet` is the most used command.
+    One statement on the plain pool (`bot.db.plain`), none when `prefetched` is this organisation's:
+    `/cs wallet` is the most used command.
     """
     org = _org(actor)
     actor.require(Action.VIEW)
 
-    snapshot = await plain.read(pool, lambda conn: wallet_view.card_snapshot(conn, org.id, rows=CARD_ROWS))
+    if prefetched is not None and prefetched.organization_id == org.id:
+        snapshot = prefetched.snapshot
+    else:
+        snapshot = await plain.read(pool, lambda conn: wallet_view.card_snapshot(conn, org.id, rows=CARD_ROWS))
     if snapshot is None:
         raise NoWallet
     burn = burn_of(snapshot.servers)

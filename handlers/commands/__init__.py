@@ -64,7 +64,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(**render_refusal(refusal.message))
             return
         actor = None
-        if match.spec.needs_link:
+        if match.spec.needs_link and not match.spec.resolves_actor:
             actor = await resolve_actor(services.pool, slack, body.get("channel_id"))
             if actor is None:
                 await ack(**await link_prompt(services, slack))

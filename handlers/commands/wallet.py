@@ -9,6 +9,7 @@ from bot.rendering.help import render_unknown_command
 from bot.rendering.orgs import NO_ORGANISATION_HINT
 from bot.services import wallet
 from bot.services.identity import Actor
+from handlers.acting import link_prompt
 from handlers.commands.base import CommandCall, CommandHandler
 
 GROUP = "Wallet"
@@ -18,6 +19,7 @@ CARD = CommandSpec(
     usage="wallet",
     description="Balance, runway at the current burn and the last transactions.",
     group=GROUP,
+    resolves_actor=True,  # with the card, in one statement: the most used command
 )
 HISTORY = CommandSpec(
     slug=("wallet", "history"),
@@ -40,8 +42,8 @@ def register_commands(table: CommandTable[CommandHandler]) -> None:
     table.add(TOPUP, preview_topup)
 
 
-def _in_org(call: CommandCall) -> Actor:
-    actor = call.linked
+def _in_org(call: CommandCall, actor: Actor | None = None) -> Actor:
+    actor = actor or call.linked
     if actor.org is None:
         raise UserError(NO_ORGANISATION_HINT.format(command=call.command))
     return actor
@@ -52,7 +54,12 @@ async def show_wallet(call: CommandCall) -> None:
         typed = ["wallet", *call.args]
         await call.ack(render_unknown_command(call.command, " ".join(typed), call.table.suggest(typed)))
         return
-    card = await wallet.wallet_card(call.services.pool, _in_org(call))
+    found = await wallet.actor_with_card(call.services.pool, call.slack, call.channel_id)
+    if found is None:
+        await call.ack(**await link_prompt(call.services, call.slack))
+        return
+    actor, prefetched = found
+    card = await wallet.wallet_card(call.services.pool, _in_org(call, actor), prefetched=prefetched)
     await call.ack(render.render_wallet_card(card, call.command))
 
 
