@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -16,6 +17,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.rendering.errors import render_internal_error, render_internal_error_view
 from bot.services.container import Services
+from bot.slack.ack_runner import LISTENER_TASK
 from bot.slack.reference import new_reference
 
 log = logging.getLogger("csbot.slack")
@@ -72,6 +74,38 @@ def guarded(services: Services) -> Callable[[Listener], Listener]:
         return run
 
     return decorate
+
+
+def run_after_ack(
+    services: Services, body: dict[str, Any], client: AsyncWebClient, work: Coroutine[Any, Any, None], *, view_id: str
+) -> None:
+    """Finish a listener's post-ack work (filling the modal `view_id`) in a task of its own, at most
+    `AFTER_ACK_CONCURRENCY` at a time; a failure is logged with a reference, shown in the modal.
+
+    Its own task so the listener can return: while thousands of modals wait for a slow Linode, each
+    waiting listener kept its whole request alive (Bolt's request, context, clients, payload), and
+    every full garbage collection walked them all; in the benchmark those pauses (0.1–0.3 s, nothing
+    collected) were the slowest acks. Named as listeners are, so shutdown drains them too.
+    """
+    task = asyncio.create_task(_after_ack(services, _context(body), client, work, view_id), name=LISTENER_TASK)
+    services.after_ack_tasks.add(task)
+    task.add_done_callback(services.after_ack_tasks.discard)
+
+
+async def _after_ack(
+    services: Services, context: dict[str, Any], client: AsyncWebClient, work: Coroutine[Any, Any, None], view_id: str
+) -> None:
+    try:
+        async with services.after_ack:
+            await work
+    except Exception as error:
+        ref = new_reference()
+        services.metrics.slack_listener_errors.inc()
+        log.error("slack.listener_failed", exc_info=error, extra={"ref": ref, **context})
+        try:
+            await client.views_update(view_id=view_id, view=render_internal_error_view(ref))
+        except Exception:  # the modal is gone or Slack is down; the log line above has the reference
+            log.warning("slack.error_reply_failed", exc_info=True, extra={"ref": ref})
 
 
 def _log_failure(error: BaseException, body: dict[str, Any], services: Services) -> str:

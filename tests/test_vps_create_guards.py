@@ -10,9 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
+from bot.app import drain_listener_tasks
+from bot.app_keys import SERVICES
 from bot.rendering import vps as render
+from handlers.errors import run_after_ack
 from tests.paypal_fixtures import balance_of, payer
 from tests.vps_fixtures import (  # noqa: F401 - fixtures
     VpsWorld,
@@ -121,6 +125,53 @@ async def test_slow_linode_never_delays_the_ack_and_the_modal_opens_first(world:
     assert time.monotonic() - started < 3.0 and answer["response_action"] == "update"
     row = await wait_status(world.engine, owner, "slow-1", "running", timeout=15)
     assert row["provider_instance_id"].isdigit()
+
+
+async def test_the_fill_waits_in_a_task_of_its_own_and_shutdown_drains_it(world: VpsWorld) -> None:
+    """The listener returns once the loading modal is open (its request is not kept while Linode is
+    slow); the fill is a task shutdown still waits for."""
+    owner = await payer(world.engine, world.slack)
+    await add_plan(world.engine)
+    services = world.bot.app[SERVICES]
+    world.linode.slow("regions.list", 1)
+    status, _ = await world.bot.send(world.requests.slash_command(owner.slack_id, "vps create"))
+    assert status == 200
+    await world.slack.wait_for("views.open")
+
+    async def fill_tasks() -> list[Any]:
+        return list(services.after_ack_tasks)
+
+    await until(fill_tasks, what="the fill's task")  # Linode is slow, so the fill is still waiting
+    await drain_listener_tasks(10)
+    assert not services.after_ack_tasks
+    assert (await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID))["callback_id"] == render.CREATE_CALLBACK_ID
+
+
+async def test_a_fill_that_fails_shows_a_reference_in_the_modal(
+    world: VpsWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    owner = await payer(world.engine, world.slack)
+    await add_plan(world.engine)
+    world.linode.slow("regions.list", 1)
+    request = world.requests.slash_command(owner.slack_id, "vps create")
+    assert (await world.bot.send(request))[0] == 200
+    [opened] = await world.slack.wait_for("views.open")
+    view_id = opened.response["view"]["id"]
+    await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)  # the real fill first; then a failing one
+    services = world.bot.app[SERVICES]
+    client = AsyncWebClient(token=world.slack.identity.bot_token, base_url=world.slack.api_url)
+
+    async def broken_fill() -> None:
+        raise RuntimeError("the catalogue could not be read")
+
+    body = {"user_id": owner.slack_id, "command": "/cs", "text": "vps create"}
+    run_after_ack(services, body, client, broken_fill(), view_id=view_id)
+    await drain_listener_tasks(10)
+    last = world.slack.calls_to("views.update")[-1]
+    shown = json.dumps(last.args["view"])
+    assert last.args["view_id"] == view_id and "Something went wrong" in shown
+    [failure] = [r for r in caplog.records if r.getMessage() == "slack.listener_failed"]
+    assert failure.ref in shown and failure.slack_user == owner.slack_id  # type: ignore[attr-defined]
 
 
 async def test_closing_the_create_modal_while_it_loads_is_not_an_error(world: VpsWorld) -> None:

@@ -29,3 +29,5 @@ class Services:
     #: Work a listener does after its ack (filling a modal it opened) waits here, so a burst of
     #: such work cannot crowd out new acks or exhaust the database pool (10 + 10 connections).
     after_ack: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(AFTER_ACK_CONCURRENCY))
+    #: That work's tasks (`handlers.errors.run_after_ack`), held here because asyncio keeps only weak references.
+    after_ack_tasks: set[asyncio.Task[None]] = field(default_factory=set)

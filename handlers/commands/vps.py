@@ -25,6 +25,7 @@ from bot.services.identity import Actor
 from bot.services.permissions import Action, allowed
 from bot.slack.modals import update_modal
 from handlers.commands.base import CommandCall, CommandHandler
+from handlers.errors import run_after_ack
 
 log = logging.getLogger(__name__)
 GROUP = "Servers"
@@ -101,16 +102,17 @@ def require_linode(services: Services) -> Any:
 async def open_create(call: CommandCall) -> None:
     """Ack at once, then open the modal (loading) within the trigger's 3 s, then fill it: neither
     Slack's API nor Linode ever sits between the user and the ack. The fill takes its turn with
-    other post-ack work; the open does not wait (its trigger expires)."""
+    other post-ack work, in a task of its own; the open does not wait (its trigger expires)."""
     actor = call.linked
     vps.in_org(actor)
     actor.require(Action.MANAGE_SERVERS)
     require_linode(call.services)
     await call.ack()
     opened = await call.client.views_open(trigger_id=call.body["trigger_id"], view=render.loading_modal())
+    view_id = str(opened["view"]["id"])
     metadata = render.create_metadata(call.channel_id, call.body.get("response_url"))
-    async with call.services.after_ack:
-        await fill_create_modal(call.services, call.client, actor, str(opened["view"]["id"]), metadata)
+    fill = fill_create_modal(call.services, call.client, actor, view_id, metadata)
+    run_after_ack(call.services, call.body, call.client, fill, view_id=view_id)
 
 
 async def fill_create_modal(
