@@ -30,7 +30,7 @@ from handlers.commands.vps import (
     show_rebuild_picker,
 )
 from handlers.context import channel_id, slack_ref
-from handlers.errors import guarded
+from handlers.errors import guarded, run_after_ack
 
 STALE_BUTTON = "That button is no longer valid. Run the command again."
 POWER = re.compile("^vps_power_(start|stop|reboot)$")
@@ -102,7 +102,9 @@ def register(app: AsyncApp, services: Services) -> None:
             await update_modal(client, view_id, render.message_modal("Create a server", refusal.message))
             return
         metadata = render.create_metadata(channel_id(body), body.get("response_url"))
-        await fill_create_modal(services, client, actor, view_id, metadata)
+        run_after_ack(
+            services, body, client, fill_create_modal(services, client, actor, view_id, metadata), view_id=view_id
+        )
 
     @app.action(render.DELETE_OPEN_ACTION_ID)
     @guarded(services)
