@@ -25,7 +25,9 @@ from bot.emulators.paypal import Call, PayPalEmulator
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.emulators.slack.recording import ResponsePost
 from bot.jobs.outbox import OutboxPolicy
+from bot.paypal.client import PayPalClient
 from bot.rendering import wallet as render
+from bot.services.topups import attach_order, create_pending_topup, request_id_for_create
 from tests.conftest import RunningBot, make_settings, start_bot
 from tests.factories import OrgRecord, UserRecord, add_member, link_slack, make_org, make_user, new_slack_user_id
 
@@ -273,3 +275,24 @@ async def activities(engine: AsyncEngine, org: OrgRecord, event_type: str) -> li
             {"o": org.id, "e": event_type},
         )
         return list(rows.all())
+
+
+async def approved_order(
+    engine: AsyncEngine, paypal: PayPalEmulator, client: PayPalClient, organization_id: uuid.UUID, amount: Decimal
+) -> tuple[uuid.UUID, str]:
+    """A pending top-up with its PayPal order created by the real client and approved by the buyer
+    (not captured): its transaction id and order id."""
+    async with engine.begin() as conn:
+        txn = await create_pending_topup(
+            conn, organization_id=organization_id, amount=amount, currency="USD", description="Wallet top-up",
+            slack_metadata={},
+        )  # fmt: skip
+    order = await client.create_order(
+        request_id=request_id_for_create(txn), amount=amount, currency="USD", custom_id=str(organization_id),
+        invoice_id=str(txn), description="top-up", brand_name="ContainerStacks",
+        return_url="https://bot.example/r", cancel_url="https://bot.example/c",
+    )  # fmt: skip
+    async with engine.begin() as conn:
+        await attach_order(conn, txn, order.id)
+    paypal.approve(order.id)
+    return txn, order.id

@@ -39,9 +39,10 @@ from bot.jobs.paypal_events import InboxPolicy
 from bot.paypal.client import PayPalClient
 from bot.rendering import tickets as ticket_render
 from bot.rendering.errors import INTERNAL_ERROR
-from bot.services.topups import attach_order, create_pending_topup, request_id_for_capture, request_id_for_create
+from bot.services.topups import request_id_for_capture
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, start_bot
 from tests.factories import add_slack_user, link_slack, make_org, make_user
+from tests.paypal_fixtures import approved_order
 
 FRIENDLY = INTERNAL_ERROR.split("{ref}")[0][:60]
 TRIAGE = "C0TRIAGE1"
@@ -80,20 +81,8 @@ async def top_up_events(engine: AsyncEngine, paypal: PayPalEmulator, org_id: uui
     async with aiohttp.ClientSession() as http:
         client = PayPalClient(http, paypal.base_url, "db-id", "db-secret")
         for n in range(1, TOP_UPS + 1):
-            async with engine.begin() as conn:
-                txn = await create_pending_topup(
-                    conn, organization_id=org_id, amount=Decimal(n), currency="USD", description="Wallet top-up",
-                    slack_metadata={},
-                )  # fmt: skip
-            order = await client.create_order(
-                request_id=request_id_for_create(txn), amount=Decimal(n), currency="USD", custom_id=str(org_id),
-                invoice_id=str(txn), description="top-up", brand_name="ContainerStacks",
-                return_url="https://bot.example/r", cancel_url="https://bot.example/c",
-            )  # fmt: skip
-            async with engine.begin() as conn:
-                await attach_order(conn, txn, order.id)
-            paypal.approve(order.id)
-            captured = await client.capture_order(order.id, request_id=request_id_for_capture(order.id))
+            _, order_id = await approved_order(engine, paypal, client, org_id, Decimal(n))
+            captured = await client.capture_order(order_id, request_id=request_id_for_capture(order_id))
             events.append(paypal.event_capture_completed(captured.captures[0].id))
     return events
 

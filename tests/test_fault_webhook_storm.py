@@ -46,9 +46,10 @@ from bot.emulators.paypal import PayPalEmulator
 from bot.emulators.slack import SlackEmulator
 from bot.jobs.paypal_events import InboxPolicy
 from bot.paypal.client import PayPalClient
-from bot.services.topups import attach_order, create_pending_topup, request_id_for_capture, request_id_for_create
+from bot.services.topups import request_id_for_capture
 from tests.conftest import BOT_SECRET, BOT_TOKEN, SIGNING_SECRET
 from tests.factories import OrgRecord, make_org, make_user
+from tests.paypal_fixtures import approved_order
 
 ORGS = 100
 TOP_UPS_PER_ORG = 5
@@ -153,25 +154,13 @@ async def _top_ups(
         org = orgs[n % ORGS]
         amount = Decimal(f"{10 + n % 7}.{(n * 37) % 100:02d}")
         async with gate:
-            async with engine.begin() as conn:
-                txn = await create_pending_topup(
-                    conn, organization_id=org.id, amount=amount, currency="USD", description="Wallet top-up",
-                    slack_metadata={},
-                )  # fmt: skip
-            order = await client.create_order(
-                request_id=request_id_for_create(txn), amount=amount, currency="USD", custom_id=str(org.id),
-                invoice_id=str(txn), description="top-up", brand_name="ContainerStacks",
-                return_url="https://bot.example/r", cancel_url="https://bot.example/c",
-            )  # fmt: skip
-            async with engine.begin() as conn:
-                await attach_order(conn, txn, order.id)
-            paypal.approve(order.id)
+            txn, order_id = await approved_order(engine, paypal, client, org.id, amount)
             if n % APPROVED_ONLY == 0:
-                return TopUp(org, txn, order.id, amount, (paypal.event_order_approved(order.id),))
-            approved = paypal.event_order_approved(order.id)
-            captured = await client.capture_order(order.id, request_id=request_id_for_capture(order.id))
+                return TopUp(org, txn, order_id, amount, (paypal.event_order_approved(order_id),))
+            approved = paypal.event_order_approved(order_id)
+            captured = await client.capture_order(order_id, request_id=request_id_for_capture(order_id))
             completed = paypal.event_capture_completed(captured.captures[0].id)
-            return TopUp(org, txn, order.id, amount, (approved, completed))
+            return TopUp(org, txn, order_id, amount, (approved, completed))
 
     return openings, list(await asyncio.gather(*(one(n) for n in range(ORGS * TOP_UPS_PER_ORG))))
 

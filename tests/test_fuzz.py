@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -59,9 +60,10 @@ from bot.rendering import wallet as wallet_render
 from bot.rendering.admin_payments import REPLAY_ACTION_ID
 from bot.rendering.identity import LINK_KEY_ACTION, LINK_KEY_BLOCK, LINK_KEY_CALLBACK
 from bot.services.paypal_events import PayPalEventProcessor
-from bot.services.topups import attach_order, create_pending_topup, request_id_for_capture, request_id_for_create
+from bot.services.topups import request_id_for_capture
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, start_bot
 from tests.factories import add_member, add_slack_user, link_slack, make_org, make_user
+from tests.paypal_fixtures import approved_order
 from tests.vps_fixtures import add_plan, create_values
 
 T = TypeVar("T")
@@ -151,6 +153,7 @@ class LiveBot:
             paypal_cert_ca=ca, linode_api_token=self.linode.token, linode_api_url=self.linode.base_url,
             ssh_cred_secret="fuzz-ssh-cred-secret-0123456789abcdef", support_channel=CHANNEL,
         )  # fmt: skip
+        self.started_at = datetime.now(UTC)
         self.runner, self.url = await start_bot(self.settings, self.database_url, AppOptions(run_workers=False))
         self.session = aiohttp.ClientSession()
         self.engine = create_engine(self.database_url, pool_size=2, max_overflow=0)
@@ -187,20 +190,8 @@ class LiveBot:
         """A top-up already paid and credited: its capture event, which must never move money again."""
         client = self.processor.paypal
         assert client is not None
-        async with self.engine.begin() as conn:
-            txn = await create_pending_topup(
-                conn, organization_id=self.org.id, amount=Decimal("12.00"), currency="USD", description="top-up",
-                slack_metadata={},
-            )  # fmt: skip
-        order = await client.create_order(
-            request_id=request_id_for_create(txn), amount=Decimal("12.00"), currency="USD", custom_id=str(self.org.id),
-            invoice_id=str(txn), description="top-up", brand_name="ContainerStacks",
-            return_url="https://bot.example/r", cancel_url="https://bot.example/c",
-        )  # fmt: skip
-        async with self.engine.begin() as conn:
-            await attach_order(conn, txn, order.id)
-        self.paypal.approve(order.id)
-        captured = await client.capture_order(order.id, request_id=request_id_for_capture(order.id))
+        _, order_id = await approved_order(self.engine, self.paypal, client, self.org.id, Decimal("12.00"))
+        captured = await client.capture_order(order_id, request_id=request_id_for_capture(order_id))
         event = self.paypal.event_capture_completed(captured.captures[0].id)
         body = self.paypal.serialize(event)
         await self.processor.process(InboxEvent(event["id"], event["event_type"], body, 1))
@@ -278,6 +269,13 @@ class LiveBot:
         return self.call(self._process(event_id))
 
     async def _stop(self) -> None:
+        # Its workers are off, so the webhooks it stored are still due; the database is shared with
+        # the rest of the run, and a later bot's inbox worker would apply them (and alert its staff).
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM bot_paypal_events WHERE received_at >= :started AND status <> 'processed'"),
+                {"started": self.started_at},
+            )
         await self.session.close()
         await self.runner.cleanup()
         for emulator in (self.slack, self.paypal, self.linode):
