@@ -239,6 +239,12 @@ async def run_wrk(
     )
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started (a multi-process `csbot serve`'s helpers)."""
+    listed = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid="], capture_output=True, text=True, check=False)
+    return [int(word) for word in listed.stdout.split()]
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process (VmRSS)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

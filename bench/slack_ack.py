@@ -14,6 +14,8 @@ against separate server processes, all talking to the Slack emulator:
 * `/cs vps create` while the Linode emulator takes 5 s on every catalogue listing: the bot opens
   the loading modal (views.open) and acks; the modal is filled later. Once as fast as the bot
   answers (closed loop), once with each connection pausing 250 ms between requests (≤ 128/s).
+* `/cs help` and `/cs wallet` again with WEB_CONCURRENCY=2 (a helper process answers on the same
+  port: `bot.serve`);
 
 Prints throughput, latency, the ratio to the floor and the bot's RSS after the runs.
 Targets: ≥ 0.8× the floor's throughput and p99 < 100 ms; RSS < 200 MiB.
@@ -28,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _support import LoadResult, free_port, rss_mib, run_wrk, scratch_database, server_process
+from _support import LoadResult, child_pids, free_port, rss_mib, run_wrk, scratch_database, server_process
 from sqlalchemy import text
 
 from bot.db.engine import create_engine
@@ -171,11 +173,19 @@ async def main() -> int:
             create = await measure(label, url, create_requests, create_warm_up)
             results += [create, paced]
             opened = len(slack.calls_to("views.open"))
+        # The same bot answering with two processes (WEB_CONCURRENCY=2): one Python process uses one core.
+        async with server_process(bot_cmd, {**env, "WEB_CONCURRENCY": "2"}, bot_port) as bot:
+            url = bot.base + "/slack/events"
+            two = [
+                await measure("csbot /cs help, 2 processes", url, help_requests),
+                await measure("csbot /cs wallet, 2 processes", url, wallet_requests),
+            ]
+            rss_two = [rss_mib(pid) for pid in [bot.pid, *child_pids(bot.pid)]]
     for result in (floor, sql_floor, prompt_floor, prompt_sql):
         print(result.line())
-    for result in results:
+    for result in results + two:
         print(result.line())
-    for result in results:
+    for result in results + two:
         print(f"{result.label}: {result.throughput / floor.throughput:.2f}x the floor (target >= 0.80), "
               f"p99 {result.p99_ms:.1f} ms (target < 100 ms)")  # fmt: skip
     print(f"csbot /cs wallet: {wallet.throughput / sql_floor.throughput:.2f}x bare Bolt + the same SQL "
@@ -184,11 +194,13 @@ async def main() -> int:
           f"/cs wallet {wallet.throughput / prompt_floor.throughput:.2f}x; /cs wallet "
           f"{wallet.throughput / prompt_sql.throughput:.2f}x that floor + the same SQL")  # fmt: skip
     print(f"csbot RSS after the help and wallet runs: {rss:.0f} MiB (target < 200 MiB)")
+    print(f"with 2 processes: /cs wallet {two[1].throughput / sql_floor.throughput:.2f}x bare Bolt + the same SQL; "
+          f"RSS {' + '.join(f'{r:.0f}' for r in rss_two)} MiB")  # fmt: skip
     print(f"vps create: {opened} loading modals opened for {create.requests} acks (+ warm-up)")
     reused = create.requests > VPS_CREATE_REQUESTS
     if reused:
         print("warning: the vps create run outran its distinct trigger_ids; raise VPS_CREATE_REQUESTS")
-    return 0 if not reused and all(r.errors == 0 for r in [floor, *results]) else 1
+    return 0 if not reused and all(r.errors == 0 for r in [floor, *results, *two]) else 1
 
 
 if __name__ == "__main__":

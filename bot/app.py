@@ -65,7 +65,8 @@ HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
 class AppOptions:
     """Knobs for tests and the sandbox; production uses the defaults."""
 
-    run_workers: bool = True
+    run_workers: bool = True  # workers and scheduler; off in `bot.serve`'s helper processes
+    socket_mode: bool = True  # with SLACK_APP_TOKEN; one process of a multi-process serve holds it
     outbox_policy: OutboxPolicy | None = None
     inbox_policy: InboxPolicy | None = None
     reconcile_every_seconds: float = 300.0
@@ -176,7 +177,7 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
         handlers.register_listeners(bolt, services)
         app[BOLT] = bolt
         app[SERVICES] = services
-        socket_mode = await _start_socket_mode(bolt, settings)
+        socket_mode = await _start_socket_mode(bolt, settings) if options.socket_mode else None
         yield
         if socket_mode is not None:
             await socket_mode.close_async()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -30,35 +29,17 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web  # noqa: PLC0415
-
-    from bot.app import create_app  # noqa: PLC0415
     from bot.db.location import database_url  # noqa: PLC0415
+    from bot.serve import HelperHandles, serve  # noqa: PLC0415
 
     settings = _settings_or_exit(for_serve=True)
     _configure_logging(settings)
+    helper = None if args.listening_fd is None else HelperHandles(args.listening_fd, args.lifeline_fd)
     with database_url(settings) as url:
-        if args.migrate:
+        if args.migrate and helper is None:
             asyncio.run(_migrate(url))
-        app = create_app(settings, url)
-        app.on_startup.append(_freeze_startup_heap)
-        web.run_app(
-            app,
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            shutdown_timeout=30.0,
-            access_log=None,
-            print=lambda message: print(message, file=sys.stderr),
-        )
+        serve(settings, url, args.host or settings.host, args.port or settings.port, helper)
     return EXIT_OK
-
-
-async def _freeze_startup_heap(_app: object) -> None:
-    """Keep what exists once the app has started (modules, Bolt, SQLAlchemy, clients: ~150k objects)
-    out of the garbage collector's full passes. Each pass walked them all, a ~60 ms pause in the
-    middle of serving; the benchmark's slowest acks were those pauses. The server's own process only."""
-    gc.collect()
-    gc.freeze()
 
 
 async def _migrate(url: str) -> int:
@@ -203,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default HOST)")
     serve.add_argument("--port", type=int, help="listen port (default PORT)")
     serve.add_argument("--migrate", action="store_true", help="run `csbot migrate` before serving")
+    # Set by `bot.serve` when it starts a helper process (WEB_CONCURRENCY > 1); not for operators.
+    serve.add_argument("--listening-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply migrations; adopt a database the panel created").set_defaults(

@@ -1,13 +1,40 @@
-"""Prometheus metrics owned by one app instance (its own registry, so tests can build many apps)."""
+"""Prometheus metrics owned by one app instance (its own registry, so tests can build many apps).
+
+When `csbot serve` answers with several processes, each keeps its values in a shared directory
+and /metrics, whichever process answers it, reports the sum (`share_across_processes`).
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+#: prometheus_client's variable for the directory of per-process values.
+SHARED_DIRECTORY_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_shared_directory: str | None = None
+
+
+def share_across_processes(directory: str) -> None:
+    """Keep the values of every metric created from now on in `directory` (one file per process).
+
+    prometheus_client chooses where values live when it is first imported, from the environment;
+    `csbot serve` only knows after reading its settings, so it switches explicitly, before the app
+    (and any metric) exists. Child processes inherit the variable."""
+    global _shared_directory  # noqa: PLW0603 - one choice per process, made once at start
+    os.environ[SHARED_DIRECTORY_ENV] = directory
+    values.ValueClass = values.MultiProcessValue()
+    _shared_directory = directory
+
+
+def forget_process(pid: int) -> None:
+    """A serving process has exited: drop its live gauge values (its counters keep counting in the sum)."""
+    if _shared_directory is not None:
+        mark_process_dead(pid, _shared_directory)
 
 
 @dataclass
@@ -59,7 +86,12 @@ class Metrics:
             "csbot_outbox_retries_total", "Outbox delivery attempts postponed", ["reason"], registry=r
         )
         self.outbox_dead = Counter("csbot_outbox_dead_total", "Outbox messages given up on", registry=r)
-        self.outbox_pending = Gauge("csbot_outbox_pending", "Outbox messages waiting for delivery", registry=r)
+        self.outbox_pending = Gauge(
+            "csbot_outbox_pending",
+            "Outbox messages waiting for delivery",
+            registry=r,
+            multiprocess_mode="livemax",  # only the process running the workers sets it
+        )
 
         self.paypal_webhooks = Counter(
             "csbot_paypal_webhooks_total", "PayPal webhook deliveries by result", ["result"], registry=r
@@ -69,4 +101,8 @@ class Metrics:
         )
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if _shared_directory is None:
+            return generate_latest(self.registry)
+        every_process = CollectorRegistry()
+        MultiProcessCollector(every_process, _shared_directory)
+        return generate_latest(every_process)

@@ -32,6 +32,7 @@ HINTS: dict[str, str] = {
     "PUBLIC_URL": "the bot's external base URL, e.g. https://bot.example.com",
     "HOST": "the address to listen on, e.g. 0.0.0.0",
     "PORT": "a TCP port between 1 and 65535",
+    "WEB_CONCURRENCY": "how many processes `csbot serve` answers HTTP with, 1 to 16 (e.g. the number of cores)",
     "PAYPAL_MODE": "'sandbox' or 'live'",
     "PAYPAL_API_URL": "a URL like https://api-m.sandbox.paypal.com",
     "PAYPAL_CERT_HOSTS": "comma-separated origins like https://api.paypal.com",
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:3000"
     host: str = "0.0.0.0"  # noqa: S104 - the contract's default: listen on every interface
     port: int = Field(default=3000, ge=1, le=65535)
+    #: Processes answering HTTP on the port (one Python process uses one core); see `bot.serve`.
+    web_concurrency: int = Field(default=1, ge=1, le=16)
 
     paypal_client_id: str | None = None
     paypal_client_secret: SecretStr | None = None

@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import aiohttp
 import yaml
 
 from bot.emulators.slack import SlackEmulator
-from tests.conftest import BOT_SECRET, BOT_TOKEN, SIGNING_SECRET
-
-
-def _env(**overrides: str) -> dict[str, str]:
-    skipped = ("SLACK_", "PAYPAL_", "PUBLIC_URL", "DATABASE_URL", "BOT_SECRET")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
-    env.update(overrides)
-    return env
+from tests.serve_fixtures import csbot_env, free_port, serve_settings, wait_until_healthy
 
 
 def _csbot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        env=_env(**env),
+        env=csbot_env(**env),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -58,47 +48,21 @@ def test_help_lists_the_operator_commands(tmp_path: Path) -> None:
         assert command in result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _wait_until_healthy(url: str, deadline: float) -> None:
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(url + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the server never became healthy")
-
-
 async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
     tmp_path: Path, database_url: str, slack: SlackEmulator
 ) -> None:
-    env = {
-        "DATABASE_URL": database_url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "BOT_SECRET": BOT_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "LOG_FORMAT": "json",
-    }
+    env = serve_settings(database_url, slack.api_url)
     doctor = await asyncio.to_thread(_csbot, "doctor", cwd=tmp_path, **env)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "✓ slack" in doctor.stdout and "✓ migrations" in doctor.stdout
 
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-        env=_env(**env), cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=csbot_env(**env), cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        await _wait_until_healthy(f"http://127.0.0.1:{port}", time.monotonic() + 30)
+        await wait_until_healthy(f"http://127.0.0.1:{port}", time.monotonic() + 30)
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     finally:

@@ -24,7 +24,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -50,6 +49,7 @@ from bot.services.topups import request_id_for_capture
 from tests.conftest import BOT_SECRET, BOT_TOKEN, SIGNING_SECRET
 from tests.factories import OrgRecord, make_org, make_user
 from tests.paypal_fixtures import approved_order
+from tests.serve_fixtures import free_port
 
 ORGS = 100
 TOP_UPS_PER_ORG = 5
@@ -78,12 +78,6 @@ def serve_main() -> None:  # pragma: no cover - runs in the child process
     app = create_app(settings, settings.database_url, AppOptions(inbox_policy=STORM_INBOX))
     port = int(os.environ["STORM_PORT"])
     web.run_app(app, host="127.0.0.1", port=port, shutdown_timeout=5.0, access_log=None, print=None)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _serve(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -223,7 +217,7 @@ async def test_sigkill_during_a_webhook_storm_loses_and_duplicates_nothing(
 
         ca = tmp_path / "ca.pem"
         ca.write_bytes(paypal.ca_pem)
-        port = _free_port()
+        port = free_port()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAYPAL_"))},
             "DATABASE_URL": url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
