@@ -155,16 +155,20 @@ class Helpers:
         delay = RESTART_DELAY_SECONDS[0]
         while not self.stopping.is_set():
             started = time.monotonic()
-            process = await self._start()
-            self.processes[slot] = process
-            code = await process.wait()
-            del self.processes[slot]
-            forget_process(process.pid)
-            if self.stopping.is_set():
-                return
-            if time.monotonic() - started > HEALTHY_RUN_SECONDS:
-                delay = RESTART_DELAY_SECONDS[0]
-            log.warning("serve.helper_exited", extra={"pid": process.pid, "code": code, "restart_in": delay})
+            try:
+                process = await self._start()
+            except OSError as error:  # out of processes or memory: try again later
+                log.error("serve.helper_not_started", extra={"error": str(error), "restart_in": delay})
+            else:
+                self.processes[slot] = process
+                code = await process.wait()
+                del self.processes[slot]
+                forget_process(process.pid)
+                if self.stopping.is_set():
+                    return
+                if time.monotonic() - started > HEALTHY_RUN_SECONDS:
+                    delay = RESTART_DELAY_SECONDS[0]
+                log.warning("serve.helper_exited", extra={"pid": process.pid, "code": code, "restart_in": delay})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=delay)
             delay = min(delay * 2, RESTART_DELAY_SECONDS[1])
