@@ -198,7 +198,10 @@ async def test_partial_and_full_refunds_debit_once_each_and_may_go_negative(engi
     assert await refund("REF-1", "10.00") is Outcome.ALREADY_APPLIED
     assert await refund("REF-2", "15.00", reversal=True) is Outcome.REFUNDED
     assert await refund("REF-3", "30.00") is Outcome.MISMATCH  # more than was captured
+    assert await refund("REF-4", "0.01") is Outcome.MISMATCH  # 25.00 of 25.00 already taken back
+    assert await refund("REF-2", "15.00", reversal=True) is Outcome.ALREADY_APPLIED  # a replay is still a replay
     assert await balance(engine, org) == Decimal("-20.00")
+    assert "would take back 25.01 in all" in (await row_status(engine, txn))[1]["anomaly"]
     async with engine.connect() as conn:
         rows = (
             await conn.execute(

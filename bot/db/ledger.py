@@ -85,6 +85,12 @@ _CLAIM_KEY = text(
 )
 _SET_KEY_TRANSACTION = text("UPDATE bot_ledger_keys SET payment_transaction_id = :txn WHERE key = :key")
 _KEY_TRANSACTION = text("SELECT payment_transaction_id FROM bot_ledger_keys WHERE key = :key")
+_REFUNDED_SO_FAR = text(
+    """
+    SELECT coalesce(sum(-amount), 0) AS refunded FROM payment_transactions
+    WHERE organization_id = :org AND amount < 0 AND metadata->>'topup_transaction_id' = :topup
+    """
+)
 _INSERT_TRANSACTION = text(
     """
     INSERT INTO payment_transactions
@@ -211,6 +217,12 @@ async def set_key_transaction(conn: SqlConnection, key: str, transaction_id: uui
 async def transaction_of_key(conn: SqlConnection, key: str) -> uuid.UUID | None:
     row = (await conn.execute(_KEY_TRANSACTION, {"key": key})).first()
     return None if row is None else row.payment_transaction_id
+
+
+async def refunded_so_far(conn: SqlConnection, organization_id: uuid.UUID, topup_id: uuid.UUID) -> Decimal:
+    """What refunds and reversals have taken back from one top-up so far (the rows `apply_refund` wrote)."""
+    params = {"org": organization_id, "topup": str(topup_id)}
+    return Decimal((await conn.execute(_REFUNDED_SO_FAR, params)).scalar_one())
 
 
 async def insert_transaction(

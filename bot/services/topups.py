@@ -196,7 +196,8 @@ async def _credit(
 
 async def apply_refund(conn: SqlConnection, refund: Refund, *, reversal: bool, source: str) -> PaymentResult:
     """A refund or reversal of a captured top-up: one negative ledger row per refund id, and the
-    wallet debited by that much even if it goes negative (staff are alerted by the caller)."""
+    wallet debited by that much even if it goes negative (staff are alerted by the caller).
+    Refunds never take back more in all than the top-up credited: one that would is a mismatch."""
     txn_id = await ledger_db.transaction_of_key(conn, f"paypal:capture:{refund.capture_id}")
     row = await ledger_db.transaction_for_update(conn, txn_id) if txn_id else None
     if row is None:
@@ -208,6 +209,14 @@ async def apply_refund(conn: SqlConnection, refund: Refund, *, reversal: bool, s
         await ledger_db.merge_metadata(conn, row.id, {"anomaly": problem, "anomaly_refund_id": refund.id})
         return _result(Outcome.MISMATCH, problem, row, reference=refund.id)
     refund_key = f"paypal:refund:{refund.id}"
+    refunded = await ledger_db.refunded_so_far(conn, row.organization_id, row.id)  # the top-up row is locked
+    if refunded + refund.amount > row.amount and await ledger_db.transaction_of_key(conn, refund_key) is None:
+        problem = (
+            f"refund {refund.amount} {refund.currency} would take back {refunded + refund.amount} in all "
+            f"from top-up {row.amount} {row.currency}"
+        )
+        await ledger_db.merge_metadata(conn, row.id, {"anomaly": problem, "anomaly_refund_id": refund.id})
+        return _result(Outcome.MISMATCH, problem, row, reference=refund.id)
     if not await ledger_db.claim_key(conn, refund_key, row.organization_id, None, -refund.amount):
         return _result(
             Outcome.ALREADY_APPLIED,
