@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -152,3 +153,10 @@ def test_options_answers_and_ignored_bodies(em: SlackEmulator, factory: SlackReq
 
 def _json(value: Any) -> str:
     return json.dumps(value)
+
+
+def test_the_answer_to_a_tampered_request_is_not_read(em: SlackEmulator, factory: SlackRequestFactory) -> None:
+    request = factory.view_submission(ALICE, modal(), values={"name": {"value": "web-1"}})
+    broken = dataclasses.replace(request, body=request.body[:-5])
+    broken.answered(401, '{"error": "invalid request"}')
+    assert [(a.kind, a.accepted) for a in em.answers] == [("unreadable", True)]
