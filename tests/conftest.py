@@ -167,7 +167,11 @@ def make_settings(database_url: str, slack: SlackEmulator, **overrides: Any) -> 
 
 @dataclass
 class RunningBot:
-    """The real aiohttp app on an ephemeral port, reached over real HTTP."""
+    """The real aiohttp app on an ephemeral port, reached over real HTTP.
+
+    ``send`` hands each answer back to the emulator that issued the request, which raises
+    ``AnswerRejected`` when Slack would refuse it (an invalid modal in ``response_action``, …).
+    """
 
     url: str
     app: web.Application
@@ -176,7 +180,9 @@ class RunningBot:
     async def send(self, request: SignedRequest, path: str = "/slack/events") -> tuple[int, str]:
         data = io.BytesIO(request.body) if len(request.body) > 512 * 1024 else request.body
         async with self.session.post(self.url + path, data=data, headers=request.headers) as response:
-            return response.status, await response.text()
+            status, text = response.status, await response.text()
+        request.answered(status, text)  # Slack reads the answer too: a Block Kit violation fails the test
+        return status, text
 
     async def get(self, path: str) -> tuple[int, str]:
         async with self.session.get(self.url + path) as response:

@@ -186,10 +186,13 @@ async def test_post_message_rejections_use_slack_error_codes(
 
 async def test_invalid_blocks_explain_which_block(client: AsyncWebClient) -> None:
     with pytest.raises(SlackApiError) as caught:
-        await client.chat_postMessage(channel="C0GENERAL", text="x", blocks=[{"type": "section"}, 3])
-    assert caught.value.response["response_metadata"]["messages"] == [
-        "missing required field: type [json-pointer:/blocks/1]"
+        await client.chat_postMessage(channel="C0GENERAL", text="x", blocks=[{"type": "section"}, {"text": "?"}])
+    problems = [
+        "must define either `text` or `fields` [json-pointer:/blocks/0]",
+        "missing required field: type [json-pointer:/blocks/1]",
     ]
+    assert caught.value.response["errors"] == problems
+    assert caught.value.response["response_metadata"]["messages"] == [f"[ERROR] {p}" for p in problems]
 
 
 async def test_ephemeral_is_seen_only_by_its_recipient(em: SlackEmulator, client: AsyncWebClient) -> None:

@@ -17,7 +17,8 @@ from bot.emulators.slack import SignedRequest, SlackEmulator, SlackRequestFactor
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ALICE = "U0ALICE"
-VIEW = {"id": "V0CS00001", "type": "modal", "callback_id": "vps_create", "blocks": []}
+DEFINITION = {"type": "modal", "callback_id": "vps_create", "blocks": []}  # what an app sends to views.open
+VIEW = {"id": "V0CS00001", **DEFINITION}  # what Slack echoes back in payloads
 
 
 class FakeClock:
@@ -213,7 +214,7 @@ async def test_emulator_issued_trigger_opens_a_modal(em: SlackEmulator) -> None:
     factory = SlackRequestFactory(SECRET, emulator=em)
     trigger_id = factory.global_shortcut(ALICE, "new_ticket").payload()["trigger_id"]
     client = AsyncWebClient(token="xoxb-test-token", base_url=em.api_url)
-    await client.views_open(trigger_id=trigger_id, view={**VIEW, "title": {"type": "plain_text", "text": "T"}})
+    await client.views_open(trigger_id=trigger_id, view={**DEFINITION, "title": {"type": "plain_text", "text": "T"}})
     assert em.open_views(ALICE)[0]["callback_id"] == "vps_create"
 
 
@@ -240,7 +241,7 @@ async def test_bolt_app_handles_a_signed_command_opening_a_modal_and_responding(
     async def cs(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         await ack()
         await client.views_open(
-            trigger_id=body["trigger_id"], view={**VIEW, "title": {"type": "plain_text", "text": "New VPS"}}
+            trigger_id=body["trigger_id"], view={**DEFINITION, "title": {"type": "plain_text", "text": "New VPS"}}
         )
         await respond(text="Opening the form…")
 

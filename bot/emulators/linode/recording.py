@@ -7,8 +7,6 @@ Linode would ever see, including the SDK's silent retries.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,13 +37,7 @@ class Call:
         return []
 
 
-def wait_summary(calls: Iterable[Call], route_key: str, count: int, timeout: float, matched: int) -> str:
-    """A readable account of what did arrive when ``wait_for`` gives up."""
-    calls = list(calls)
-    lines = [f"expected {count} call(s) to {route_key} within {timeout}s, {matched} matched"]
-    for call in (c for c in calls if c.route_key == route_key):
-        body = json.dumps(call.body, default=str)[:300]
-        lines.append(f"  {call.method} {call.path} -> {call.status} {call.reasons} body={body}")
-    totals = Counter(c.route_key for c in calls)
-    lines.append("all calls: " + (", ".join(f"{k}×{n}" for k, n in totals.items()) or "none"))
-    return "\n".join(lines)
+def describe(call: Call) -> str:
+    """One line of a ``wait_for`` summary: the request, its answer and the start of its body."""
+    body = json.dumps(call.body, default=str)[:300]
+    return f"{call.method} {call.path} -> {call.status} {call.reasons} body={body}"

@@ -11,19 +11,19 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import math
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
-from bot.emulators.linode.faults import Fault, FaultBook
+from bot.emulators.base import CallLog, EmulatorServer, FaultPlan, retry_after_header
+from bot.emulators.linode.faults import LinodeFault
 from bot.emulators.linode.fixtures import Catalogue
 from bot.emulators.linode.listing import parse_filter
-from bot.emulators.linode.recording import Call, wait_summary
+from bot.emulators.linode.recording import Call, describe
 from bot.emulators.linode.routes import ROUTE_KEYS, UNKNOWN_ROUTE, ApiRequest, Route, resolve
 from bot.emulators.linode.state import Account, Durations
 from bot.emulators.linode.wire import Clock, LinodeApiError, error_body
@@ -45,7 +45,7 @@ class Incoming:
     body: Any
 
 
-class LinodeEmulator:
+class LinodeEmulator(EmulatorServer):
     """A stateful fake Linode account served on 127.0.0.1 at an ephemeral port."""
 
     def __init__(
@@ -60,6 +60,7 @@ class LinodeEmulator:
         resize_seconds: float = 3.0,
         provision_seconds: float = 1.0,
     ) -> None:
+        super().__init__(base_path="/v4")
         self.clock = clock
         self.catalogue = Catalogue()
         durations = Durations(
@@ -72,42 +73,15 @@ class LinodeEmulator:
         )
         self._account = Account(clock, durations, self.catalogue)
         self._token = token
-        self._faults = FaultBook()
+        self._faults: FaultPlan[LinodeFault] = FaultPlan(ROUTE_KEYS)
         self._recent: deque[float] = deque()
-        self.calls: list[Call] = []
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
+        self.calls: CallLog[Call] = CallLog(lambda call: call.route_key, describe)
 
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
+        """Every path goes to one handler, which routes like the API (``base_url`` ends in ``/v4``)."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        self._runner = runner
-        self._base_url = f"http://{host}:{port}/v4"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/v4``, without a trailing slash, as ``LinodeClient`` expects."""
-        if self._base_url is None:
-            raise RuntimeError("LinodeEmulator is not started; call await start() first")
-        return self._base_url
+        return app
 
     @property
     def token(self) -> str:
@@ -147,14 +121,15 @@ class LinodeEmulator:
             after_effect: perform the real action first, then answer with the fault, as a
                 gateway error on a create that did create the server looks to the client.
         """
-        self._check_key(route_key)
         if status == 429 and retry_after is None:
             retry_after = 1.0
-        self._faults.add(route_key, Fault(status, retry_after, delay, body, after_effect, times))
+        fault = LinodeFault(
+            status=status, retry_after=retry_after, delay=delay, remaining=times, body=body, after_effect=after_effect
+        )
+        self._faults.add(route_key, fault)
 
     def slow(self, route_key: str, seconds: float) -> None:
         """Delay every request of ``route_key`` by ``seconds`` (real time) until ``clear_faults``."""
-        self._check_key(route_key)
         self._faults.slow(route_key, seconds)
 
     def clear_faults(self) -> None:
@@ -164,11 +139,6 @@ class LinodeEmulator:
     def set_rdns_resolves(self, resolves: bool) -> None:
         """When False, setting rDNS fails with 400 on ``rdns``, as when forward DNS is missing."""
         self._account.network.rdns_resolves = resolves
-
-    @staticmethod
-    def _check_key(route_key: str) -> None:
-        if route_key not in ROUTE_KEYS:
-            raise ValueError(f"unknown route key {route_key!r}; expected one of {ROUTE_KEYS}")
 
     # --- state inspection and test hooks -------------------------------------------------------
 
@@ -219,7 +189,7 @@ class LinodeEmulator:
     # --- recording -----------------------------------------------------------------------------
 
     def calls_to(self, route_key: str) -> list[Call]:
-        return [c for c in self.calls if c.route_key == route_key]
+        return self.calls.to(route_key)
 
     async def wait_for(
         self,
@@ -229,15 +199,7 @@ class LinodeEmulator:
         predicate: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait until ``count`` requests of ``route_key`` (matching ``predicate``) were answered."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            matched = [c for c in self.calls_to(route_key) if predicate is None or predicate(c)]
-            if len(matched) >= count:
-                return matched
-            if loop.time() >= deadline:
-                raise AssertionError(wait_summary(self.calls, route_key, count, timeout, len(matched)))
-            await asyncio.sleep(0.01)
+        return await self.calls.wait_for(route_key, count, timeout, predicate or (lambda call: True))
 
     # --- HTTP edge -----------------------------------------------------------------------------
 
@@ -262,11 +224,11 @@ class LinodeEmulator:
             return self._answer(incoming, 404, error_body("Not found"))
         fault = self._faults.take(route.key)
         if fault is not None and not fault.after_effect:
-            await asyncio.sleep(fault.delay)
+            await fault.hold()
             return self._answer(incoming, fault.status, fault.answer(), fault)
         status, payload = self._serve(route, params, incoming)
         if fault is not None:  # after_effect: the action happened, the client hears otherwise
-            await asyncio.sleep(fault.delay)
+            await fault.hold()
             return self._answer(incoming, fault.status, fault.answer(), fault)
         return self._answer(incoming, status, payload)
 
@@ -281,11 +243,11 @@ class LinodeEmulator:
         except LinodeApiError as exc:
             return exc.status, exc.to_body()
 
-    def _answer(self, incoming: Incoming, status: int, payload: Any, fault: Fault | None = None) -> web.Response:
+    def _answer(self, incoming: Incoming, status: int, payload: Any, fault: LinodeFault | None = None) -> web.Response:
         now = self.clock()
         headers = self._rate_headers(now)
         if fault is not None and (fault.retry_after is not None or status == 429):
-            headers["Retry-After"] = str(max(1, math.ceil(fault.retry_after or 1)))
+            headers.update(retry_after_header(fault.retry_after, floor=1))
         self.calls.append(
             Call(
                 route_key=incoming.route_key,

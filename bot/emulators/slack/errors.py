@@ -6,6 +6,7 @@ Slack answers almost every failure with HTTP 200 and ``{"ok": false, "error": co
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -21,6 +22,17 @@ class SlackError(Exception):
         return {"ok": False, "error": self.error, **self.extra}
 
 
-def invalid_arguments(*messages: str) -> SlackError:
-    """Slack's schema-validation failure, which lists the offending JSON pointers."""
-    return SlackError("invalid_arguments", response_metadata={"messages": list(messages)})
+def invalid_arguments(*problems: str) -> SlackError:
+    """Slack's schema-validation failure of a method's arguments (views), one line per problem."""
+    return SlackError("invalid_arguments", response_metadata={"messages": flagged(problems)})
+
+
+def invalid_blocks(problems: Iterable[str]) -> SlackError:
+    """A message's blocks broke Block Kit's rules: bare ``errors`` plus flagged metadata messages."""
+    problems = list(problems)
+    return SlackError("invalid_blocks", errors=problems, response_metadata={"messages": flagged(problems)})
+
+
+def flagged(problems: Iterable[str]) -> list[str]:
+    """Problems as ``response_metadata.messages`` carries them, each marked ``[ERROR]``."""
+    return [f"[ERROR] {problem}" for problem in problems]

@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.emulators.slack.errors import SlackError, invalid_arguments
+from bot.emulators.slack.blockkit import MESSAGE_TEXT_MAX, message_problems
+from bot.emulators.slack.errors import SlackError, invalid_arguments, invalid_blocks
 from bot.emulators.slack.state import Identity, World
 from bot.emulators.slack.views import TriggerRegistry, ViewStore, validate_view
 
 Args = dict[str, Any]
-MAX_TEXT_CHARS = 40_000
-MAX_MESSAGE_BLOCKS = 50
 MAX_CONVERSATION_USERS = 8
 BOT_SCOPES = (
     "commands",
@@ -46,6 +45,7 @@ class Backend:
     world: World
     views: ViewStore
     triggers: TriggerRegistry
+    strict_blocks: bool = True
 
 
 Method = Callable[[Backend, Args], dict[str, Any]]
@@ -69,22 +69,7 @@ def _json_arg(args: Args, name: str, *, error: str) -> Any:
     return value
 
 
-def _check_blocks(blocks: Any) -> None:
-    if not isinstance(blocks, list):
-        raise SlackError("invalid_blocks", response_metadata={"messages": ["must provide an array"]})
-    if len(blocks) > MAX_MESSAGE_BLOCKS:
-        message = f"no more than {MAX_MESSAGE_BLOCKS} items allowed [json-pointer:/blocks]"
-        raise SlackError("invalid_blocks", response_metadata={"messages": [message]})
-    bad = [
-        f"missing required field: type [json-pointer:/blocks/{index}]"
-        for index, block in enumerate(blocks)
-        if not (isinstance(block, dict) and isinstance(block.get("type"), str))
-    ]
-    if bad:
-        raise SlackError("invalid_blocks", response_metadata={"messages": bad})
-
-
-def _message_content(args: Args) -> dict[str, Any]:
+def _message_content(args: Args, *, strict: bool) -> dict[str, Any]:
     """Validated text/blocks/attachments of a message being posted or edited."""
     text = args.get("text")
     markdown_text = args.get("markdown_text")
@@ -94,11 +79,12 @@ def _message_content(args: Args) -> dict[str, Any]:
         raise SlackError("no_text")
     if text and markdown_text:
         raise SlackError("markdown_text_conflict")
-    if text and len(str(text)) > MAX_TEXT_CHARS:
+    if text and len(str(text)) > MESSAGE_TEXT_MAX:
         raise SlackError("msg_too_long")
     content: dict[str, Any] = {"text": str(text or markdown_text or "")}
     if blocks is not None:
-        _check_blocks(blocks)
+        if problems := message_problems(blocks, strict=strict):
+            raise invalid_blocks(problems)
         content["blocks"] = blocks
     if attachments:
         content["attachments"] = attachments
@@ -152,7 +138,7 @@ def users_lookup_by_email(b: Backend, args: Args) -> dict[str, Any]:
 
 def chat_post_message(b: Backend, args: Args) -> dict[str, Any]:
     channel = b.world.postable_channel(args.get("channel"))
-    content = _message_content(args)
+    content = _message_content(args, strict=b.strict_blocks)
     metadata = _metadata(args)
     if metadata is not None:
         content["metadata"] = metadata
@@ -174,7 +160,7 @@ def chat_post_ephemeral(b: Backend, args: Args) -> dict[str, Any]:
     message = b.world.post_ephemeral(
         channel.id,
         user_id,
-        _message_content(args),
+        _message_content(args, strict=b.strict_blocks),
         thread_ts=args.get("thread_ts") or None,
         source="chat.postEphemeral",
     )
@@ -191,7 +177,7 @@ def _own_message(b: Backend, args: Args, *, ts_arg: str, refusal: str) -> tuple[
 
 def chat_update(b: Backend, args: Args) -> dict[str, Any]:
     channel_id, message = _own_message(b, args, ts_arg="ts", refusal="cant_update_message")
-    message.update(_message_content(args))
+    message.update(_message_content(args, strict=b.strict_blocks))
     metadata = _metadata(args)
     if metadata is not None:
         message["metadata"] = metadata
@@ -287,20 +273,20 @@ def _trigger_arg(args: Args) -> str | None:
 
 
 def views_open(b: Backend, args: Args) -> dict[str, Any]:
-    definition = validate_view(_view_arg(args), kind="modal")
+    definition = validate_view(_view_arg(args), kind="modal", strict=b.strict_blocks)
     user_id = b.triggers.redeem(_trigger_arg(args))
     return {"view": copy.deepcopy(b.views.open(user_id, definition))}
 
 
 def views_push(b: Backend, args: Args) -> dict[str, Any]:
-    definition = validate_view(_view_arg(args), kind="modal")
+    definition = validate_view(_view_arg(args), kind="modal", strict=b.strict_blocks)
     user_id = b.triggers.redeem(_trigger_arg(args))
     return {"view": copy.deepcopy(b.views.push(user_id, definition))}
 
 
 def views_update(b: Backend, args: Args) -> dict[str, Any]:
     current = b.views.find(args.get("view_id"), args.get("external_id"))
-    definition = validate_view(_view_arg(args), kind=current["type"])
+    definition = validate_view(_view_arg(args), kind=current["type"], strict=b.strict_blocks)
     view = b.views.update(current["id"], definition, expected_hash=args.get("hash"))
     return {"view": copy.deepcopy(view)}
 
@@ -309,7 +295,7 @@ def views_publish(b: Backend, args: Args) -> dict[str, Any]:
     user_id = str(args.get("user_id") or "")
     if user_id not in b.world.users:
         raise invalid_arguments("invalid `user_id`")
-    definition = validate_view(_view_arg(args), kind="home")
+    definition = validate_view(_view_arg(args), kind="home", strict=b.strict_blocks)
     return {"view": copy.deepcopy(b.views.publish(user_id, definition, args.get("hash")))}
 
 

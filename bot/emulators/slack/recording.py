@@ -7,8 +7,6 @@ has acked a request and only its HTTP traffic shows what the user ends up seeing
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +41,7 @@ class Incoming:
 
 @dataclass(frozen=True)
 class ResponsePost:
-    """One POST to a ``response_url``: the parsed JSON and how the emulator answered it."""
+    """One POST to a ``response_url``: the parsed JSON, how it was answered and why it was refused."""
 
     hook_id: str
     channel_id: str | None
@@ -52,15 +50,10 @@ class ResponsePost:
     at: float
     status: int
     body: str
+    problems: tuple[str, ...] = ()
 
 
-def wait_summary(calls: Iterable[Call], method: str, count: int, timeout: float, matched: int) -> str:
-    """A readable account of what did arrive when ``wait_for`` gives up."""
-    calls = list(calls)
-    lines = [f"expected {count} ok call(s) to {method} within {timeout}s, {matched} matched"]
-    for call in (c for c in calls if c.method == method):
-        outcome = "ok" if call.ok else f"status={call.status} error={call.error}"
-        lines.append(f"  {method} {outcome} args={json.dumps(call.args, default=str)[:300]}")
-    totals = Counter(c.method for c in calls)
-    lines.append("all calls: " + (", ".join(f"{m}×{n}" for m, n in totals.items()) or "none"))
-    return "\n".join(lines)
+def describe(call: Call) -> str:
+    """One line of a ``wait_for`` summary: the outcome and the start of the arguments."""
+    outcome = "ok" if call.ok else f"status={call.status} error={call.error}"
+    return f"{call.method} {outcome} args={json.dumps(call.args, default=str)[:300]}"

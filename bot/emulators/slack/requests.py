@@ -90,7 +90,8 @@ class SlackRequestFactory:
             SIGNATURE_HEADER: sign(self.signing_secret, body, ts),
             **(extra_headers or {}),
         }
-        return SignedRequest(body, headers, content_type)
+        hook = self.emulator.receive_answer if self.emulator is not None else None
+        return SignedRequest(body, headers, content_type, on_answer=hook)
 
     def _form(self, fields: dict[str, str], timestamp: int | None) -> SignedRequest:
         return self._signed(urlencode(fields).encode(), FORM_CONTENT_TYPE, timestamp)

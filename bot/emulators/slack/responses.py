@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from bot.emulators.slack.blockkit import MESSAGE_TEXT_MAX, message_problems
 from bot.emulators.slack.state import Channel, Clock, World
 
 RESPONSE_URL_MAX_USES = 5
@@ -18,12 +19,13 @@ _CONTENT_FIELDS = ("text", "blocks", "attachments")
 
 
 class ResponseUrlError(Exception):
-    """A rejected post; carries the HTTP status and the short plain-text body Slack sends."""
+    """A rejected post; carries the HTTP status, the short plain-text body Slack sends and why."""
 
-    def __init__(self, status: int, body: str) -> None:
+    def __init__(self, status: int, body: str, problems: tuple[str, ...] = ()) -> None:
         super().__init__(body)
         self.status = status
         self.body = body
+        self.problems = problems
 
 
 @dataclass
@@ -76,7 +78,7 @@ class ResponseUrlRegistry:
         return hook
 
 
-def deliver(world: World, hook: ResponseUrl, payload: Any) -> None:
+def deliver(world: World, hook: ResponseUrl, payload: Any, *, strict: bool = True) -> None:
     """Apply one response_url post to the workspace, as the user would then see it."""
     if not isinstance(payload, dict):
         raise ResponseUrlError(400, "invalid_payload")
@@ -84,7 +86,7 @@ def deliver(world: World, hook: ResponseUrl, payload: Any) -> None:
         _delete_original(world, hook)
         return
     content = {k: payload[k] for k in _CONTENT_FIELDS if payload.get(k) is not None}
-    _check_content(content)
+    _check_content(content, strict=strict)
     if payload.get("replace_original") and hook.original_ts is not None:
         _replace_original(world, hook, content)
     elif payload.get("response_type") == "in_channel":
@@ -95,14 +97,15 @@ def deliver(world: World, hook: ResponseUrl, payload: Any) -> None:
         )
 
 
-def _check_content(content: dict[str, Any]) -> None:
+def _check_content(content: dict[str, Any], *, strict: bool) -> None:
+    """The same message rules as chat.postMessage, answered in the hook's short plain-text form."""
     if not content:
         raise ResponseUrlError(400, "no_text")
+    if len(str(content.get("text") or "")) > MESSAGE_TEXT_MAX:
+        raise ResponseUrlError(400, "msg_too_long")
     blocks = content.get("blocks")
-    if blocks is not None and not (
-        isinstance(blocks, list) and all(isinstance(b, dict) and "type" in b for b in blocks)
-    ):
-        raise ResponseUrlError(400, "invalid_blocks")
+    if blocks is not None and (problems := message_problems(blocks, strict=strict)):
+        raise ResponseUrlError(400, "invalid_blocks", tuple(problems))
 
 
 def _hook_channel(world: World, hook: ResponseUrl) -> Channel:

@@ -12,18 +12,21 @@ import copy
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
+from bot.emulators.base import CallLog, EmulatorServer, FaultPlan, drop_connection, retry_after_header
+from bot.emulators.slack.answers import Answer, AnswerRejected, answer_problems, kind_of
 from bot.emulators.slack.errors import SlackError
-from bot.emulators.slack.faults import ChannelPacer, Fault, FaultBook
+from bot.emulators.slack.faults import ChannelPacer, SlackFault
 from bot.emulators.slack.methods import BOT_SCOPES, METHODS, Backend
-from bot.emulators.slack.recording import Call, Incoming, ResponsePost, wait_summary
+from bot.emulators.slack.recording import Call, Incoming, ResponsePost, describe
 from bot.emulators.slack.responses import ResponseUrlError, ResponseUrlRegistry, deliver
+from bot.emulators.slack.signing import SignedRequest
 from bot.emulators.slack.state import Identity, World
 from bot.emulators.slack.views import TriggerRegistry, ViewStore
-from bot.emulators.slack.wire import drop_connection, read_args, retry_after_header
+from bot.emulators.slack.wire import read_args
 
 RESPONSE_URL_FAULT_KEY = "response_url"
 _STATUS_ERRORS = {
@@ -34,8 +37,12 @@ _STATUS_ERRORS = {
 }
 
 
-class SlackEmulator:
-    """A stateful fake Slack workspace served on 127.0.0.1 at an ephemeral port."""
+class SlackEmulator(EmulatorServer):
+    """A stateful fake Slack workspace served on 127.0.0.1 at an ephemeral port.
+
+    ``strict_blocks`` (the default) holds every message, view and answer to Slack's full Block Kit
+    rules; ``False`` keeps only the envelope checks (typed blocks, counts, view labels and ids).
+    """
 
     def __init__(
         self,
@@ -49,7 +56,9 @@ class SlackEmulator:
         clock: Callable[[], float] = time.time,
         pace_per_channel: float | None = 1.0,
         burst: int = 3,
+        strict_blocks: bool = True,
     ) -> None:
+        super().__init__()
         self.identity = Identity(bot_token, team_id, team_domain, bot_user_id, bot_id, app_id)
         self.clock = clock
         self.scopes: tuple[str, ...] = BOT_SCOPES
@@ -57,46 +66,21 @@ class SlackEmulator:
         self._views = ViewStore(self.identity, clock)
         self._triggers = TriggerRegistry(clock)
         self._hooks = ResponseUrlRegistry(clock)
-        self._backend = Backend(self.identity, self._world, self._views, self._triggers)
-        self._faults = FaultBook()
+        self.strict_blocks = strict_blocks
+        self._backend = Backend(self.identity, self._world, self._views, self._triggers, strict_blocks)
+        self._faults: FaultPlan[SlackFault] = FaultPlan()
         self._pacer = ChannelPacer(pace_per_channel, burst, clock) if pace_per_channel else None
-        self.calls: list[Call] = []
+        self.calls: CallLog[Call] = CallLog(lambda call: call.method, describe)
         self.responses: list[ResponsePost] = []
+        self.answers: list[Answer] = []
         self.rate_limited_count = 0
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
 
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/api/{method}", self._handle_api)
         app.router.add_post("/response/{hook_id}", self._handle_response_url)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        self._runner = runner
-        self._base_url = f"http://{host}:{port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("SlackEmulator is not started; call await start() first")
-        return self._base_url
+        return app
 
     @property
     def api_url(self) -> str:
@@ -214,7 +198,15 @@ class SlackEmulator:
         """
         if status is None and error is None and not disconnect:
             status = 429 if retry_after is not None else 500
-        fault = Fault(status, error, retry_after, delay, disconnect, dict(extra or {}), times)
+        fault = SlackFault(
+            status=status,
+            retry_after=retry_after,
+            delay=delay,
+            disconnect=disconnect,
+            remaining=times,
+            error=error,
+            extra=dict(extra or {}),
+        )
         self._faults.add(method, fault)
 
     def slow(self, method: str, seconds: float) -> None:
@@ -228,7 +220,7 @@ class SlackEmulator:
     # --- recording and inspection --------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[Call]:
-        return [c for c in self.calls if c.method == method]
+        return self.calls.to(method)
 
     async def wait_for(
         self,
@@ -238,15 +230,27 @@ class SlackEmulator:
         predicate: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait for ``count`` successful calls of ``method``; the bot keeps working after its ack."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            matched = [c for c in self.calls_to(method) if c.ok and (predicate is None or predicate(c))]
-            if len(matched) >= count:
-                return matched
-            if loop.time() >= deadline:
-                raise AssertionError(wait_summary(self.calls, method, count, timeout, len(matched)))
-            await asyncio.sleep(0.01)
+
+        def match(call: Call) -> bool:
+            return call.ok and (predicate is None or predicate(call))
+
+        return await self.calls.wait_for(method, count, timeout, match, wanted="ok call(s)")
+
+    def receive_answer(self, request: SignedRequest, status: int, body: str) -> Answer:
+        """Read the bot's answer to ``request`` as Slack would; raise ``AnswerRejected`` if refused.
+
+        Test transports call this through ``SignedRequest.answered`` with each HTTP answer.
+        """
+        try:
+            payload = request.payload()
+        except ValueError:  # a tampered body Slack never sent; the bot refuses it anyway
+            payload = {"type": "unreadable"}
+        problems = answer_problems(payload, status, body, strict=self.strict_blocks)
+        answer = Answer(kind_of(payload), status, body, tuple(problems))
+        self.answers.append(answer)
+        if problems:
+            raise AnswerRejected(f"Slack would refuse the bot's {answer.kind} answer: {problems} body={body[:500]}")
+        return answer
 
     def channel_messages(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages (and broadcast replies) in posting order, as the channel shows them."""
@@ -324,9 +328,8 @@ class SlackEmulator:
         headers = {"x-oauth-scopes": ",".join(self.scopes)} if method == "auth.test" else None
         return self._answer(incoming, 200, body, headers)
 
-    async def _inject(self, request: web.Request, fault: Fault, incoming: Incoming) -> web.Response:
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
+    async def _inject(self, request: web.Request, fault: SlackFault, incoming: Incoming) -> web.Response:
+        await fault.hold()
         if fault.disconnect:
             self.calls.append(Call(incoming.method, incoming.args, incoming.at, 0, {}))
             drop_connection(request)
@@ -355,7 +358,7 @@ class SlackEmulator:
             payload: Any = json.loads(raw)
         except ValueError:
             payload = None
-        status, text = await self._respond(request, hook_id, payload)
+        status, text, problems = await self._respond(request, hook_id, payload)
         hook = self._hooks.get(hook_id)
         self.responses.append(
             ResponsePost(
@@ -366,19 +369,20 @@ class SlackEmulator:
                 at,
                 status,
                 text,
+                problems,
             )
         )
         return web.Response(status=status, text=text)
 
-    async def _respond(self, request: web.Request, hook_id: str, payload: Any) -> tuple[int, str]:
+    async def _respond(self, request: web.Request, hook_id: str, payload: Any) -> tuple[int, str, tuple[str, ...]]:
         if (fault := self._faults.take(RESPONSE_URL_FAULT_KEY)) is not None:
-            if fault.delay:
-                await asyncio.sleep(fault.delay)
+            await fault.hold()
             if fault.disconnect:
                 drop_connection(request)
-            return fault.status or 500, fault.error or _STATUS_ERRORS.get(fault.status or 500, "fatal_error")
+            status = fault.status or 500
+            return status, fault.error or _STATUS_ERRORS.get(status, "fatal_error"), ()
         try:
-            deliver(self._world, self._hooks.claim(hook_id), payload)
+            deliver(self._world, self._hooks.claim(hook_id), payload, strict=self.strict_blocks)
         except ResponseUrlError as exc:
-            return exc.status, exc.body
-        return 200, "ok"
+            return exc.status, exc.body, exc.problems
+        return 200, "ok", ()

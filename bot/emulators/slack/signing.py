@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,13 +21,26 @@ SIGNATURE_HEADER = "X-Slack-Signature"
 STALE_AFTER_SECONDS = 300
 
 
+AnswerHook = Callable[["SignedRequest", int, str], object]
+
+
 @dataclass(frozen=True)
 class SignedRequest:
-    """Raw body and headers of one inbound request; hand them to any HTTP transport."""
+    """Raw body and headers of one inbound request; hand them to any HTTP transport.
+
+    ``on_answer`` is Slack's side of the exchange: whoever sends the request passes the bot's HTTP
+    answer to ``answered`` so the emulator can hold it to Slack's rules, as Slack would.
+    """
 
     body: bytes
     headers: dict[str, str]
     content_type: str
+    on_answer: AnswerHook | None = field(default=None, compare=False, repr=False)
+
+    def answered(self, status: int, body: str) -> None:
+        """Hand the bot's answer to the emulator that issued this request (if any)."""
+        if self.on_answer is not None:
+            self.on_answer(self, status, body)
 
     @property
     def timestamp(self) -> int:

@@ -12,16 +12,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from bot.emulators.slack.blockkit import view_problems
 from bot.emulators.slack.errors import SlackError, invalid_arguments
 from bot.emulators.slack.state import Clock, Identity
 
 TRIGGER_TTL_SECONDS = 3.0
 MAX_STACK = 3
 MAX_VIEW_BYTES = 250_000
-MAX_VIEW_BLOCKS = 100
-MAX_LABEL_CHARS = 24
-MAX_ID_CHARS = 255
-MAX_PRIVATE_METADATA_CHARS = 3000
 
 _VIEW_FIELDS = (
     "type",
@@ -34,7 +31,6 @@ _VIEW_FIELDS = (
     "external_id",
     "clear_on_close",
     "notify_on_close",
-    "submit_disabled",
 )
 
 
@@ -70,7 +66,7 @@ class TriggerRegistry:
         return trigger.user_id
 
 
-def validate_view(view: Any, *, kind: str) -> dict[str, Any]:
+def validate_view(view: Any, *, kind: str, strict: bool = True) -> dict[str, Any]:
     """Check a view definition against Slack's limits; return it as a dict."""
     if not isinstance(view, dict):
         raise invalid_arguments("must provide an object [json-pointer:/view]")
@@ -78,38 +74,9 @@ def validate_view(view: Any, *, kind: str) -> dict[str, Any]:
         raise invalid_arguments(f"must be '{kind}' [json-pointer:/view/type]")
     if len(json.dumps(view).encode()) > MAX_VIEW_BYTES:
         raise SlackError("view_too_large")
-    problems = [*_label_problems(view), *_block_problems(view.get("blocks"))]
-    for name, limit in (
-        ("callback_id", MAX_ID_CHARS),
-        ("external_id", MAX_ID_CHARS),
-        ("private_metadata", MAX_PRIVATE_METADATA_CHARS),
-    ):
-        if len(str(view.get(name) or "")) > limit:
-            problems.append(f"must be less than {limit + 1} characters [json-pointer:/view/{name}]")
-    if problems:
+    if problems := view_problems(view, kind, strict=strict):
         raise invalid_arguments(*problems)
     return view
-
-
-def _label_problems(view: dict[str, Any]) -> list[str]:
-    problems = []
-    for name in ("title", "submit", "close"):
-        label = view.get(name)
-        if isinstance(label, dict) and len(str(label.get("text", ""))) > MAX_LABEL_CHARS:
-            problems.append(f"must be less than {MAX_LABEL_CHARS + 1} characters [json-pointer:/view/{name}/text]")
-    return problems
-
-
-def _block_problems(blocks: Any) -> list[str]:
-    if not isinstance(blocks, list):
-        return ["must provide an array [json-pointer:/view/blocks]"]
-    if len(blocks) > MAX_VIEW_BLOCKS:
-        return [f"no more than {MAX_VIEW_BLOCKS} items allowed [json-pointer:/view/blocks]"]
-    return [
-        f"missing required field: type [json-pointer:/view/blocks/{index}]"
-        for index, block in enumerate(blocks)
-        if not (isinstance(block, dict) and isinstance(block.get("type"), str))
-    ]
 
 
 class ViewStore:

@@ -1,14 +1,12 @@
 """HTTP wire details of Slack's Web API that the emulator must reproduce for real clients.
 
-slack-sdk sends JSON for some methods, query strings for others and forms from other clients;
-throttled answers need an integer ``Retry-After``; a dropped connection must look like one.
+slack-sdk sends JSON for some methods, query strings for others and forms from other clients, so
+the arguments of all three are merged as Slack does.
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
-from typing import Any, NoReturn
+from typing import Any
 
 from aiohttp import web
 
@@ -34,18 +32,3 @@ async def read_args(request: web.Request) -> dict[str, Any]:
         form = await request.post()
         args.update({k: v for k, v in form.items() if isinstance(v, str)})
     return args
-
-
-def retry_after_header(seconds: float | None) -> dict[str, str]:
-    return {"Retry-After": str(max(0, math.ceil(1 if seconds is None else seconds)))}
-
-
-def drop_connection(request: web.Request) -> NoReturn:
-    """Close the socket without answering; the client sees a server disconnect.
-
-    aiohttp treats a ``CancelledError`` from a handler as a premature disconnection and drops the
-    connection quietly, which is exactly the fault being simulated.
-    """
-    if request.transport is not None:
-        request.transport.close()
-    raise asyncio.CancelledError
