@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import yaml
@@ -71,3 +72,18 @@ async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
             await process.wait()
     assert process.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr
+
+
+async def test_db_check_after_a_clean_migrate_prints_only_its_report(
+    tmp_path: Path, fresh_database: Callable[[], Awaitable[str]]
+) -> None:
+    """The bot's own tables and triggers are part of the expected schema, and no log line leaks out."""
+    url = await fresh_database()
+    migrated = await asyncio.to_thread(_csbot, "migrate", cwd=tmp_path, DATABASE_URL=url, LOG_FORMAT="json")
+    assert migrated.returncode == 0, migrated.stderr
+    check = await asyncio.to_thread(_csbot, "db", "check", cwd=tmp_path, DATABASE_URL=url, LOG_FORMAT="json")
+    assert check.returncode == 0, check.stdout
+    head, verdict = check.stdout.splitlines()
+    assert head.startswith("Migrations: at head (")
+    assert verdict.startswith("No drift: ") and verdict.endswith(" tables match the expected schema.")
+    assert check.stderr == ""
