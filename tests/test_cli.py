@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.cli import build_parser
 from bot.emulators.slack import SlackEmulator
 from tests.serve_fixtures import csbot_env, free_port, serve_settings, wait_until_healthy
 
@@ -47,6 +49,31 @@ def test_help_lists_the_operator_commands(tmp_path: Path) -> None:
     result = _csbot("--help", cwd=tmp_path)
     for command in ("serve", "migrate", "db", "doctor", "manifest"):
         assert command in result.stdout
+    migrate = _csbot("migrate", "--help", cwd=tmp_path)
+    assert migrate.returncode == 0
+    assert "changing no existing row" in migrate.stdout
+
+
+def _commands(parser: argparse.ArgumentParser, path: str = "csbot") -> list[tuple[str, argparse.ArgumentParser]]:
+    """Every (sub)command under `parser`, depth first, with its full name."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found += [(f"{path} {name}", child), *_commands(child, f"{path} {name}")]
+    return found
+
+
+def test_every_command_and_option_says_what_it_does() -> None:
+    commands = _commands(build_parser())
+    assert {"csbot serve", "csbot migrate", "csbot db check", "csbot billing run", "csbot sandbox"} <= {
+        name for name, _ in commands
+    }
+    for name, command in commands:
+        assert command.description and len(command.description) > 20, f"{name} has no description"
+        for action in command._actions:
+            if action.option_strings and not isinstance(action, argparse._HelpAction):
+                assert action.help, f"{name} {action.option_strings[0]} has no help"
 
 
 async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
