@@ -99,6 +99,7 @@ async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
             await process.wait()
     assert process.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr
+    assert b"will be unused" not in stderr  # Bolt's false alarm about SLACK_BOT_TOKEN in the environment
 
 
 async def test_db_check_after_a_clean_migrate_prints_only_its_report(
