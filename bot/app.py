@@ -46,6 +46,7 @@ from bot.metrics import Metrics
 from bot.paypal.client import PayPalClient
 from bot.paypal.verify import WebhookVerifier, load_trust_anchors
 from bot.services.container import Services
+from bot.services.limitations import log_limitations
 from bot.services.paypal_events import PayPalEventProcessor
 from bot.settings import Settings
 from bot.slack.ack_runner import LISTENER_TASK
@@ -91,6 +92,7 @@ def create_app(settings: Settings, database_url: str, options: AppOptions | None
     app.cleanup_ctx.append(_slack(options))
     if options.run_workers:
         app.cleanup_ctx.append(_workers(options))
+        app.on_startup.append(_warn_about_limitations)  # once per serve, by the process running the workers
     app.on_shutdown.append(_mark_stopping)
     webhooks.add_routes(app)
     return app
@@ -114,6 +116,11 @@ async def observe_requests(
         raise
     finally:
         request.app[METRICS].observe_http(route, request.method, status, time.perf_counter() - started)
+
+
+async def _warn_about_limitations(app: web.Application) -> None:
+    """Say at start which configured features cannot work, rather than at their first use."""
+    await log_limitations(app[SETTINGS], app[ENGINE])
 
 
 async def _mark_stopping(app: web.Application) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -84,10 +85,13 @@ async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "✓ slack" in doctor.stdout and "✓ migrations" in doctor.stdout
 
+    # PayPal credentials without PAYPAL_WEBHOOK_ID: webhooks cannot verify, which serve says at start.
+    paypal = {"PAYPAL_CLIENT_ID": "client-id", "PAYPAL_CLIENT_SECRET": "client-secret"}
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-        env=csbot_env(**env), cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=csbot_env(**env, **paypal), cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
         await wait_until_healthy(f"http://127.0.0.1:{port}", time.monotonic() + 30)
@@ -100,6 +104,13 @@ async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
     assert process.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr
     assert b"will be unused" not in stderr  # Bolt's false alarm about SLACK_BOT_TOKEN in the environment
+    logged = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    unavailable = [entry for entry in logged if entry["event"] == "serve.feature_unavailable"]
+    features = [entry["feature"] for entry in unavailable]
+    assert sorted(features) == sorted(set(features)), "each feature is reported once"
+    assert {"paypal_webhooks", "public_url", "staff_alerts"} <= set(features)  # the rest depend on the rows
+    webhooks = next(entry for entry in unavailable if entry["feature"] == "paypal_webhooks")
+    assert "PAYPAL_WEBHOOK_ID" in webhooks["problem"] and webhooks["fix"]
 
 
 async def test_db_check_after_a_clean_migrate_prints_only_its_report(
