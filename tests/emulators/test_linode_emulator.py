@@ -319,6 +319,19 @@ async def test_bad_token_is_401_and_token_rotation_takes_effect(em: LinodeEmulat
     assert len(await sdk(lambda: list(client.regions()))) == 11
 
 
+async def test_profile_answers_with_the_tokens_scopes_in_x_oauth_scopes(em: LinodeEmulator) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{em.base_url}/profile", headers=headers) as full:
+            assert full.status == 200 and (await full.json())["username"]
+            assert full.headers["X-OAuth-Scopes"] == "*"
+        em.scopes = "linodes:read_only ips:read_write"
+        async with http.get(f"{em.base_url}/regions", headers=headers) as narrow:
+            assert narrow.headers["X-OAuth-Scopes"] == "linodes:read_only ips:read_write"
+        async with http.get(f"{em.base_url}/profile", headers={"Authorization": "Bearer wrong"}) as refused:
+            assert refused.status == 401 and "X-OAuth-Scopes" not in refused.headers
+
+
 # --- listings -----------------------------------------------------------------------------------
 
 

@@ -72,6 +72,9 @@ class LinodeEmulator:
         )
         self._account = Account(clock, durations, self.catalogue)
         self._token = token
+        #: What X-OAuth-Scopes says about the token: "*" (all, as a full-access personal token) or a
+        #: space-separated list such as "linodes:read_write ips:read_only". Reported, not enforced.
+        self.scopes = "*"
         self._faults = FaultBook()
         self._recent: deque[float] = deque()
         self.calls: list[Call] = []
@@ -256,19 +259,20 @@ class LinodeEmulator:
             await asyncio.sleep(seconds)
         if incoming.headers.get("authorization", "") != f"Bearer {self._token}":
             return self._answer(incoming, 401, error_body("Invalid Token"))
+        scopes = {"X-OAuth-Scopes": self.scopes}  # Linode sends the token's scopes with every answer
         if route is None:
             if path_known:
-                return self._answer(incoming, 405, error_body("Method Not Allowed"))
-            return self._answer(incoming, 404, error_body("Not found"))
+                return self._answer(incoming, 405, error_body("Method Not Allowed"), extra=scopes)
+            return self._answer(incoming, 404, error_body("Not found"), extra=scopes)
         fault = self._faults.take(route.key)
         if fault is not None and not fault.after_effect:
             await asyncio.sleep(fault.delay)
-            return self._answer(incoming, fault.status, fault.answer(), fault)
+            return self._answer(incoming, fault.status, fault.answer(), fault, extra=scopes)
         status, payload = self._serve(route, params, incoming)
         if fault is not None:  # after_effect: the action happened, the client hears otherwise
             await asyncio.sleep(fault.delay)
-            return self._answer(incoming, fault.status, fault.answer(), fault)
-        return self._answer(incoming, status, payload)
+            return self._answer(incoming, fault.status, fault.answer(), fault, extra=scopes)
+        return self._answer(incoming, status, payload, extra=scopes)
 
     def _serve(self, route: Route, params: dict[str, str], incoming: Incoming) -> tuple[int, Any]:
         body = incoming.body
@@ -281,9 +285,17 @@ class LinodeEmulator:
         except LinodeApiError as exc:
             return exc.status, exc.to_body()
 
-    def _answer(self, incoming: Incoming, status: int, payload: Any, fault: Fault | None = None) -> web.Response:
+    def _answer(
+        self,
+        incoming: Incoming,
+        status: int,
+        payload: Any,
+        fault: Fault | None = None,
+        *,
+        extra: dict[str, str] | None = None,
+    ) -> web.Response:
         now = self.clock()
-        headers = self._rate_headers(now)
+        headers = {**self._rate_headers(now), **(extra or {})}
         if fault is not None and (fault.retry_after is not None or status == 429):
             headers["Retry-After"] = str(max(1, math.ceil(fault.retry_after or 1)))
         self.calls.append(
