@@ -25,11 +25,13 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})  # noqa: S
 
 @dataclass(frozen=True)
 class Limitation:
-    """One feature that cannot work: what goes wrong and how to fix it."""
+    """One feature that cannot work: what goes wrong and how to fix it. `broken`: the configuration
+    turns the feature on (a token, a credential), so `csbot doctor` fails instead of warning."""
 
     feature: str
     problem: str
     fix: str
+    broken: bool = False
 
 
 def is_local(url: str) -> bool:
@@ -47,6 +49,7 @@ def from_settings(settings: Settings) -> list[Limitation]:
                 "LINODE_API_TOKEN is set but SSH_CRED_SECRET is not: servers cannot be created (their root "
                 "passwords are stored encrypted with it, as the panel does)",
                 "set SSH_CRED_SECRET to the panel's own secret (docs/linode-setup.md)",
+                broken=True,
             )
         )
     if not settings.admin_channel:
@@ -66,7 +69,9 @@ def _paypal(settings: Settings) -> list[Limitation]:
     if bool(settings.paypal_client_id) != bool(settings.paypal_client_secret):
         missing = "PAYPAL_CLIENT_SECRET" if settings.paypal_client_id else "PAYPAL_CLIENT_ID"
         found.append(
-            Limitation("paypal", f"{missing} is not set: top-ups are off", f"set {missing} from the PayPal REST app")
+            Limitation(
+                "paypal", f"{missing} is not set: top-ups are off", f"set {missing} from the PayPal REST app", True
+            )
         )
     if settings.has_paypal_credentials and not settings.paypal_webhook_id:
         found.append(
@@ -82,7 +87,9 @@ def _paypal(settings: Settings) -> list[Limitation]:
         if settings.paypal_webhook_verification == "api":
             problem += " and every webhook will be refused (PAYPAL_WEBHOOK_VERIFICATION=api asks PayPal)"
         found.append(
-            Limitation("paypal", problem, "set PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET from the PayPal REST app")
+            Limitation(
+                "paypal", problem, "set PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET from the PayPal REST app", True
+            )
         )
     return found
 
@@ -148,6 +155,7 @@ def _stored_linode_token(settings: Settings, stored_key: str | None) -> list[Lim
                 "the panel's linode provider token is encrypted and SSH_CRED_SECRET does not open it: /cs vps "
                 "cannot reach Linode",
                 "set SSH_CRED_SECRET to the panel's own secret, or set LINODE_API_TOKEN",
+                broken=True,
             )
         ]
     return []
