@@ -32,6 +32,7 @@ from bot.app_keys import (
     SETTINGS,
     STOPPING,
 )
+from bot.clock import Clock, system_clock
 from bot.db import plain
 from bot.db.engine import create_engine
 from bot.db.migrate import head_revision
@@ -77,6 +78,7 @@ class AppOptions:
     slack_client: AsyncWebClient | None = None
     scheduler_first_tick_seconds: float = 60.0  # billing/summary ticks start this long after boot
     vps: VpsOptions | None = None  # Linode polling, job and sync tunables (tests make them fast)
+    clock: Clock = system_clock  # the sandbox's own clock, which `:clock` moves
 
 
 def create_app(settings: Settings, database_url: str, options: AppOptions | None = None) -> web.Application:
@@ -180,6 +182,7 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
             paypal=paypal,
             webhook_verifier=verifier,
             linode=build_vps_gateway(settings, app[ENGINE], options.vps),
+            clock=options.clock,
         )
         handlers.register_listeners(bolt, services)
         app[BOLT] = bolt
@@ -251,6 +254,7 @@ def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[N
             settings,
             first_after_seconds=options.scheduler_first_tick_seconds,
             periodic=_periodic_jobs(services, options),
+            clock=services.clock,
         )
         yield
         if ticker is not None:
