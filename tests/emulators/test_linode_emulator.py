@@ -216,6 +216,20 @@ async def test_set_status_and_remove_instance_hooks_change_what_the_sdk_sees(
 # --- faults -------------------------------------------------------------------------------------
 
 
+async def test_a_restored_instance_keeps_its_id_address_and_state(em: LinodeEmulator, client: LinodeClient) -> None:
+    """What the sandbox does after a restart: the in-memory account gets back what its database kept."""
+    em.restore_instance(
+        50_000_042, label="cs-kept", type="g6-standard-1", region="eu-west", image="linode/debian12",
+        status="offline", ipv4="198.51.100.7",
+    )  # fmt: skip
+    kept = await sdk(client.load, Instance, 50_000_042)
+    assert (kept.label, kept.status, kept.type.id, kept.region.id) == ("cs-kept", "offline", "g6-standard-1", "eu-west")
+    assert kept.ipv4 == ["198.51.100.7"]
+    assert (await sdk(create_web, client)).id == 50_000_043  # later creates never reuse a restored id
+    with pytest.raises(ValueError, match="already exists"):
+        em.restore_instance(50_000_042, label="again", type="g6-nanode-1", region="us-east", image=None)
+
+
 async def test_duplicate_label_is_400_on_label_field(em: LinodeEmulator, client: LinodeClient) -> None:
     await sdk(create_web, client)
 

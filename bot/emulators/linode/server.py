@@ -219,6 +219,22 @@ class LinodeEmulator:
             body |= {"image": image, "root_pass": "Seeded-Instance-Pass-1"}
         return self._account.seed(body, status)
 
+    def restore_instance(
+        self,
+        linode_id: int,
+        *,
+        label: str,
+        type: str,
+        region: str,
+        image: str | None,
+        status: str = "running",
+        ipv4: str | None = None,
+    ) -> dict[str, Any]:
+        """Bring back an instance by its id, as it was (the sandbox restarts its in-memory Linode with
+        the servers its database remembers). Later creates get higher ids."""
+        body = {"label": label, "type": type, "region": region, "image": image}
+        return self._account.restore(linode_id, body, status, ipv4)
+
     # --- recording -----------------------------------------------------------------------------
 
     def calls_to(self, route_key: str) -> list[Call]:
