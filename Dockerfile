@@ -44,7 +44,8 @@ WORKDIR /app
 USER 10001:10001
 EXPOSE 3000
 # Liveness only (/healthz); /readyz also checks the database and migrations. No curl in slim images.
+# Shell form, so the probe follows PORT when it is changed at `docker run -e PORT=…`.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4)"]
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${PORT:-3000}/healthz', timeout=4)"
 ENTRYPOINT ["csbot"]
 CMD ["serve"]

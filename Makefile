@@ -13,13 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: serve the bot when Slack credentials are configured; otherwise open the sandbox (no accounts needed)
+## run: serve the bot when Slack credentials are configured; otherwise open the sandbox (no accounts needed).
+## A bad setting is always printed; with Slack credentials configured it stops instead of opening the sandbox.
 run: $(STAMP)
-	@if $(BIN)/python -c 'import sys; from bot.settings import load_settings; sys.exit(0 if load_settings().has_slack_credentials else 1)' 2>/dev/null; then \
-		$(BIN)/csbot serve --migrate; \
-	else \
-		$(BIN)/csbot sandbox; \
-	fi
+	@$(BIN)/python -m bot.launch
 
 ## test: lint and run the whole test suite
 test: $(STAMP)

@@ -32,6 +32,7 @@ from bot.app_keys import (
     SETTINGS,
     STOPPING,
 )
+from bot.clock import Clock, system_clock
 from bot.db import plain
 from bot.db.engine import create_engine
 from bot.db.migrate import head_revision
@@ -46,6 +47,7 @@ from bot.metrics import Metrics
 from bot.paypal.client import PayPalClient
 from bot.paypal.verify import WebhookVerifier, load_trust_anchors
 from bot.services.container import Services
+from bot.services.limitations import log_limitations
 from bot.services.paypal_events import PayPalEventProcessor
 from bot.settings import Settings
 from bot.slack.ack_runner import LISTENER_TASK
@@ -76,6 +78,7 @@ class AppOptions:
     slack_client: AsyncWebClient | None = None
     scheduler_first_tick_seconds: float = 60.0  # billing/summary ticks start this long after boot
     vps: VpsOptions | None = None  # Linode polling, job and sync tunables (tests make them fast)
+    clock: Clock = system_clock  # the sandbox's own clock, which `:clock` moves
 
 
 def create_app(settings: Settings, database_url: str, options: AppOptions | None = None) -> web.Application:
@@ -91,6 +94,7 @@ def create_app(settings: Settings, database_url: str, options: AppOptions | None
     app.cleanup_ctx.append(_slack(options))
     if options.run_workers:
         app.cleanup_ctx.append(_workers(options))
+        app.on_startup.append(_warn_about_limitations)  # once per serve, by the process running the workers
     app.on_shutdown.append(_mark_stopping)
     webhooks.add_routes(app)
     return app
@@ -114,6 +118,11 @@ async def observe_requests(
         raise
     finally:
         request.app[METRICS].observe_http(route, request.method, status, time.perf_counter() - started)
+
+
+async def _warn_about_limitations(app: web.Application) -> None:
+    """Say at start which configured features cannot work, rather than at their first use."""
+    await log_limitations(app[SETTINGS], app[ENGINE])
 
 
 async def _mark_stopping(app: web.Application) -> None:
@@ -173,6 +182,7 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
             paypal=paypal,
             webhook_verifier=verifier,
             linode=build_vps_gateway(settings, app[ENGINE], options.vps),
+            clock=options.clock,
         )
         handlers.register_listeners(bolt, services)
         app[BOLT] = bolt
@@ -244,6 +254,7 @@ def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[N
             settings,
             first_after_seconds=options.scheduler_first_tick_seconds,
             periodic=_periodic_jobs(services, options),
+            clock=services.clock,
         )
         yield
         if ticker is not None:

@@ -176,11 +176,78 @@ def cmd_summary_post(args: argparse.Namespace) -> int:
         return asyncio.run(_summary_post(url, settings, args.at or _parse_at(None)))
 
 
+#: Each command's one-line summary (in `csbot --help`) and what it does (in `csbot COMMAND --help`).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": (
+        "run the bot: HTTP server, Slack listeners, scheduler and workers",
+        "Run the bot: the HTTP server (Slack request URL, PayPal webhooks, link and PayPal pages, /healthz, "
+        "/readyz, /metrics), the Slack listeners, the scheduler and the outbox, inbox and job workers. Needs "
+        "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and BOT_SECRET. SIGTERM drains in-flight work and stops; "
+        "WEB_CONCURRENCY=N answers with N processes.",
+    ),
+    "migrate": (
+        "apply migrations; adopt a database the panel created",
+        "Bring the database schema to the bot's latest revision. On an empty database it builds the panel's "
+        "schema and the bot's tables; on a database the panel created it checks compatibility, stamps the "
+        "baseline and adds only the bot's tables, changing no existing row. Safe to run again, and from "
+        "several replicas at once.",
+    ),
+    "db": ("database tools", "Database tools: `csbot db check`."),
+    "db check": (
+        "report drift between the live schema and the expected one",
+        "Compare the live schema with the expected one (the panel's tables, the bot's tables, triggers, "
+        "functions, row-level security) and print the drift report. Exit status 1 on drift or when "
+        "migrations are not at head.",
+    ),
+    "billing": ("hourly billing", "Hourly billing: `csbot billing run`."),
+    "billing run": (
+        "charge every due server hour now (or as of --at)",
+        "Charge every server hour that has begun by now (or by --at) and print what was charged per "
+        "organisation. Safe alongside the scheduler and other replicas: each hour is charged once.",
+    ),
+    "summary": ("scheduled summaries", "Scheduled summaries: `csbot summary post`."),
+    "summary post": (
+        "queue the daily/weekly summaries due now (or as of --at)",
+        "Queue the daily and weekly summaries whose slot has come (by now, or by --at) and that no replica "
+        "has posted yet.",
+    ),
+    "doctor": (
+        "check everything the bot will use and say what to fix",
+        "Check everything the bot will use, one line each with the fix: settings, database and migrations, "
+        "Slack (auth.test, scopes, channel membership), PayPal (credentials, webhook), Linode (token, "
+        "scopes), SSH_CRED_SECRET and PUBLIC_URL over https. Exit status 1 when something the "
+        "configuration enables is broken.",
+    ),
+    "manifest": (
+        "print manifest.yml with PUBLIC_URL filled in",
+        "Print the Slack app manifest (YAML) with PUBLIC_URL and SLACK_COMMAND filled in, to paste at "
+        "api.slack.com/apps.",
+    ),
+    "sandbox": (
+        "the whole bot on this machine against emulators, with a console",
+        "The whole bot on this machine with no accounts: embedded PostgreSQL, Slack, PayPal and Linode "
+        "emulators and the real bot, driven from a console where you type /cs commands as a Slack user. "
+        "The console keeps its database between runs (--reset starts it afresh); a --script run always "
+        "plays in a fresh world of its own.",
+    ),
+}
+
+
+def _command(sub: argparse._SubParsersAction, name: str, path: str | None = None) -> argparse.ArgumentParser:
+    summary, description = COMMANDS[path or name]
+    return sub.add_parser(name, help=summary, description=description)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="csbot", description="ContainerStacks Slack bot.")
+    parser = argparse.ArgumentParser(
+        prog="csbot",
+        description="ContainerStacks Slack bot: run it, migrate its database and check its configuration.",
+        epilog="`csbot COMMAND --help` tells what a command does. Settings come from the environment and .env "
+        "(see .env.example).",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the HTTP server, Slack listeners and background workers")
+    serve = _command(sub, "serve")
     serve.add_argument("--host", help="listen address (default HOST)")
     serve.add_argument("--port", type=int, help="listen port (default PORT)")
     serve.add_argument("--migrate", action="store_true", help="run `csbot migrate` before serving")
@@ -189,36 +256,35 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("migrate", help="apply migrations; adopt a database the panel created").set_defaults(
-        func=cmd_migrate
-    )
+    _command(sub, "migrate").set_defaults(func=cmd_migrate)
 
-    db = sub.add_parser("db", help="database tools")
-    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
-    db_sub.add_parser("check", help="report drift between the live schema and the expected one").set_defaults(
-        func=cmd_db_check
-    )
+    db_sub = _command(sub, "db").add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    _command(db_sub, "check", "db check").set_defaults(func=cmd_db_check)
 
-    billing = sub.add_parser("billing", help="hourly billing")
-    billing_sub = billing.add_subparsers(dest="billing_command", required=True, metavar="BILLING_COMMAND")
-    billing_run = billing_sub.add_parser("run", help="charge every due server hour now (or as of --at)")
+    billing_sub = _command(sub, "billing").add_subparsers(
+        dest="billing_command", required=True, metavar="BILLING_COMMAND"
+    )
+    billing_run = _command(billing_sub, "run", "billing run")
     billing_run.add_argument("--at", type=_parse_at, default=None, help="ISO 8601 time to bill up to (default now)")
     billing_run.add_argument("--dry-run", action="store_true", help="print what would be charged; change nothing")
     billing_run.set_defaults(func=cmd_billing_run)
 
-    summary = sub.add_parser("summary", help="scheduled summaries")
-    summary_sub = summary.add_subparsers(dest="summary_command", required=True, metavar="SUMMARY_COMMAND")
-    summary_post = summary_sub.add_parser("post", help="queue the daily/weekly summaries due now (or as of --at)")
+    summary_sub = _command(sub, "summary").add_subparsers(
+        dest="summary_command", required=True, metavar="SUMMARY_COMMAND"
+    )
+    summary_post = _command(summary_sub, "post", "summary post")
     summary_post.add_argument("--at", type=_parse_at, default=None, help="ISO 8601 time (default now)")
     summary_post.set_defaults(func=cmd_summary_post)
 
-    sub.add_parser("doctor", help="check configuration, database and Slack credentials").set_defaults(func=cmd_doctor)
-    sub.add_parser("manifest", help="print manifest.yml with PUBLIC_URL filled in").set_defaults(func=cmd_manifest)
+    _command(sub, "doctor").set_defaults(func=cmd_doctor)
+    _command(sub, "manifest").set_defaults(func=cmd_manifest)
 
-    sandbox = sub.add_parser("sandbox", help="the whole bot on this machine against emulators, with a console")
-    sandbox.add_argument("--script", type=Path, metavar="FILE", help="play FILE, print the transcript")
+    sandbox = _command(sub, "sandbox")
+    sandbox.add_argument(
+        "--script", type=Path, metavar="FILE", help="play FILE in a fresh world and print the transcript"
+    )
     sandbox.add_argument("--data-dir", type=Path, help="where the sandbox keeps its data (default CSBOT_DATA_DIR)")
-    sandbox.add_argument("--reset", action="store_true", help="drop the sandbox's demo database and seed it afresh")
+    sandbox.add_argument("--reset", action="store_true", help="drop the console's demo database and seed it afresh")
     sandbox.set_defaults(func=cmd_sandbox)
     return parser
 

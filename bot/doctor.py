@@ -1,91 +1,65 @@
-"""`csbot doctor`: check configuration, database and Slack credentials, say what to fix."""
+"""`csbot doctor`: check everything the bot will use, one line each, and say what to fix.
+
+The checks live in `bot.diagnostics`; `CHECKS` is the list that runs (add one more small function
+there to check one more thing). Exit status 1 when something the configuration turns on is broken;
+warnings and skipped checks do not change it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import text
+import aiohttp
 
+from bot.diagnostics import config, linode, paypal, secrets, slack, web
+from bot.diagnostics.database import open_database
+from bot.diagnostics.findings import MARKS, Check, Context, Finding, Status
 from bot.settings import Settings, SettingsError, load_settings
 
-OK, WARN, FAIL = "ok", "warn", "fail"
-MARKS = {OK: "✓", WARN: "!", FAIL: "✗"}
+#: Run after the database check, concurrently (each has its own timeout); printed in this order.
+CHECKS: tuple[Check, ...] = (
+    config.serve_settings,
+    config.features,
+    slack.auth,
+    slack.channels,
+    paypal.credentials,
+    paypal.webhook,
+    linode.token,
+    secrets.ssh_cred_secret,
+    web.public_url,
+)
+HTTP_TIMEOUT_SECONDS = 15.0
 
 
-@dataclass(frozen=True)
-class Finding:
-    status: str
-    check: str
-    detail: str
-
-    def render(self) -> str:
-        return f"{MARKS[self.status]} {self.check}: {self.detail}"
-
-
-async def run_doctor() -> int:
-    findings: list[Finding] = []
+async def collect(settings: Settings, checks: Sequence[Check] = CHECKS) -> list[Finding]:
+    """Every finding, the database's first; the checks that need the database see it only if it answered."""
+    engine, found = await open_database(settings)
     try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"{MARKS[FAIL]} configuration:\n{error}")
-        return 1
-    findings.append(Finding(OK, "configuration", "all settings parse"))
-    findings.extend(_serve_requirements(settings))
-    findings.extend(await _database_findings(settings))
-    findings.append(await _slack_finding(settings))
-    for finding in findings:
-        print(finding.render())
-    failed = any(f.status == FAIL for f in findings)
-    print("\nSome checks failed." if failed else "\nAll required checks passed.", file=sys.stderr)
-    return 1 if failed else 0
-
-
-def _serve_requirements(settings: Settings) -> list[Finding]:
-    try:
-        load_settings(for_serve=True)
-    except SettingsError as error:
-        names = ", ".join(p.name for p in error.problems)
-        return [Finding(FAIL, "serve settings", f"missing or invalid: {names} (see .env.example)")]
-    return [Finding(OK, "serve settings", "Slack credentials present")]
-
-
-async def _database_findings(settings: Settings) -> list[Finding]:
-    if not settings.database_url:
-        return [Finding(WARN, "database", "DATABASE_URL unset: the embedded PostgreSQL will be used")]
-    from bot.db.engine import create_engine  # noqa: PLC0415
-    from bot.db.migrate import current_revision, head_revision  # noqa: PLC0415
-
-    engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-            revision = await current_revision(conn)
-    except Exception as exc:
-        return [Finding(FAIL, "database", f"cannot connect: {type(exc).__name__}: {exc}")]
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS)) as http:
+            context = Context(settings, http, engine)
+            for result in await asyncio.gather(*(check(context) for check in checks)):
+                found.extend(result if isinstance(result, list) else [result])
     finally:
-        await engine.dispose()
-    head = head_revision()
-    if revision != head:
-        return [
-            Finding(OK, "database", "reachable"),
-            Finding(FAIL, "migrations", f"database at {revision or 'none'}, code at {head}: run `csbot migrate`"),
-        ]
-    return [Finding(OK, "database", "reachable"), Finding(OK, "migrations", f"at head ({head})")]
+        if engine is not None:
+            await engine.dispose()
+    return found
 
 
-async def _slack_finding(settings: Settings) -> Finding:
-    if settings.slack_bot_token is None:
-        return Finding(FAIL, "slack", "SLACK_BOT_TOKEN not set")
-    from slack_sdk.errors import SlackApiError  # noqa: PLC0415
-
-    from bot.slack.client import interactive_client  # noqa: PLC0415
-
-    client = interactive_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    try:
-        identity = await client.auth_test()
-    except SlackApiError as exc:
-        return Finding(FAIL, "slack", f"auth.test failed: {exc.response.get('error')}")
-    except Exception as exc:
-        return Finding(FAIL, "slack", f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
-    return Finding(OK, "slack", f"authenticated as {identity.get('user')} in team {identity.get('team')}")
+async def run_doctor(settings: Settings | None = None, write: Callable[[str], None] = print) -> int:
+    """Print every finding; 0 when nothing failed, 1 otherwise (also for settings that do not parse)."""
+    if settings is None:
+        try:
+            settings = load_settings()
+        except SettingsError as error:
+            write(f"{MARKS[Status.FAIL]} configuration:\n{error}")
+            return 1
+    write(f"{MARKS[Status.PASS]} configuration: every setting parses")
+    findings = await collect(settings)
+    for finding in findings:
+        write(finding.render())
+    failures = sum(finding.status is Status.FAIL for finding in findings)
+    summary = f"{failures} check(s) failed." if failures else "Every check that applies passed."
+    print(f"\n{summary}", file=sys.stderr)
+    return 1 if failures else 0

@@ -88,5 +88,5 @@ def configure_logging(level: str, fmt: str | None, secrets: Iterable[str] = ()) 
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "apscheduler", "slack_bolt.AsyncApp", "slack_sdk"):
+    for noisy in ("aiohttp.access", "alembic", "apscheduler", "slack_bolt.AsyncApp", "slack_sdk"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import yaml
 
+from bot.cli import build_parser
 from bot.emulators.slack import SlackEmulator
 from tests.serve_fixtures import csbot_env, free_port, serve_settings, wait_until_healthy
 
@@ -46,6 +50,31 @@ def test_help_lists_the_operator_commands(tmp_path: Path) -> None:
     result = _csbot("--help", cwd=tmp_path)
     for command in ("serve", "migrate", "db", "doctor", "manifest"):
         assert command in result.stdout
+    migrate = _csbot("migrate", "--help", cwd=tmp_path)
+    assert migrate.returncode == 0
+    assert "changing no existing row" in migrate.stdout
+
+
+def _commands(parser: argparse.ArgumentParser, path: str = "csbot") -> list[tuple[str, argparse.ArgumentParser]]:
+    """Every (sub)command under `parser`, depth first, with its full name."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found += [(f"{path} {name}", child), *_commands(child, f"{path} {name}")]
+    return found
+
+
+def test_every_command_and_option_says_what_it_does() -> None:
+    commands = _commands(build_parser())
+    assert {"csbot serve", "csbot migrate", "csbot db check", "csbot billing run", "csbot sandbox"} <= {
+        name for name, _ in commands
+    }
+    for name, command in commands:
+        assert command.description and len(command.description) > 20, f"{name} has no description"
+        for action in command._actions:
+            if action.option_strings and not isinstance(action, argparse._HelpAction):
+                assert action.help, f"{name} {action.option_strings[0]} has no help"
 
 
 async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
@@ -56,10 +85,13 @@ async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "✓ slack" in doctor.stdout and "✓ migrations" in doctor.stdout
 
+    # PayPal credentials without PAYPAL_WEBHOOK_ID: webhooks cannot verify, which serve says at start.
+    paypal = {"PAYPAL_CLIENT_ID": "client-id", "PAYPAL_CLIENT_SECRET": "client-secret"}
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-        env=csbot_env(**env), cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=csbot_env(**env, **paypal), cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
         await wait_until_healthy(f"http://127.0.0.1:{port}", time.monotonic() + 30)
@@ -71,3 +103,26 @@ async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
             await process.wait()
     assert process.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr
+    assert b"will be unused" not in stderr  # Bolt's false alarm about SLACK_BOT_TOKEN in the environment
+    logged = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    unavailable = [entry for entry in logged if entry["event"] == "serve.feature_unavailable"]
+    features = [entry["feature"] for entry in unavailable]
+    assert sorted(features) == sorted(set(features)), "each feature is reported once"
+    assert {"paypal_webhooks", "public_url", "staff_alerts"} <= set(features)  # the rest depend on the rows
+    webhooks = next(entry for entry in unavailable if entry["feature"] == "paypal_webhooks")
+    assert "PAYPAL_WEBHOOK_ID" in webhooks["problem"] and webhooks["fix"]
+
+
+async def test_db_check_after_a_clean_migrate_prints_only_its_report(
+    tmp_path: Path, fresh_database: Callable[[], Awaitable[str]]
+) -> None:
+    """The bot's own tables and triggers are part of the expected schema, and no log line leaks out."""
+    url = await fresh_database()
+    migrated = await asyncio.to_thread(_csbot, "migrate", cwd=tmp_path, DATABASE_URL=url, LOG_FORMAT="json")
+    assert migrated.returncode == 0, migrated.stderr
+    check = await asyncio.to_thread(_csbot, "db", "check", cwd=tmp_path, DATABASE_URL=url, LOG_FORMAT="json")
+    assert check.returncode == 0, check.stdout
+    head, verdict = check.stdout.splitlines()
+    assert head.startswith("Migrations: at head (")
+    assert verdict.startswith("No drift: ") and verdict.endswith(" tables match the expected schema.")
+    assert check.stderr == ""

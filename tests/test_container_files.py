@@ -7,14 +7,20 @@ user, sources that the build would not find.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,10 +73,40 @@ def test_dockerfile_runtime_contract() -> None:
     assert by_keyword["EXPOSE"] == "3000"
     assert json.loads(by_keyword["ENTRYPOINT"]) == ["csbot"]
     assert json.loads(by_keyword["CMD"]) == ["serve"]  # `docker run IMAGE migrate` runs the one-off
-    healthcheck = by_keyword["HEALTHCHECK"]
-    probe = json.loads(healthcheck[healthcheck.index("CMD") + 3 :].strip())
-    assert probe[0] == "python"
-    assert "urllib.request" in probe[-1] and "http://127.0.0.1:3000/healthz" in probe[-1]
+    probe = healthcheck_command()
+    assert probe.startswith("python -c ") and "urllib.request" in probe
+    assert "http://127.0.0.1:${PORT:-3000}/healthz" in probe  # shell form: follows PORT
+
+
+def healthcheck_command() -> str:
+    healthcheck = dict(final_stage())["HEALTHCHECK"]
+    return healthcheck[healthcheck.index("CMD") + 3 :].strip()
+
+
+async def test_the_health_check_probes_the_port_the_bot_listens_on() -> None:
+    """Run the HEALTHCHECK as Docker does (`/bin/sh -c`), against a server on a port other than 3000."""
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    command = healthcheck_command().replace("python", shlex.quote(sys.executable), 1)
+
+    def probe(**env: str) -> int:
+        environment = {k: v for k, v in os.environ.items() if k != "PORT"} | env
+        return subprocess.run(["/bin/sh", "-c", command], env=environment, timeout=30, check=False).returncode
+
+    try:
+        assert await asyncio.to_thread(probe, PORT=str(port)) == 0
+    finally:
+        await runner.cleanup()
+    assert await asyncio.to_thread(probe, PORT=str(port)) != 0  # nothing listens there any more
 
 
 def test_dockerfile_installs_the_package_without_dev_extras() -> None:

@@ -31,8 +31,11 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
 )
 
+#: Selenium drives Chromium through chromedriver: both must be there, or the test cannot run at all.
+MISSING = [str(binary) for binary in (CHROMIUM, CHROMEDRIVER) if not binary.exists()]
 pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium (CI installs chromium and chromium-driver)"
+    bool(MISSING),
+    reason=f"needs {' and '.join(MISSING)} (Debian's chromium and chromium-driver; .ci/run installs both)",
 )
 
 

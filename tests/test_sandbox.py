@@ -85,22 +85,64 @@ def test_tour_links_creates_an_organisation_and_tops_up(tour: subprocess.Complet
     assert "• Balance: $25.00 (USD)" in section(out, "/cs wallet")
 
 
-def test_a_second_start_reuses_the_data_and_a_failed_expectation_fails_the_run(
+def test_the_tour_plays_again_in_the_same_data_dir(tour: subprocess.CompletedProcess[str], data_dir: Path) -> None:
+    """A script plays in a fresh world each time: nobody is still linked, no form id is reused."""
+    assert tour.returncode == 0
+    again = sandbox(data_dir, TOUR)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Script finished; every expectation held." in again.stdout
+    assert "[1] Link my account" in section(again.stdout, "/cs whoami")
+
+
+def test_a_failed_expectation_fails_the_run(
     tour: subprocess.CompletedProcess[str], data_dir: Path, tmp_path: Path
 ) -> None:
     assert tour.returncode == 0
     script = tmp_path / "fails.txt"
     script.write_text(
-        "# alice is still linked from the tour: same database, seeded again\n"
-        "/cs whoami\n:expect Alice Owner\n"
+        "# a fresh world: alice is not linked, although the tour linked her in this data directory\n"
+        "/cs whoami\n:expect Link my account\n/cs link\n:link\n:expect Account linked\n"
         "# the buyer approves at PayPal but never returns: the signed webhook completes the top-up\n"
         "/cs wallet topup 5\n:click 1\n:pay webhook\n:expect HTTP [200]\n:expect Your top-up of $5.00\n"
         ":expect something that is not there\n:nonsense\n"
     )
     again = sandbox(data_dir, script)
     assert again.returncode == 1, again.stdout + again.stderr
-    assert "✓ expected: Alice Owner" in again.stdout
+    assert "✓ expected: Link my account" in again.stdout
     assert "✓ expected: Your top-up of $5.00" in again.stdout
     assert "✗ EXPECTATION FAILED: the previous output does not contain 'something that is not there'" in again.stdout
     assert "! unknown console command :nonsense (see :help)" in again.stdout
     assert "1 expectation(s) failed." in again.stdout
+
+
+def console(data_dir: Path, typed: str) -> str:
+    """The interactive console (not a script) with `typed` on its standard input; returns what it showed."""
+    env = {**os.environ, "CSBOT_DATA_DIR": str(data_dir)}
+    env.pop("TEST_DATABASE_URL", None)
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sandbox"], cwd=ROOT, env=env, input=typed + ":quit\n",
+        capture_output=True, text=True, timeout=100, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_the_console_is_one_world_across_commands_and_restarts(tmp_path: Path) -> None:
+    """`:clock` moves the time `/cs billing` reads, and after a restart the servers the database keeps
+    are back at Linode (not "running", then "no longer exists") at the sandbox time reached before."""
+    first = console(
+        tmp_path,
+        "/cs link\n:link\n/cs org use acme-demo\n/cs vps create\n:fill 1 keep-me\n:fill 2 Nanode\n"
+        ":fill 3 us-east\n:fill 4 Debian 12\n:submit\n:wait 3\n:clock +2h\n/cs billing\n",
+    )
+    assert "keep-me — :large_green_circle: running" in first
+    assert "charged 2 h" in section(first, ":clock +2h")
+    assert "• keep-me: $0.02 (3 h)" in section(first, "/cs billing")  # hours 0, 1 and 2, by sandbox time
+
+    second = console(tmp_path, ":wait 3\n/cs vps\n/cs billing\n:channel staff-alerts\n")
+    assert "1 server(s) from the database are back in the Linode emulator" in second
+    assert "clock     sandbox time is " in second
+    assert "keep-me · :large_green_circle: running" in section(second, "/cs vps")
+    assert "• keep-me: $0.02 (3 h)" in section(second, "/cs billing")
+    assert "no longer exists" not in second and "gone at Linode" not in second

@@ -367,6 +367,8 @@ async def test_ticket_list_and_conversation_show_the_organisations_tickets(
         await panel_reply(engine, ticket_id, d.staff.user, "Moved you to NVMe.", staff=True)
         listing = await send_ok(d.bot, slack_requests.slash_command(d.customer.slack_id, "ticket list"))
         assert "Slow &lt;disk&gt;" in flat(listing) and str(ticket_id)[:8] in flat(listing)
+        alone = await send_ok(d.bot, slack_requests.slash_command(d.customer.slack_id, "ticket"))
+        assert alone == listing  # `/cs ticket` alone shows the list, not an error
         shown = await send_ok(d.bot, slack_requests.slash_command(d.customer.slack_id, f"ticket {str(ticket_id)[:8]}"))
         assert "Moved you to NVMe." in flat(shown) and "(support)" in flat(shown)
         outsider = await person(engine, slack)

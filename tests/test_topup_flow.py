@@ -48,6 +48,8 @@ from tests.paypal_fixtures import (
         ("10000.01", "largest top-up is $10,000.00"),
         ("abc", "is not an amount"),
         ("-5", "is negative"),
+        ("€5", "This wallet is in USD: give the amount in it, for example $25.00."),
+        ("$", "is not an amount"),
     ],
 )
 async def test_topup_with_an_invalid_amount_is_refused_and_changes_nothing(
@@ -129,7 +131,7 @@ async def test_topup_preview_names_the_organisation_and_amount_and_writes_nothin
     paypal_emulator: PayPalEmulator,  # noqa: F811
 ) -> None:
     owner = await payer(engine, slack, org_name="Acme <b>&</b>", currency="EUR")
-    answer = await run(paypal_bot, slack_requests, owner, "wallet topup 25.5")
+    answer = await run(paypal_bot, slack_requests, owner, "wallet topup €25.5")  # the symbol may lead
     assert answer["text"] == "Top up Acme &lt;b&gt;&amp;&lt;/b&gt; by €25.50 via PayPal"
     confirm = buttons(answer)[render.TOPUP_CONFIRM_ACTION_ID]
     assert confirm["style"] == "primary"

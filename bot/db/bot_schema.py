@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
 
+from bot.db.panel_objects import FunctionSpec, TriggerSpec
 from bot.db.schema import metadata
 
 TZ = TIMESTAMP(timezone=True)
@@ -423,3 +424,11 @@ bot_job_runs = Table(
 
 #: Every bot-owned table, in dependency order (for tools and tests; the revisions create them).
 BOT_TABLES = tuple(table for table in metadata.sorted_tables if table.name.startswith("bot_"))
+
+#: The bot's own trigger function and triggers on the panel's ticket tables (revision 0005): they
+#: announce ticket changes on the `csbot_tickets` channel. Additive; the panel's triggers are untouched.
+BOT_FUNCTIONS: tuple[FunctionSpec, ...] = (FunctionSpec("csbot_notify_ticket", (), "trigger"),)
+BOT_TRIGGERS: tuple[TriggerSpec, ...] = (
+    TriggerSpec("csbot_tickets_notify", "support_tickets", "AFTER", ("INSERT", "UPDATE"), "csbot_notify_ticket"),
+    TriggerSpec("csbot_ticket_replies_notify", "support_ticket_replies", "AFTER", ("INSERT",), "csbot_notify_ticket"),
+)

@@ -41,7 +41,7 @@ from sqlalchemy.sql.elements import ClauseElement, TextClause, UnaryExpression
 from sqlalchemy.sql.operators import desc_op
 from sqlalchemy.sql.schema import DefaultClause
 
-from bot.db import panel_objects
+from bot.db import bot_schema, panel_objects
 from bot.db.catalog import LiveConstraint, LiveIndex, LivePolicy, LiveSchema, read_live_schema
 from bot.db.panel_objects import FunctionSpec, PolicySpec, RlsSpec, TriggerSpec
 from bot.db.schema import metadata
@@ -119,29 +119,47 @@ async def inspect_drift(
     """Compare the live database behind `conn` with the expected schema.
 
     `tables` defaults to every table in `metadata` (panel and bot tables alike);
-    `check_objects` also checks the panel's functions, triggers, RLS and ``uuid_generate_v4()``.
+    `check_objects` also checks the panel's functions, triggers, RLS and ``uuid_generate_v4()``,
+    and, when the bot's tables are among `tables`, the bot's own trigger function and triggers.
     """
     selected = tuple(tables) if tables is not None else tuple(metadata.sorted_tables)
-    function_names = [spec.name for spec in (*panel_objects.FUNCTIONS, *panel_objects.EXTENSION_FUNCTIONS)]
+    with_bot = any(table in bot_schema.BOT_TABLES for table in selected)
+    functions, _ = _expected_objects(with_bot=with_bot)
+    function_names = [spec.name for spec in (*functions, *panel_objects.EXTENSION_FUNCTIONS)]
     items: list[DriftItem] = []
     for schema in sorted({table.schema or "public" for table in selected} or {"public"}):
         live = await read_live_schema(conn, schema=schema, function_names=function_names if check_objects else ())
         in_schema = [table for table in selected if (table.schema or "public") == schema]
-        items.extend(compare_schema(in_schema, live, check_objects=check_objects and schema == "public"))
+        items.extend(
+            compare_schema(in_schema, live, check_objects=check_objects and schema == "public", with_bot=with_bot)
+        )
     return DriftReport(tuple(items), tuple(table.name for table in selected))
 
 
-def compare_schema(tables: Sequence[Table], live: LiveSchema, *, check_objects: bool = True) -> list[DriftItem]:
-    """All differences between `tables` (plus panel objects) and one live schema."""
+def _expected_objects(*, with_bot: bool) -> tuple[tuple[FunctionSpec, ...], tuple[TriggerSpec, ...]]:
+    """The panel's functions and triggers, plus the bot's own once its tables are expected too."""
+    if not with_bot:
+        return panel_objects.FUNCTIONS, panel_objects.TRIGGERS
+    return (
+        (*panel_objects.FUNCTIONS, *bot_schema.BOT_FUNCTIONS),
+        (*panel_objects.TRIGGERS, *bot_schema.BOT_TRIGGERS),
+    )
+
+
+def compare_schema(
+    tables: Sequence[Table], live: LiveSchema, *, check_objects: bool = True, with_bot: bool = False
+) -> list[DriftItem]:
+    """All differences between `tables` (plus panel objects, and the bot's with `with_bot`) and one live schema."""
     items: list[DriftItem] = []
     for table in tables:
         items.extend(_compare_table(table, live))
     items.extend(_extra_tables(live))
     if check_objects:
         names = {table.name for table in tables if table.name in live.tables}
-        items.extend(_compare_functions(panel_objects.FUNCTIONS, live))
+        functions, triggers = _expected_objects(with_bot=with_bot)
+        items.extend(_compare_functions(functions, live))
         items.extend(_compare_extension_functions(panel_objects.EXTENSION_FUNCTIONS, live))
-        items.extend(_compare_triggers(panel_objects.TRIGGERS, live, names))
+        items.extend(_compare_triggers(triggers, live, names))
         items.extend(_compare_rls(panel_objects.RLS, live, names))
     return sorted(items, key=lambda item: SEVERITY_ORDER.index(item.severity))
 

@@ -211,6 +211,18 @@ async def rdns_base_domain(conn: AsyncConnection) -> str:
     return cleaned or DEFAULT_RDNS_BASE
 
 
+_PASSWORD_ENVELOPE = text(
+    "SELECT configuration->'auth'->>'password_enc' FROM vps_instances "
+    "WHERE configuration->'auth'->>'password_enc' IS NOT NULL ORDER BY created_at DESC LIMIT 1"
+)
+
+
+async def newest_password_envelope(conn: AsyncConnection) -> str | None:
+    """The newest server's encrypted root password (the panel's envelope), to test SSH_CRED_SECRET on."""
+    value = (await conn.execute(_PASSWORD_ENVELOPE)).scalar_one_or_none()
+    return str(value) if value else None
+
+
 async def linode_provider_key(conn: AsyncConnection) -> str | None:
     """api_key_encrypted of the newest active linode provider row (an envelope or legacy plaintext)."""
     value = (await conn.execute(_LINODE_KEY)).scalar_one_or_none()

@@ -19,6 +19,7 @@ from functools import partial
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import Clock, system_clock
 from bot.db.billing_reports import claim_slot, finish_slot
 from bot.jobs.ticks import billing_tick, summary_tick
 from bot.settings import Settings
@@ -65,9 +66,10 @@ def slotted(engine: AsyncEngine, job: PeriodicJob) -> Tick:
 
 
 class Ticker:
-    """An `AsyncIOScheduler` (UTC, memory store) whose jobs call ticks with the current time."""
+    """An `AsyncIOScheduler` (UTC, memory store) whose jobs call ticks with the current time of `clock`."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = system_clock) -> None:
+        self._clock = clock
         self.scheduler = AsyncIOScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
         )
@@ -111,7 +113,7 @@ class Ticker:
         if task is not None:
             self._running.add(task)
         try:
-            await tick(datetime.now(tz=UTC))
+            await tick(self._clock())
         except Exception:
             log.exception("scheduler.tick_failed", extra={"tick": name})
         finally:
@@ -125,13 +127,14 @@ def start_scheduler(
     *,
     first_after_seconds: float = 60.0,
     periodic: Sequence[PeriodicJob] = (),
+    clock: Clock = system_clock,
 ) -> Ticker | None:
     """The ticker for `csbot serve`: billing (unless BILLING_ENABLED is false), summaries and the
     other features' periodic jobs; None when SCHEDULER_ENABLED is false. Billing and summaries first
     tick `first_after_seconds` after start."""
     if not settings.scheduler_enabled:
         return None
-    ticker = Ticker()
+    ticker = Ticker(clock)
     for job in periodic:
         ticker.add(job.name, slotted(engine, job), every_seconds=job.every_seconds,
                    first_after_seconds=job.first_after_seconds)  # fmt: skip

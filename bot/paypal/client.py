@@ -208,6 +208,18 @@ class PayPalClient:
         self._raise_for(status, body)
         return body.get("verification_status") == "SUCCESS"
 
+    # -- Checks (`csbot doctor`) ------------------------------------------------------------------
+
+    async def check_credentials(self) -> None:
+        """Ask PayPal for a fresh access token; raises `PayPalError` when the credentials are refused."""
+        await self._access_token(refresh=True)
+
+    async def webhook(self, webhook_id: str) -> dict[str, Any]:
+        """The webhook subscription `webhook_id` of this REST app (`id`, `url`, `event_types`)."""
+        status, body = await self._call("GET", f"/v1/notifications/webhooks/{_safe_id(webhook_id)}")
+        self._raise_for(status, body)
+        return body
+
 
 def _safe_id(value: str) -> str:
     """Order ids are alphanumeric; refuse anything that could change the path."""

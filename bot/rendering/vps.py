@@ -194,9 +194,13 @@ def render_problem(message: str, *, replace: bool = True) -> dict[str, Any]:
     return _message(text, [_section(text)], replace=replace)
 
 
+def _progress_prefix(done: bool) -> str:
+    """A tick once done; until then the status's own emoji shows progress (one hourglass, not two)."""
+    return ":white_check_mark: " if done else ""
+
+
 def render_progress(label: str, doing: str, status: str, *, done: bool = False) -> dict[str, Any]:
-    prefix = ":white_check_mark:" if done else ":hourglass_flowing_sand:"
-    text = f"{prefix} {escape_mrkdwn(doing)} *{escape_mrkdwn(label)}* — {_status(status)}"
+    text = f"{_progress_prefix(done)}{escape_mrkdwn(doing)} *{escape_mrkdwn(label)}* — {_status(status)}"
     return _message(text, [_section(text)], replace=True)
 
 
@@ -399,8 +403,7 @@ def field_errors(errors: dict[str, str]) -> dict[str, str]:
 
 
 def create_progress_view(label: str, status: str, *, done: bool = False, ip: str | None = None) -> dict[str, Any]:
-    lines = [f"{':white_check_mark:' if done else ':hourglass_flowing_sand:'} *{escape_mrkdwn(label)}* — "
-             f"{_status(status)}"]  # fmt: skip
+    lines = [f"{_progress_prefix(done)}*{escape_mrkdwn(label)}* — {_status(status)}"]
     if ip:
         lines.append(f"IPv4: {code(ip)}")
     if not done:

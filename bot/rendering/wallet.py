@@ -58,7 +58,8 @@ PAY_PROMPT = "Pay *{amount}* with PayPal to top up *{org}*."
 PAY_BUTTON = "Pay {amount} with PayPal"
 PAY_NOTE = (
     "The button opens PayPal. The payment link expires: approve it within {hours} hours. "
-    "Your wallet is credited as soon as PayPal confirms the payment, and I'll tell you here."
+    "Your wallet is credited as soon as PayPal confirms the payment: the page PayPal sends you back to "
+    "says so, and I'll confirm it in a direct message (the Messages tab of this app)."
 )
 HISTORY_RANGE = "Rows {first}–{last}, newest first."
 HISTORY_CAPPED = "At most {max} rows are shown at a time."

@@ -47,7 +47,7 @@ async def _main(data_dir: Path, lines: list[str] | None, reset: bool, database_u
     from bot.sandbox.console import Console  # noqa: PLC0415 - heavy imports after argument parsing
     from bot.sandbox.world import World, configure_file_logging  # noqa: PLC0415
 
-    world = World(data_dir, reset=reset)
+    world = World(data_dir, reset=reset, fresh=lines is not None)
     configure_file_logging(world.log_file)
     _write("Starting the ContainerStacks sandbox (embedded PostgreSQL, Slack/PayPal/Linode emulators, the bot)…")
     try:
@@ -81,7 +81,14 @@ def _banner(world: object, database_url_ignored: bool) -> None:
     if database_url_ignored:
         _write("            (DATABASE_URL is set, but the sandbox always uses its own embedded server)")
     _write(f"  bot       {world.bot_url}   log: {world.log_file}")
-    _write("  note      Slack, PayPal and Linode state lives in memory; the database persists (--reset wipes it)")
+    if world.fresh:
+        _write("  note      a script plays in a fresh world of its own; the console's data is untouched")
+    else:
+        _write("  note      the database persists between runs (--reset starts afresh); Slack and PayPal start empty")
+    if world.restored:
+        _write(f"  linode    {len(world.restored)} server(s) from the database are back in the Linode emulator")
+    if world.clock.offset:
+        _write(f"  clock     sandbox time is {world.clock.now():%Y-%m-%d %H:%M} UTC (moved with :clock)")
     _write("  you are   @alice in #general; demo accounts (Slack user → panel sign-in):")
     for user in demo.USERS:
         _write(f"    {user.handle:<6} {user.email:<34} password {user.password:<13} {user.blurb}")

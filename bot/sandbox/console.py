@@ -16,16 +16,18 @@ import logging
 import re
 import shlex
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 
 from bot.emulators.slack import SignedRequest, SlackEmulator
+from bot.jobs.ticks import billing_tick, summary_tick
 from bot.sandbox import browser
 from bot.sandbox import seed as demo
 from bot.sandbox.render import Clickable, InputField, Renderer, initial_value
 from bot.sandbox.world import GENERAL, SUPPORT, World
+from bot.services.billing import describe_run
 
 SqlConnection = Callable[[str], Awaitable[str | None]]
 log = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ Console commands:
   :link                 open the latest link page the bot gave you and sign in with your demo password
   :pay approve|decline  play the buyer at PayPal for the latest order, then follow the redirect
   :pay webhook          the buyer approves but closes the tab: PayPal's signed webhook does the rest
-  :clock +3h            move the sandbox clock (Linode emulator; billing when available) — units d h m s
+  :clock +3h            time passes (units d h m s): Linode, billing, summaries and /cs commands all follow
   :wait [seconds]       wait (default 2 s), then show what changed; Enter alone shows it at once
   :expect <text>        fail the script unless the previous output contains <text>
   :help  :quit"""
@@ -795,43 +797,25 @@ class Console:
     async def move_clock(self, rest: str) -> None:
         delta = parse_duration(rest or "+1h")
         before = self._since()
-        self.world.clock.advance(delta.total_seconds())
-        now = datetime.now(UTC) + timedelta(seconds=self.world.clock.offset)
-        self.emit(f"(clock) sandbox time is now {now:%Y-%m-%d %H:%M} UTC (+{delta}); Linode emulator moved")
+        await self.world.move_clock(delta.total_seconds())
+        now = self.world.clock.now()
+        self.emit(f"(clock) sandbox time is now {now:%Y-%m-%d %H:%M} UTC (+{delta}); the bot and Linode follow it")
         await self._run_billing(now)
         await self.settle()
         self.report(before)
 
     async def _run_billing(self, now: datetime) -> None:
-        """Run the scheduler's billing and summary ticks at sandbox time, if this build has them."""
-        try:
-            from bot.jobs import ticks  # noqa: PLC0415 - the billing issue's scheduler ticks
-        except ImportError:
-            self.emit("(clock) billing is not available in this build")
-            return
+        """Run the scheduler's billing and summary ticks at sandbox time, as a replica would."""
         engine, settings = self.world.engine, self.world.settings
-        billing_tick = getattr(ticks, "billing_tick", None)
-        if billing_tick is None:
-            self.emit("(clock) billing is not available in this build")
-        else:
-            result = await billing_tick(engine, settings, now)
-            from bot.services import billing  # noqa: PLC0415 - exists whenever billing_tick does
-
-            describe = getattr(billing, "describe_run", None)
-            lines = await describe(engine, result) if describe is not None else [repr(result)]
-            for line in lines:
-                self.emit(f"(billing) {line}")
-        summary_tick = getattr(ticks, "summary_tick", None)
-        if summary_tick is None:
-            self.emit("(clock) daily summaries are not available in this build")
-            return
+        result = await billing_tick(engine, settings, now)
+        for line in await describe_run(engine, result):
+            self.emit(f"(billing) {line}")
         for summary in await summary_tick(engine, settings, now):
-            job, slot = getattr(summary, "job", "summary"), getattr(summary, "slot", None)
-            if slot is None or not getattr(summary, "claimed", False):
-                self.emit(f"(summaries) {job}: nothing due")
+            if summary.slot is None or not summary.claimed:
+                self.emit(f"(summaries) {summary.job}: nothing due")
             else:
-                posted = getattr(summary, "messages", 0)
-                self.emit(f"(summaries) {job} for {slot:%Y-%m-%d %H:%M %Z}: {posted} message(s) posted")
+                when = f"{summary.slot:%Y-%m-%d %H:%M %Z}"
+                self.emit(f"(summaries) {summary.job} for {when}: {summary.messages} message(s) posted")
 
     async def wait(self, rest: str) -> None:
         try:

@@ -5,6 +5,12 @@ with settings that point Slack, PayPal and Linode at the emulators. Webhooks ver
 PayPal emulator's CA is written to a file and given as PAYPAL_CERT_CA. The sandbox always uses its
 own embedded PostgreSQL under ``<data dir>/sandbox/postgres``, never DATABASE_URL, and it reads no
 environment or ``.env`` settings, so a configured production bot cannot be reached from here.
+
+The console's database persists between runs (``reset`` drops it). A scripted run (``fresh``) plays in
+a world of its own: a separate database, dropped and seeded again each time, so a tour gives the
+same transcript however often it runs and never touches the console's data. On every start the
+Linode emulator gets back the servers the database remembers (``restore``), and one clock
+(``clock``) drives the emulator, the bot and the rows the database stamps.
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +36,16 @@ from bot.emulators.paypal import PayPalEmulator
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.jobs.outbox import OutboxPolicy
 from bot.jobs.vps_sync import VpsOptions
+from bot.sandbox import clock as sandbox_clock
 from bot.sandbox import seed as demo
+from bot.sandbox.clock import SandboxClock
+from bot.sandbox.restore import restore_servers
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SANDBOX_DATABASE = "csbot_sandbox"
+SCRIPT_DATABASE = "csbot_sandbox_script"  # a scripted run's own world, made afresh every time
 BOT_TOKEN = "xoxb-sandbox-token"  # noqa: S105 - the emulated workspace's fake token
 SIGNING_SECRET = "sandbox-signing-secret-0123456789"  # noqa: S105 - fixed demo value, printed nowhere
 BOT_SECRET = "sandbox-bot-secret-0123456789abcdef0123456789"  # noqa: S105 - fixed demo value
@@ -64,26 +73,15 @@ class SandboxSettings(Settings):
         return (init_settings,)
 
 
-class SandboxClock:
-    """Real time plus an offset that ``:clock +3h`` moves; the Linode emulator runs on it."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
 @dataclass
 class World:
     """The running sandbox; ``start`` brings everything up, ``stop`` takes it down in reverse."""
 
     data_dir: Path
-    reset: bool = False  # drop the demo database first: a fresh start with only the seed
+    reset: bool = False  # drop the console's demo database first: a fresh start with only the seed
+    fresh: bool = False  # a scripted run: its own database, always made afresh (the console's is untouched)
     clock: SandboxClock = field(default_factory=SandboxClock)
+    restored: list[str] = field(default_factory=list)  # servers brought back into the Linode emulator
     slack: SlackEmulator = field(init=False)
     paypal: PayPalEmulator = field(init=False)
     linode: LinodeEmulator = field(init=False)
@@ -113,7 +111,15 @@ class World:
         await self._database()
         await self._emulators()
         await demo.seed(self.engine, LINODE_TOKEN)
+        await sandbox_clock.attach(self.engine, self.clock)
+        self.restored = await restore_servers(self.engine, self.linode)
         await self._bot()
+        self.paypal.add_webhook(self.webhook_url)  # the REST app's webhook, as `csbot doctor` expects it
+
+    async def move_clock(self, seconds: float) -> None:
+        """`:clock`: time passes for the emulators, the bot and the database alike."""
+        self.clock.advance(seconds)
+        await sandbox_clock.remember(self.engine, self.clock)
 
     async def _database(self) -> None:
         from bot.db.embedded import EmbeddedPostgres  # noqa: PLC0415 - only the sandbox and `serve` need it
@@ -121,10 +127,11 @@ class World:
         self._pg = EmbeddedPostgres(self.root / "postgres")
         server_url = await asyncio.to_thread(self._pg.start)
         self._started.append("postgres")
-        if self.reset:
-            await _drop_database(server_url, SANDBOX_DATABASE)
-        await ensure_database(server_url, SANDBOX_DATABASE)
-        self.database_url = with_database(server_url, SANDBOX_DATABASE)
+        name = SCRIPT_DATABASE if self.fresh else SANDBOX_DATABASE
+        if self.reset or self.fresh:
+            await _drop_database(server_url, name)
+        await ensure_database(server_url, name)
+        self.database_url = with_database(server_url, name)
         self.engine = create_engine(self.database_url, pool_size=2, max_overflow=2)
         await migrate(self.engine)
 
@@ -179,6 +186,7 @@ class World:
         options = AppOptions(
             outbox_policy=OutboxPolicy(pace_seconds=0.05, backoff_base=0.05, idle_poll_seconds=0.05),
             vps=VpsOptions(poll_seconds=1.0, sync_every_seconds=60.0),
+            clock=self.clock.now,
         )
         app = create_app(self.settings, self.database_url, options)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)

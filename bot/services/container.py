@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import Clock, system_clock
 from bot.linode.gateway import LinodeGateway
 from bot.metrics import Metrics
 from bot.paypal.client import PayPalClient
@@ -26,6 +27,7 @@ class Services:
     paypal: PayPalClient | None = None  # None until PAYPAL_CLIENT_ID/SECRET are configured
     webhook_verifier: WebhookVerifier | None = None  # None until PAYPAL_WEBHOOK_ID is configured
     linode: LinodeGateway | None = None  # the async Linode gateway (token resolved per call)
+    clock: Clock = system_clock  # "now" for what users see and what is billed (the sandbox moves its own)
     #: Work a listener does after its ack (filling a modal it opened) waits here, so a burst of
     #: such work cannot crowd out new acks or exhaust the database pool (10 + 10 connections).
     after_ack: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(AFTER_ACK_CONCURRENCY))

@@ -180,9 +180,9 @@ def validate_request(raw: dict[str, Any]) -> CreateRequest:
             ssh_key = validate_public_key(str(raw["ssh_key"]))
         except InvalidSshKey as bad:
             errors["ssh_key"] = str(bad)
-    for name in ("plan", "image"):
+    for name, missing in (("plan", "Choose a plan."), ("image", "Choose an image.")):
         if not raw.get(name):
-            errors[name] = f"Choose a {name}."
+            errors[name] = missing
     data: dict[str, str] = {}
     try:
         data = parse_stackscript_data(str(raw.get("stackscript_data") or ""))

@@ -30,7 +30,7 @@ from bot.db.wallet_view import CardSnapshot, RunningServer
 from bot.errors import UserError
 from bot.paypal.client import PayPalClient, PayPalError
 from bot.paypal.models import MalformedResource, Order
-from bot.rendering.money import format_money
+from bot.rendering.money import SYMBOLS, format_money
 from bot.services.audit import record as audit_record
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor, OrgContext, SlackRef, actor_from_row, choose_organization
@@ -284,8 +284,9 @@ class StartedTopup:
 
 
 def parse_amount(text: str, *, currency: str, maximum: Decimal) -> Decimal:
-    """A positive amount with at most two decimals, from 1.00 to `maximum`, as Decimal."""
-    word = text.strip()
+    """A positive amount with at most two decimals, from 1.00 to `maximum`, as Decimal. The wallet's
+    currency symbol may come first (`$10`), as people write amounts."""
+    word = _without_symbol(text.strip(), currency)
     if word.startswith("-"):
         raise InvalidAmount(f"“{word}” is negative. Give a positive amount, for example 25 or 25.50.")
     if not _AMOUNT.match(word):
@@ -299,6 +300,18 @@ def parse_amount(text: str, *, currency: str, maximum: Decimal) -> Decimal:
     if amount > maximum:
         raise InvalidAmount(f"The largest top-up is {format_money(maximum, currency)}.")
     return amount
+
+
+def _without_symbol(word: str, currency: str) -> str:
+    for code, symbol in SYMBOLS.items():
+        if word.startswith(symbol):
+            if code != currency.upper():
+                example = format_money(Decimal(25), currency)
+                raise InvalidAmount(
+                    f"This wallet is in {currency.upper()}: give the amount in it, for example {example}."
+                )
+            return word.removeprefix(symbol).strip()
+    return word
 
 
 def check_can_top_up(actor: Actor, settings: Settings, *, paypal_configured: bool) -> OrgContext:

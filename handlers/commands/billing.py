@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bot.commands import CommandSpec, CommandTable
 from bot.errors import UserError
 from bot.rendering import billing as render
@@ -29,12 +27,12 @@ async def show_usage(call: CommandCall) -> None:
     actor = call.linked
     if actor.org is None:
         raise UserError(NO_ORGANISATION_HINT.format(command=call.command))
-    usage = await summaries.month_usage(call.services.engine, actor, datetime.now(tz=UTC))
+    usage = await summaries.month_usage(call.services.engine, actor, call.services.clock())
     await call.reply(render.month_usage_card(usage))
 
 
 async def show_admin(call: CommandCall) -> None:
-    overview = await summaries.admin_overview(call.services.engine, call.linked, datetime.now(tz=UTC))
+    overview = await summaries.admin_overview(call.services.engine, call.linked, call.services.clock())
     await call.reply(render.admin_billing_card(overview))
 
 

@@ -20,7 +20,7 @@ def _spec(slug: tuple[str, ...], usage: str, description: str, *aliases: tuple[s
     return CommandSpec(slug=slug, usage=usage, description=description, group=GROUP, aliases=aliases)
 
 
-SHOW = _spec(("ticket",), "ticket <id>", "A ticket's conversation so far.")
+SHOW = _spec(("ticket",), "ticket [id]", "A ticket's conversation so far; alone, your organisation's tickets.")
 NEW = _spec(("ticket", "new"), "ticket new", "Open a support ticket (a form).", ("ticket", "create"))
 LIST = _spec(("ticket", "list"), "ticket list", "Your organisation's tickets with status and activity.", ("tickets",))
 REPLY = _spec(("ticket", "reply"), "ticket reply <id>", "Answer a ticket (a form).")
@@ -73,10 +73,9 @@ async def list_tickets(call: CommandCall) -> None:
 
 
 async def show_ticket(call: CommandCall) -> None:
-    if not call.args:
-        raise UserError(
-            f"Say which ticket, for example `{call.command} ticket 1a2b3c4d`, or see `{call.command} ticket list`."
-        )
+    if not call.args:  # `/cs ticket` alone: the list, where each ticket's id is shown
+        await list_tickets(call)
+        return
     ticket, replies = await tickets.conversation(call.services.engine, call.linked, call.args[0])
     await call.reply(render.render_conversation(ticket, replies, call.command))
 

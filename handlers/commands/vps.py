@@ -68,7 +68,16 @@ async def vps_command(call: CommandCall) -> None:
         typed = ["vps", *call.args]
         await call.ack(render_unknown_command(call.command, " ".join(typed), call.table.suggest(typed)))
         return
-    server = await vps.find_server(services.engine, actor, label)
+    try:
+        server = await vps.find_server(services.engine, actor, label)
+    except vps.ServerNotFound:
+        # `/cs vps creat`: no server is called that, but a vps subcommand nearly is.
+        typed = ["vps", *call.args]
+        close = [spec for spec in call.table.suggest(typed) if spec.slug[:1] == ("vps",) and len(spec.slug) > 1]
+        if verb is not None or not close:
+            raise
+        await call.ack(render_unknown_command(call.command, " ".join(typed), close))
+        return
     if verb is None:
         can_manage = allowed(actor.grant(), Action.MANAGE_SERVERS)
         await call.ack(render.render_server(server, can_manage=can_manage))

@@ -86,7 +86,7 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             deleted = await vps_actions.delete(
                 services.engine, require_linode(services), services.settings, actor, server_id,
-                typed=typed, channel_id=meta.get("channel_id"),
+                typed=typed, channel_id=meta.get("channel_id"), now=services.clock(),
             )  # fmt: skip
         except (UserError, LinodeError) as failure:
             await update_modal(client, view["id"], render.message_modal("Delete server", failure.message))

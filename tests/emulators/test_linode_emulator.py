@@ -216,6 +216,20 @@ async def test_set_status_and_remove_instance_hooks_change_what_the_sdk_sees(
 # --- faults -------------------------------------------------------------------------------------
 
 
+async def test_a_restored_instance_keeps_its_id_address_and_state(em: LinodeEmulator, client: LinodeClient) -> None:
+    """What the sandbox does after a restart: the in-memory account gets back what its database kept."""
+    em.restore_instance(
+        50_000_042, label="cs-kept", type="g6-standard-1", region="eu-west", image="linode/debian12",
+        status="offline", ipv4="198.51.100.7",
+    )  # fmt: skip
+    kept = await sdk(client.load, Instance, 50_000_042)
+    assert (kept.label, kept.status, kept.type.id, kept.region.id) == ("cs-kept", "offline", "g6-standard-1", "eu-west")
+    assert kept.ipv4 == ["198.51.100.7"]
+    assert (await sdk(create_web, client)).id == 50_000_043  # later creates never reuse a restored id
+    with pytest.raises(ValueError, match="already exists"):
+        em.restore_instance(50_000_042, label="again", type="g6-nanode-1", region="us-east", image=None)
+
+
 async def test_duplicate_label_is_400_on_label_field(em: LinodeEmulator, client: LinodeClient) -> None:
     await sdk(create_web, client)
 
@@ -317,6 +331,19 @@ async def test_bad_token_is_401_and_token_rotation_takes_effect(em: LinodeEmulat
     assert (await api_error(lambda: list(client.regions()))).status == 401
     client.token = "rotated-token"
     assert len(await sdk(lambda: list(client.regions()))) == 11
+
+
+async def test_profile_answers_with_the_tokens_scopes_in_x_oauth_scopes(em: LinodeEmulator) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{em.base_url}/profile", headers=headers) as full:
+            assert full.status == 200 and (await full.json())["username"]
+            assert full.headers["X-OAuth-Scopes"] == "*"
+        em.scopes = "linodes:read_only ips:read_write"
+        async with http.get(f"{em.base_url}/regions", headers=headers) as narrow:
+            assert narrow.headers["X-OAuth-Scopes"] == "linodes:read_only ips:read_write"
+        async with http.get(f"{em.base_url}/profile", headers={"Authorization": "Bearer wrong"}) as refused:
+            assert refused.status == 401 and "X-OAuth-Scopes" not in refused.headers
 
 
 # --- listings -----------------------------------------------------------------------------------

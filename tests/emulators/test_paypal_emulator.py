@@ -656,3 +656,27 @@ async def test_rotated_certificate_gets_a_new_url_and_the_old_one_stays_served(
     em.fail("certs", status=503)
     async with client.session.get(new_url) as response:
         assert response.status == 503
+
+
+# --- webhook subscriptions -----------------------------------------------------------------------
+
+
+async def test_webhook_subscriptions_are_listed_and_shown_in_paypals_shape(
+    client: PayPalClient, em: PayPalEmulator
+) -> None:
+    status, listed = await client.call("GET", "/v1/notifications/webhooks")
+    assert (status, listed) == (200, {"webhooks": []})
+    em.add_webhook("https://bot.example/webhooks/paypal", ["PAYMENT.CAPTURE.COMPLETED", "CHECKOUT.ORDER.APPROVED"])
+
+    status, shown = await client.call("GET", f"/v1/notifications/webhooks/{em.webhook_id}")
+    assert status == 200
+    assert shown["id"] == em.webhook_id and shown["url"] == "https://bot.example/webhooks/paypal"
+    assert [t["name"] for t in shown["event_types"]] == ["PAYMENT.CAPTURE.COMPLETED", "CHECKOUT.ORDER.APPROVED"]
+    assert rels(shown)["self"]["href"] == f"{em.base_url}/v1/notifications/webhooks/{em.webhook_id}"
+    assert rels(shown)["delete"]["method"] == "DELETE"
+    assert (await client.call("GET", "/v1/notifications/webhooks"))[1] == {"webhooks": [shown]}
+
+    status, missing = await client.call("GET", "/v1/notifications/webhooks/WH-NOT-THERE")
+    assert status == 404 and issue_of(missing) == "INVALID_RESOURCE_ID"
+    async with client.session.get(f"{em.base_url}/v1/notifications/webhooks") as anonymous:
+        assert anonymous.status == 401

@@ -299,6 +299,17 @@ async def test_views_open_update_push_keep_a_stack_and_rotate_the_hash(
     assert {"team_id", "app_id", "bot_id", "state", "private_metadata", "external_id"} <= set(pushed)
 
 
+async def test_view_ids_never_repeat_across_emulators(em: SlackEmulator, client: AsyncWebClient) -> None:
+    """A restarted sandbox must not hand out a view id its database already saw (forms are keyed by it)."""
+    first = (await client.views_open(trigger_id=em.new_trigger_id(ALICE), view=_modal()))["view"]["id"]
+    async with SlackEmulator(bot_token=TOKEN) as restarted:
+        restarted.add_user(ALICE, name="alice")
+        again = AsyncWebClient(token=TOKEN, base_url=restarted.api_url, retry_handlers=[])
+        second = (await again.views_open(trigger_id=restarted.new_trigger_id(ALICE), view=_modal()))["view"]["id"]
+    assert first != second
+    assert first.startswith("V") and second.startswith("V")
+
+
 async def test_views_update_with_a_stale_hash_is_hash_conflict(em: SlackEmulator, client: AsyncWebClient) -> None:
     opened = (await client.views_open(trigger_id=em.new_trigger_id(ALICE), view=_modal()))["view"]
     await client.views_update(view_id=opened["id"], view=_modal("Step 2"))

@@ -81,8 +81,10 @@ class Network:
         self._private_cursor = 0
         self.rdns_resolves = True
 
-    def assign(self, linode_id: int, region: str, *, private: bool) -> Assignment:
-        public = self._take(self._public, "_public_cursor")
+    def assign(self, linode_id: int, region: str, *, private: bool, public: str | None = None) -> Assignment:
+        """New addresses for an instance; `public` asks for that IPv4 (a restored instance keeps its own)."""
+        if public is None or public in self.ips:
+            public = self._take(self._public, "_public_cursor")
         self._add(IpAddress(public, linode_id, region, public=True))
         self.ips[public].rdns = self.ips[public].default_rdns()
         private_ip = None

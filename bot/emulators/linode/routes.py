@@ -95,6 +95,25 @@ def _mark_seen(account: Account, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+def _profile(account: Account, req: ApiRequest) -> dict[str, Any]:
+    """The token owner's profile; the token's scopes travel in the X-OAuth-Scopes header of every answer."""
+    return {
+        "username": "csbot-emulator",
+        "email": "owner@emulator.linode.test",
+        "uid": 1234,
+        "restricted": False,
+        "two_factor_auth": False,
+        "timezone": "UTC",
+        "email_notifications": True,
+        "ip_whitelist_enabled": False,
+        "lish_auth_method": "keys_only",
+        "authorized_keys": None,
+        "referrals": {"code": "", "url": "", "total": 0, "completed": 0, "pending": 0, "credit": 0},
+        "authentication_type": "password",
+        "verified_phone_number": None,
+    }
+
+
 def _create(account: Account, req: ApiRequest) -> dict[str, Any]:
     return account.create(req.body)
 
@@ -166,6 +185,7 @@ _TABLE: list[tuple[str, str, str, Handler]] = [
     ("events.list", "GET", r"/account/events", _list_events),
     ("events.get", "GET", r"/account/events/(?P<id>[^/]+)", _get_event),
     ("events.seen", "POST", r"/account/events/(?P<id>[^/]+)/seen", _mark_seen),
+    ("profile.get", "GET", r"/profile", _profile),
 ]
 
 ROUTES: tuple[Route, ...] = tuple(Route(key, m, re.compile(f"/v4{p}/?"), h) for key, m, p, h in _TABLE)

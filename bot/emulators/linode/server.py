@@ -73,6 +73,9 @@ class LinodeEmulator(EmulatorServer):
         )
         self._account = Account(clock, durations, self.catalogue)
         self._token = token
+        #: What X-OAuth-Scopes says about the token: "*" (all, as a full-access personal token) or a
+        #: space-separated list such as "linodes:read_write ips:read_only". Reported, not enforced.
+        self.scopes = "*"
         self._faults: FaultPlan[LinodeFault] = FaultPlan(ROUTE_KEYS)
         self._recent: deque[float] = deque()
         self.calls: CallLog[Call] = CallLog(lambda call: call.route_key, describe)
@@ -186,6 +189,22 @@ class LinodeEmulator(EmulatorServer):
             body |= {"image": image, "root_pass": "Seeded-Instance-Pass-1"}
         return self._account.seed(body, status)
 
+    def restore_instance(
+        self,
+        linode_id: int,
+        *,
+        label: str,
+        type: str,
+        region: str,
+        image: str | None,
+        status: str = "running",
+        ipv4: str | None = None,
+    ) -> dict[str, Any]:
+        """Bring back an instance by its id, as it was (the sandbox restarts its in-memory Linode with
+        the servers its database remembers). Later creates get higher ids."""
+        body = {"label": label, "type": type, "region": region, "image": image}
+        return self._account.restore(linode_id, body, status, ipv4)
+
     # --- recording -----------------------------------------------------------------------------
 
     def calls_to(self, route_key: str) -> list[Call]:
@@ -218,19 +237,20 @@ class LinodeEmulator(EmulatorServer):
             await asyncio.sleep(seconds)
         if incoming.headers.get("authorization", "") != f"Bearer {self._token}":
             return self._answer(incoming, 401, error_body("Invalid Token"))
+        scopes = {"X-OAuth-Scopes": self.scopes}  # Linode sends the token's scopes with every answer
         if route is None:
             if path_known:
-                return self._answer(incoming, 405, error_body("Method Not Allowed"))
-            return self._answer(incoming, 404, error_body("Not found"))
+                return self._answer(incoming, 405, error_body("Method Not Allowed"), extra=scopes)
+            return self._answer(incoming, 404, error_body("Not found"), extra=scopes)
         fault = self._faults.take(route.key)
         if fault is not None and not fault.after_effect:
             await fault.hold()
-            return self._answer(incoming, fault.status, fault.answer(), fault)
+            return self._answer(incoming, fault.status, fault.answer(), fault, extra=scopes)
         status, payload = self._serve(route, params, incoming)
         if fault is not None:  # after_effect: the action happened, the client hears otherwise
             await fault.hold()
-            return self._answer(incoming, fault.status, fault.answer(), fault)
-        return self._answer(incoming, status, payload)
+            return self._answer(incoming, fault.status, fault.answer(), fault, extra=scopes)
+        return self._answer(incoming, status, payload, extra=scopes)
 
     def _serve(self, route: Route, params: dict[str, str], incoming: Incoming) -> tuple[int, Any]:
         body = incoming.body
@@ -243,9 +263,17 @@ class LinodeEmulator(EmulatorServer):
         except LinodeApiError as exc:
             return exc.status, exc.to_body()
 
-    def _answer(self, incoming: Incoming, status: int, payload: Any, fault: LinodeFault | None = None) -> web.Response:
+    def _answer(
+        self,
+        incoming: Incoming,
+        status: int,
+        payload: Any,
+        fault: LinodeFault | None = None,
+        *,
+        extra: dict[str, str] | None = None,
+    ) -> web.Response:
         now = self.clock()
-        headers = self._rate_headers(now)
+        headers = {**self._rate_headers(now), **(extra or {})}
         if fault is not None and (fault.retry_after is not None or status == 429):
             headers.update(retry_after_header(fault.retry_after, floor=1))
         self.calls.append(

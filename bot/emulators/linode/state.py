@@ -259,6 +259,33 @@ class Account:
         instance.status = status
         return instance.to_api()
 
+    def restore(self, linode_id: int, body: dict[str, Any], status: str, public_ip: str | None) -> dict[str, Any]:
+        """An instance another emulator held (same id, label, type, region, image, status and IPv4), as
+        when the sandbox restarts with servers in its database: no transitions, no events."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown Linode status {status!r}")
+        if linode_id in self.instances:
+            raise ValueError(f"instance {linode_id} already exists")
+        if body.get("type") not in self.catalogue.types or body.get("region") not in self.catalogue.regions:
+            raise ValueError(f"unknown type or region in {body!r}")
+        now = self.tick()
+        instance = Instance(
+            id=linode_id,
+            label=str(body.get("label") or f"linode{linode_id}"),
+            type=body["type"],
+            region=body["region"],
+            image=body.get("image"),
+            status=status,
+            created=now,
+            updated=now,
+            specs=_specs(self.catalogue.types[body["type"]]),
+            ips=self.network.assign(linode_id, body["region"], private=False, public=public_ip),
+            tags=list(body.get("tags") or []),
+        )
+        self.instances[linode_id] = instance
+        self._next_id = max(self._next_id, linode_id + 1)
+        return instance.to_api()
+
     # --- helpers -------------------------------------------------------------------------------
 
     def _build(self, spec: CreateSpec, now: float) -> Instance:

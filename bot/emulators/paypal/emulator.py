@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
@@ -28,6 +28,7 @@ from bot.emulators.paypal.resources import Urls, render_capture, render_dispute,
 from bot.emulators.paypal.server import Backend, PayPalHttp
 from bot.emulators.paypal.signing import MOCK_WEBHOOK_ID, Signer, Transmission
 from bot.emulators.paypal.state import Ledger, Merchant, Outcome, Payer
+from bot.emulators.paypal.subscriptions import ALL_EVENTS, Subscription
 from bot.emulators.paypal.validation import RefundRequest
 from bot.emulators.paypal.webhooks import WebhookMethods
 
@@ -83,6 +84,7 @@ class PayPalEmulator(WebhookMethods):
         self._events = EventBuilder(self._ledger, self._urls, clock)
         self._sender = Sender(self._sign_for_delivery, clock)
         self.calls: list[Call] = []
+        self._webhooks: dict[str, Subscription] = {}
         self.orders = ResourceView(self._ledger.orders, lambda o: render_order(o, self._ledger, self._urls()))
         self.captures = ResourceView(self._ledger.captures, lambda c: render_capture(c, self._ledger, self._urls()))
         self.refunds = ResourceView(self._ledger.refunds, lambda r: render_refund(r, self._ledger, self._urls()))
@@ -104,6 +106,7 @@ class PayPalEmulator(WebhookMethods):
             self._urls,
             self.approve,
             self.clock,
+            self._webhooks,
         )
         runner = web.AppRunner(PayPalHttp(backend).build_app(), access_log=None, shutdown_timeout=0.5)
         await runner.setup()
@@ -162,6 +165,20 @@ class PayPalEmulator(WebhookMethods):
         )
         self._certs[self._signing.cert_id] = self._signing
         return self.cert_url
+
+    # --- the REST app's webhook subscriptions ---------------------------------------------------
+
+    def add_webhook(
+        self, url: str, event_types: Iterable[str] = (ALL_EVENTS,), *, webhook_id: str | None = None
+    ) -> dict[str, Any]:
+        """Subscribe ``url`` as the dashboard's "Add Webhook" does; the id defaults to the one events are
+        signed for. Returns the webhook as ``GET /v1/notifications/webhooks/{id}`` shows it."""
+        hook = Subscription(webhook_id or self.webhook_id, url, tuple(event_types))
+        self._webhooks[hook.id] = hook
+        return hook.to_api(self.base_url)
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        self._webhooks.pop(webhook_id, None)
 
     # --- the buyer and PayPal's back office ----------------------------------------------------
 
@@ -235,7 +252,7 @@ class PayPalEmulator(WebhookMethods):
 
         The answer is ``status`` with PayPal's error body (or ``body``); ``disconnect`` drops the
         connection instead. Route keys: oauth, orders.create, orders.get, orders.capture,
-        captures.get, captures.refund, refunds.get, certs, verify, checkout.
+        captures.get, captures.refund, refunds.get, certs, verify, webhooks.list, webhooks.get, checkout.
         """
         self._faults.add(route_key, Fault(status, delay, disconnect, body, dict(headers or {}), times))
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode
 from aiohttp import web
 
 from bot.emulators.paypal.crypto import SigningCert
-from bot.emulators.paypal.errors import Issue, PayPalError, error_body
+from bot.emulators.paypal.errors import Issue, PayPalError, error_body, not_found
 from bot.emulators.paypal.faults import Fault, FaultBook
 from bot.emulators.paypal.ids import debug_id
 from bot.emulators.paypal.oauth import TokenBook
@@ -26,6 +26,7 @@ from bot.emulators.paypal.recording import Call
 from bot.emulators.paypal.resources import Urls, render_capture, render_order, render_refund
 from bot.emulators.paypal.signing import Signer
 from bot.emulators.paypal.state import Clock, Ledger
+from bot.emulators.paypal.subscriptions import Subscription
 from bot.emulators.paypal.validation import parse_json_object, validate_order, validate_refund
 
 
@@ -53,6 +54,7 @@ class Backend:
     urls: Callable[[], Urls]
     buyer_approves: Callable[[str], Any]
     clock: Clock
+    webhooks: dict[str, Subscription] = field(default_factory=dict)
 
 
 Handler = Callable[[web.Request, bytes], Reply]
@@ -84,6 +86,8 @@ class PayPalHttp:
         app.router.add_get("/v2/payments/refunds/{id}", route("refunds.get", self._get_refund, api="payments/v2"))
         app.router.add_get("/v1/notifications/certs/{id}", route("certs", self._cert, auth=False))
         app.router.add_post("/v1/notifications/verify-webhook-signature", route("verify", self._verify))
+        app.router.add_get("/v1/notifications/webhooks", route("webhooks.list", self._list_webhooks))
+        app.router.add_get("/v1/notifications/webhooks/{id}", route("webhooks.get", self._get_webhook))
         app.router.add_get("/checkoutnow", route("checkout", self._checkout_page, auth=False))
         app.router.add_post("/checkoutnow/{action}", route("checkout", self._checkout_action, auth=False))
         app.router.add_route("*", "/{tail:.*}", route("unknown", self._unknown, auth=False))
@@ -229,6 +233,16 @@ class PayPalHttp:
     def _verify(self, request: web.Request, raw: bytes) -> Reply:
         _require_json(request)
         return Reply(200, {"verification_status": self.b.signer.verification_status(raw, self.b.webhook_id())})
+
+    def _list_webhooks(self, request: web.Request, raw: bytes) -> Reply:
+        base = self.b.urls().base
+        return Reply(200, {"webhooks": [hook.to_api(base) for hook in self.b.webhooks.values()]})
+
+    def _get_webhook(self, request: web.Request, raw: bytes) -> Reply:
+        hook = self.b.webhooks.get(request.match_info["id"])
+        if hook is None:
+            raise not_found(request.match_info["id"], api="notifications/v1")
+        return Reply(200, hook.to_api(self.b.urls().base))
 
     def _unknown(self, request: web.Request, raw: bytes) -> Reply:
         raise PayPalError(404, Issue("INVALID_RESOURCE_ID", location="path", value=request.path))

@@ -86,13 +86,16 @@ class ViewStore:
         self._identity = identity
         self._clock = clock
         self._serial = 0
+        # Slack's view ids are unique for good; a per-emulator prefix keeps ids of a restarted sandbox
+        # from meeting the ones a database still remembers (a form is recognised by its view id).
+        self._prefix = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(4))
         self.views: dict[str, dict[str, Any]] = {}
         self.stacks: dict[str, list[str]] = {}
         self.home: dict[str, dict[str, Any]] = {}
 
     def _new_id(self) -> str:
         self._serial += 1
-        return f"V0CS{self._serial:05d}"
+        return f"V0{self._prefix}{self._serial:05d}"
 
     def _new_hash(self) -> str:
         return f"{int(self._clock())}.{secrets.token_hex(4)}"

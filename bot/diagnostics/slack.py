@@ -1,0 +1,85 @@
+"""Slack: the bot token works (auth.test), it has every scope the manifest asks for, and the bot is in
+the channels it posts to and reads threads from."""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.db import tickets as tickets_db
+from bot.diagnostics.findings import Context, Finding, failed, passed, skipped, warned
+from bot.manifest import BOT_SCOPES
+from bot.services.tickets_sync import SUPPORT_CHANNEL_KEY
+from bot.slack.client import interactive_client
+
+INVITE = "invite the bot there (`/invite @ContainerStacks`)"
+
+
+def _client(ctx: Context) -> AsyncWebClient | None:
+    token = ctx.settings.slack_bot_token
+    return interactive_client(token.get_secret_value(), ctx.settings.slack_api_url, ctx.http) if token else None
+
+
+async def auth(ctx: Context) -> list[Finding]:
+    """auth.test, then the scopes Slack reports for the token (its `x-oauth-scopes` header)."""
+    client = _client(ctx)
+    if client is None:
+        return [failed("slack", "SLACK_BOT_TOKEN is not set", "copy the Bot User OAuth Token (xoxb-…) to .env")]
+    try:
+        identity = await client.auth_test()
+    except SlackApiError as exc:
+        fix = "copy the Bot User OAuth Token from OAuth & Permissions again (reinstalling the app changes it)"
+        return [failed("slack", f"auth.test refused the token: {exc.response.get('error')}", fix)]
+    except Exception as exc:
+        return [
+            failed("slack", f"cannot reach {ctx.settings.slack_api_url}: {type(exc).__name__}", "check SLACK_API_URL")
+        ]
+    who = passed("slack", f"authenticated as @{identity.get('user')} in {identity.get('team')} ({identity.get('url')})")
+    granted_header = identity.headers.get("x-oauth-scopes")
+    if granted_header is None:
+        return [who, warned("slack scopes", "Slack did not report the token's scopes", "compare with manifest.yml")]
+    granted = {scope.strip() for scope in granted_header.split(",") if scope.strip()}
+    missing = [scope for scope in BOT_SCOPES if scope not in granted]
+    if missing:
+        fix = "add them in OAuth & Permissions (manifest.yml lists them all), then reinstall the app to the workspace"
+        return [who, failed("slack scopes", f"the token lacks {', '.join(missing)}", fix)]
+    return [who, passed("slack scopes", f"all {len(BOT_SCOPES)} scopes the manifest asks for")]
+
+
+async def channels(ctx: Context) -> list[Finding]:
+    """The support triage channel (as stored by `/cs admin support-channel`, else SUPPORT_CHANNEL) and
+    ADMIN_CHANNEL: the bot must be a member to read thread replies and to post in private channels."""
+    support = ctx.settings.support_channel
+    if ctx.engine is not None:
+        try:
+            async with ctx.engine.connect() as conn:
+                support = await tickets_db.get_setting(conn, SUPPORT_CHANNEL_KEY) or support
+        except SQLAlchemyError:
+            pass  # an unmigrated database: the setting is the only source
+    client = _client(ctx)
+    return [
+        await _membership(client, "support channel", support, "SUPPORT_CHANNEL or `/cs admin support-channel`"),
+        await _membership(client, "admin channel", ctx.settings.admin_channel, "ADMIN_CHANNEL"),
+    ]
+
+
+async def _membership(client: AsyncWebClient | None, check: str, channel: str | None, setting: str) -> Finding:
+    if not channel:
+        return skipped(check, f"{setting} not set")
+    if client is None:
+        return skipped(check, "no SLACK_BOT_TOKEN")
+    try:
+        info = (await client.conversations_info(channel=channel))["channel"]
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        fix = f"check {setting} (a channel id like C0123ABCD); for a private channel, {INVITE}"
+        return failed(check, f"conversations.info {channel}: {error}", fix)
+    except Exception as exc:
+        return failed(check, f"cannot ask Slack about {channel}: {type(exc).__name__}", "check SLACK_API_URL")
+    name = f"#{info.get('name', channel)}"
+    if info.get("is_archived"):
+        return failed(check, f"{name} is archived", f"unarchive it or choose another channel ({setting})")
+    if not info.get("is_member"):
+        return failed(check, f"the bot is not a member of {name}", INVITE)
+    return passed(check, f"the bot is a member of {name}")
