@@ -7,8 +7,8 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn
-from bot.rendering.money import format_money
 
 if TYPE_CHECKING:
     from bot.services.vps import PlanView, ServerList, ServerView
