@@ -68,6 +68,7 @@ class AppOptions:
     """Knobs for tests and the sandbox; production uses the defaults."""
 
     run_workers: bool = True  # workers and scheduler; off in `bot.serve`'s helper processes
+    metrics_listener: bool = True  # METRICS_PORT's listener; only one process of a multi-process serve binds it
     socket_mode: bool = True  # with SLACK_APP_TOKEN; one process of a multi-process serve holds it
     outbox_policy: OutboxPolicy | None = None
     inbox_policy: InboxPolicy | None = None
@@ -95,6 +96,8 @@ def create_app(settings: Settings, database_url: str, options: AppOptions | None
     if options.run_workers:
         app.cleanup_ctx.append(_workers(options))
         app.on_startup.append(_warn_about_limitations)  # once per serve, by the process running the workers
+    if options.metrics_listener and settings.metrics_listener is not None:
+        app.cleanup_ctx.append(_metrics_listener)
     app.on_shutdown.append(_mark_stopping)
     webhooks.add_routes(app)
     return app
@@ -137,6 +140,18 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     yield
     await pool.close()
     await engine.dispose()
+
+
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """/metrics on its own address (loopback by default), for a Prometheus beside the bot. With
+    several processes it reports the sum over all of them, as /metrics on the main port does."""
+    host, port = app[SETTINGS].metrics_listener or ("127.0.0.1", 0)
+    runner = web.AppRunner(webhooks.metrics_app(app[SETTINGS], app[METRICS]), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("metrics.listening", extra={"host": host, "port": port})
+    yield
+    await runner.cleanup()
 
 
 async def _http_session(app: web.Application) -> AsyncIterator[None]:

@@ -2,16 +2,22 @@
 
 Log events are dotted names (`outbox.delivered`) with context passed as `extra=`, so operators can
 filter on fields instead of parsing prose.
+
+What people type is not ours to log: command arguments, form values and message texts. Code never
+logs them on purpose, and as a net for what it cannot control (exception messages that quote a
+value, a library's debug lines) each Slack request declares its user-entered values (`private`),
+which the handler's filter masks in every line logged while that request runs, tracebacks included.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 #: Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
@@ -20,6 +26,26 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, No
     "taskName",
 }
 REDACTED = "[redacted]"
+#: Shorter values are not masked: they cannot be secrets, and masking them would garble every line.
+MIN_MASKED_CHARS = 4
+#: Loggers whose records quote request and response bodies below WARNING (Bolt's, the Slack SDK's).
+CHATTY_LOGGERS = ("aiohttp.access", "alembic", "apscheduler", "csbot.bolt", "slack_bolt", "slack_sdk")
+
+_private: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("csbot_private_values", default=())
+
+
+def keep_private(values: Iterable[str]) -> None:
+    """Mask `values` (what a user typed) in every line logged from now on in this task and the tasks
+    it starts, whichever logger writes it and however the value is quoted."""
+    forms = {form for value in values for form in _quoted_forms(value) if len(form) >= MIN_MASKED_CHARS}
+    if forms:
+        _private.set(tuple(sorted(forms | set(_private.get()), key=len, reverse=True)))
+
+
+def _quoted_forms(value: str) -> set[str]:
+    """The value as code tends to quote it: itself, each line, and inside repr() or JSON strings."""
+    value = value.strip()
+    return {value, *value.splitlines(), repr(value)[1:-1], json.dumps(value)[1:-1]}
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -38,7 +64,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update(_extras(record))
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
@@ -50,43 +76,56 @@ class ConsoleFormatter(logging.Formatter):
         extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
         line = f"{when} {record.levelname:<7} {record.getMessage()}" + (f"  {extras}" if extras else "")
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += "\n" + (record.exc_text or self.formatException(record.exc_info))
         return line
 
 
 class SecretRedactor(logging.Filter):
-    """Masks known secret values in the final message and extras, whatever code logged them."""
+    """Masks the configured secrets, and the current request's private values, in the message, the
+    extras and the traceback of every record, whatever code logged them."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
-
-    def _mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        self._secrets = tuple(sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True))
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        masked = self._secrets + _private.get()
+        if not masked:
             return True
-        record.msg = self._mask(record.getMessage())
+
+        def mask(text: str) -> str:
+            for value in masked:
+                text = text.replace(value, REDACTED)
+            return text
+
+        record.msg = mask(record.getMessage())
         record.args = None
         for key, value in _extras(record).items():
             if isinstance(value, str):
-                setattr(record, key, self._mask(value))
+                setattr(record, key, mask(value))
+        if record.exc_info:
+            record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
         return True
 
 
-def configure_logging(level: str, fmt: str | None, secrets: Iterable[str] = ()) -> None:
-    """Install one stream handler on the root logger; `fmt` None means JSON unless stderr is a TTY."""
-    chosen = fmt or ("console" if sys.stderr.isatty() else "json")
-    handler = logging.StreamHandler(sys.stderr)
+def log_handler(fmt: str | None, secrets: Iterable[str] = (), stream: TextIO | None = None) -> logging.Handler:
+    """The one stream handler: JSON or console lines, secrets and private values masked."""
+    stream = stream or sys.stderr
+    chosen = fmt or ("console" if stream.isatty() else "json")
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(ConsoleFormatter() if chosen == "console" else JsonFormatter())
     handler.addFilter(SecretRedactor(secrets))
+    return handler
+
+
+def configure_logging(level: str, fmt: str | None, secrets: Iterable[str] = (), stream: TextIO | None = None) -> None:
+    """Install the handler on the root logger; `fmt` None means JSON unless the stream is a TTY.
+
+    Libraries that quote request bodies below WARNING stay at WARNING even at DEBUG."""
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
-    root.addHandler(handler)
+    root.addHandler(log_handler(fmt, secrets, stream))
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "alembic", "apscheduler", "slack_bolt.AsyncApp", "slack_sdk"):
+    for noisy in CHATTY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -5,7 +5,8 @@ PostgreSQL is. With WEB_CONCURRENCY=N the first process (the primary) binds the 
 everything: HTTP, the scheduler, the outbox and inbox workers and Socket Mode. It then starts
 N−1 helpers that accept HTTP connections on the same listening socket (inherited, as gunicorn
 does: the port fails fast when taken, and a restarting helper loses no queued connection).
-Helpers run no workers; everything they hand to the workers goes through PostgreSQL anyway.
+Helpers run no workers (nor the METRICS_PORT listener); everything they hand to the workers
+goes through PostgreSQL anyway.
 
 The primary restarts a helper that dies (with a growing delay), and on shutdown closes the
 lifeline pipe every helper watches: each then stops gracefully, as it also does when the primary
@@ -183,7 +184,7 @@ class Helpers:
 
 def _serve_helper(settings: Settings, database_url: str, handles: HelperHandles) -> None:
     share_across_processes(os.environ[SHARED_DIRECTORY_ENV])
-    app = create_app(settings, database_url, AppOptions(run_workers=False, socket_mode=False))
+    app = create_app(settings, database_url, AppOptions(run_workers=False, socket_mode=False, metrics_listener=False))
     app.cleanup_ctx.append(_stop_once(handles.lifeline_fd))
     listening = socket.socket(fileno=handles.listening_fd)
     _run(app, sock=listening, handle_signals=False)

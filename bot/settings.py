@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PAYPAL_CERT_HOSTS = (
@@ -48,6 +48,9 @@ HINTS: dict[str, str] = {
     "OUTBOX_MAX_ATTEMPTS": "a whole number of attempts, 1 or more",
     "PAYPAL_WEBHOOK_VERIFICATION": "'offline' (verify signatures locally) or 'api' (ask PayPal)",
     "TOPUP_MAX_AMOUNT": "a positive amount with at most two decimals, e.g. 10000",
+    "METRICS_TOKEN": "at least 32 characters without spaces, e.g. from `openssl rand -hex 32`",
+    "METRICS_HOST": "the address of the metrics listener, e.g. 127.0.0.1 (the default)",
+    "METRICS_PORT": "a TCP port between 1 and 65535 other than PORT, for a listener that serves only /metrics",
 }
 
 
@@ -111,6 +114,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] | None = None
 
     outbox_max_attempts: int = Field(default=8, ge=1)
+
+    #: /metrics is never public: with a token it answers on PORT to `Authorization: Bearer <token>`;
+    #: with METRICS_PORT it also answers on its own listener (loopback unless METRICS_HOST says otherwise).
+    metrics_token: SecretStr | None = None
+    metrics_host: str | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, validate_default=True)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -197,6 +206,23 @@ class Settings(BaseSettings):
             raise ValueError("is shorter than 32 characters")
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        token = value.get_secret_value() if value is not None else ""
+        if value is not None and (len(token) < 32 or not token.isascii() or any(c.isspace() for c in token)):
+            raise ValueError("must be at least 32 ASCII characters without spaces")
+        return value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _check_metrics_port(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None and info.data.get("metrics_host"):
+            raise ValueError("is required when METRICS_HOST is set (METRICS_HOST alone opens nothing)")
+        if value is not None and value == info.data.get("port"):
+            raise ValueError("must differ from PORT: the metrics listener is a separate one")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
@@ -230,6 +256,11 @@ class Settings(BaseSettings):
         return "https://api-m.paypal.com" if self.paypal_mode == "live" else "https://api-m.sandbox.paypal.com"
 
     @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """(host, port) of the separate /metrics listener, or None when there is none."""
+        return (self.metrics_host or "127.0.0.1", self.metrics_port) if self.metrics_port else None
+
+    @property
     def has_paypal_credentials(self) -> bool:
         return bool(self.paypal_client_id and self.paypal_client_secret)
 
@@ -247,6 +278,7 @@ class Settings(BaseSettings):
             self.linode_api_token,
             self.ssh_cred_secret,
             self.bot_secret,
+            self.metrics_token,
         ]
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 

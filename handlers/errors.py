@@ -18,6 +18,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.rendering.errors import render_internal_error, render_internal_error_view
 from bot.services.container import Services
 from bot.slack.ack_runner import LISTENER_TASK
+from bot.slack.log_scope import request_fields
 from bot.slack.reference import new_reference
 
 log = logging.getLogger("csbot.slack")
@@ -116,12 +117,14 @@ def _log_failure(error: BaseException, body: dict[str, Any], services: Services)
 
 
 def _context(body: dict[str, Any]) -> dict[str, Any]:
-    """Who and what, for the log line; tolerant of malformed payloads (they reach here too)."""
+    """Who and what, for the log line; tolerant of malformed payloads (they reach here too).
+
+    What: the command words (`/cs link key`), never the arguments typed after them."""
     user = body.get("user_id") or _field(body.get("user"), "id") or _field(body.get("event"), "user")
     return {
         "slack_type": body.get("type") or ("slash_command" if body.get("command") else None),
         "slack_user": user if isinstance(user, str) else None,
-        "command_text": body.get("text") if isinstance(body.get("text"), str) else None,
+        **request_fields(),
     }
 
 

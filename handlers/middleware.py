@@ -1,4 +1,5 @@
-"""Global Bolt middleware: Events API redeliveries are dropped after the first copy."""
+"""Global Bolt middleware: each request's log scope is set first, then Events API redeliveries are
+dropped after the first copy."""
 
 from __future__ import annotations
 
@@ -11,6 +12,22 @@ from slack_bolt.response import BoltResponse
 
 from bot.services.container import Services
 from bot.services.slack_events import is_first_delivery
+from bot.slack.log_scope import RequestDescriber, enter_request
+from handlers.commands import build_table
+
+
+class ScopeLogs(AsyncMiddleware):
+    """Before anything else runs (listeners, their tasks, the error handler, Bolt's own logging):
+    declare what the user typed as private, so no log line of this request can carry it."""
+
+    def __init__(self) -> None:
+        self.describe = RequestDescriber(build_table())
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        enter_request(self.describe(req.body))
+        return await next()
 
 
 class DropDuplicateEvents(AsyncMiddleware):
@@ -36,4 +53,5 @@ class DropDuplicateEvents(AsyncMiddleware):
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    app.use(ScopeLogs())
     app.use(DropDuplicateEvents(services))

@@ -17,7 +17,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
-from tests.factories import OrgRecord, link_slack, make_org, make_user, new_slack_user_id
+from tests.factories import (
+    OrgRecord,
+    adjust_balance,
+    link_slack,
+    make_org,
+    make_user,
+    new_slack_user_id,
+    record_history,
+)
 
 STAFF_CHANNEL = "C0BILLSTAFF"
 
@@ -164,11 +172,10 @@ async def add_topup(engine: AsyncEngine, org_id: Any, amount: str, at: datetime)
             ),
             {"o": org_id, "a": Decimal(amount), "p": secrets.token_hex(8).upper(), "c": at},
         )
+        await record_history(conn, org_id, Decimal(amount))  # the balance already held it
 
 
 async def top_up(engine: AsyncEngine, org: OrgRecord, amount: str) -> None:
+    """Funds arrive without a ledger row the billing cares about (the opening moves with them)."""
     async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE wallets SET balance = balance + :a WHERE organization_id = :o"),
-            {"a": Decimal(amount), "o": org.id},
-        )
+        await adjust_balance(conn, org.id, Decimal(amount))

@@ -29,6 +29,7 @@ from bot.db.migrate import migrate
 from bot.emulators.slack import SignedRequest, SlackEmulator, SlackRequestFactory
 from bot.jobs.outbox import OutboxPolicy
 from bot.settings import Settings
+from tests import ledger_invariant
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_SECRET = "test-bot-secret-0123456789abcdef0123456789"
@@ -89,8 +90,19 @@ async def database_url(pg_server_url: str) -> AsyncIterator[str]:
         await migrate(engine)
     finally:
         await engine.dispose()
+    await ledger_invariant.install(url)
     yield url
     await drop_database(pg_server_url, name)
+
+
+@pytest.fixture(autouse=True)
+async def ledger_invariant_holds(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """After every test that used this run's database: each organisation's wallet balance is its
+    opening balance plus the sum of its completed ledger rows (money never moves without a row)."""
+    url = request.getfixturevalue("database_url") if "database_url" in request.fixturenames else None
+    yield
+    if url is not None and (broken := await ledger_invariant.broken_organisations(url)):
+        pytest.fail("ledger invariant broken:\n" + "\n".join(b.describe() for b in broken), pytrace=False)
 
 
 @pytest.fixture(scope="session")

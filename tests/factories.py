@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import bcrypt
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.emulators.slack import SlackEmulator
 from tests.conftest import TEAM_ID
@@ -77,6 +77,35 @@ async def make_org(
             text("INSERT INTO wallets (organization_id, balance) VALUES (:o, :b)"), {"o": org_id, "b": balance}
         )
     return OrgRecord(id=org_id, name=name, slug=slug)
+
+
+async def set_balance(conn: AsyncConnection, org_id: uuid.UUID, balance: Decimal) -> None:
+    """The panel (or an admin) sets a wallet's balance without a ledger row: the recorded opening
+    moves by the same amount, so the ledger invariant still holds (`tests.ledger_invariant`)."""
+    current = (
+        await conn.execute(text("SELECT balance FROM wallets WHERE organization_id = :o"), {"o": org_id})
+    ).scalar_one()
+    await adjust_balance(conn, org_id, balance - current)
+
+
+async def adjust_balance(conn: AsyncConnection, org_id: uuid.UUID, delta: Decimal) -> None:
+    """The wallet changes by `delta` without a ledger row; its recorded opening moves with it."""
+    await conn.execute(
+        text("UPDATE csbot_test.wallet_openings SET opening = opening + :d WHERE organization_id = :o"),
+        {"d": delta, "o": org_id},
+    )
+    await conn.execute(
+        text("UPDATE wallets SET balance = balance + :d WHERE organization_id = :o"), {"d": delta, "o": org_id}
+    )
+
+
+async def record_history(conn: AsyncConnection, org_id: uuid.UUID, amount: Decimal) -> None:
+    """A completed ledger row the test wrote as past history: the balance already includes it, so
+    the recorded opening is what the wallet held before it."""
+    await conn.execute(
+        text("UPDATE csbot_test.wallet_openings SET opening = opening - :a WHERE organization_id = :o"),
+        {"a": amount, "o": org_id},
+    )
 
 
 async def add_member(engine: AsyncEngine, org: OrgRecord, user: UserRecord, role: str = "member") -> None:

@@ -31,7 +31,7 @@ from bot.paypal.client import PayPalClient
 from bot.services.topup_pages import sign_ref
 from bot.services.topups import attach_order, create_pending_topup, request_id_for_create
 from tests.conftest import BOT_SECRET, RunningBot, make_settings, start_bot
-from tests.factories import OrgRecord, add_slack_user, make_org, make_user
+from tests.factories import OrgRecord, add_slack_user, make_org, make_user, set_balance
 from tests.paypal_fixtures import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET
 from tests.paypal_fixtures import paypal_emulator as paypal_emulator  # noqa: PLC0414 - a fixture
 
@@ -452,7 +452,7 @@ async def test_a_reversal_can_make_the_wallet_negative_and_alerts_staff(
 ) -> None:
     topup, capture_id = await captured_topup(hook_bot, engine, slack, paypal_emulator)
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE wallets SET balance = 5 WHERE organization_id = :o"), {"o": topup.org.id})
+        await set_balance(conn, topup.org.id, Decimal("5"))  # spent, as far as this test cares
     event = paypal_emulator.event_capture_reversed(paypal_emulator.reverse(capture_id))
     await deliver(paypal_emulator, hook_bot, event)
     assert (await settled(engine, event["id"])).outcome.startswith("refunded")

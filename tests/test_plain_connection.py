@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import ledger, plain, wallet_view
-from tests.factories import make_org, make_user
+from tests.factories import make_org, make_user, record_history, set_balance
 
 
 @pytest.fixture(name="pool")
@@ -27,7 +27,7 @@ async def test_query_functions_answer_alike_on_both_connections(engine: AsyncEng
     owner = await make_user(engine)
     org = await make_org(engine, owner)
     async with engine.begin() as conn:
-        await ledger.change_wallet(conn, org.id, Decimal("12.34"))
+        await set_balance(conn, org.id, Decimal("12.34"))
         await conn.execute(
             text(
                 "INSERT INTO payment_transactions (organization_id, amount, payment_method, payment_provider, status,"
@@ -35,6 +35,7 @@ async def test_query_functions_answer_alike_on_both_connections(engine: AsyncEng
             ),
             {"o": org.id, "m": '{"capture_id": "CAP1"}'},
         )
+        await record_history(conn, org.id, Decimal("5"))
     async with engine.connect() as conn:
         via_engine = (await ledger.read_wallet(conn, org.id), await ledger.recent_transactions(conn, org.id, limit=5))
 

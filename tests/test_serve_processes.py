@@ -24,9 +24,10 @@ import pytest
 
 from bot.emulators.slack import SlackEmulator
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
-from tests.serve_fixtures import Served, children_of, csbot_env, is_running, serve_settings, serving
+from tests.serve_fixtures import Served, children_of, csbot_env, free_port, is_running, serve_settings, serving
 
 T = TypeVar("T")
+METRICS_TOKEN = "serve-metrics-token-0123456789abcdef01"
 
 
 @pytest.fixture
@@ -43,10 +44,13 @@ async def _until(check: Callable[[], T], what: str, timeout: float = 30.0) -> T:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def _get(url: str) -> tuple[int, str]:
+async def _get(url: str, **headers: str) -> tuple[int, str]:
     """One request on a connection of its own, so the kernel hands it to whichever process accepts."""
     connector = aiohttp.TCPConnector(force_close=True)
-    async with aiohttp.ClientSession(connector=connector) as session, session.get(url, timeout=10) as response:
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.get(url, timeout=10, headers=headers) as response,
+    ):
         return response.status, await response.text()
 
 
@@ -67,7 +71,10 @@ async def _helper(served: Served, other_than: int | None = None) -> int:
 async def test_the_helper_answers_on_the_same_port_and_metrics_count_both(
     tmp_path: Path, two_processes: dict[str, str]
 ) -> None:
-    async with serving(tmp_path, **two_processes) as served:
+    listener = free_port()
+    bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    metered = {**two_processes, "METRICS_TOKEN": METRICS_TOKEN, "METRICS_PORT": str(listener)}
+    async with serving(tmp_path, **metered) as served:
         helper = await _helper(served)
         await _until(lambda: served.log.read_text().count("Running on") >= 2, "the helper to listen")
         os.kill(served.process.pid, signal.SIGSTOP)  # only the helper can accept now
@@ -79,8 +86,11 @@ async def test_the_helper_answers_on_the_same_port_and_metrics_count_both(
         assert is_running(helper)
         for _ in range(15):
             assert (await _get(served.base + "/readyz"))[0] == 200
-        counts = [_readyz_count((await _get(served.base + "/metrics"))[1]) for _ in range(6)]
-    assert counts == [20.0] * 6
+        counts = [_readyz_count((await _get(served.base + "/metrics", **bearer))[1]) for _ in range(6)]
+        from_listener = _readyz_count((await _get(f"http://127.0.0.1:{listener}/metrics", **bearer))[1])
+        refused = await _get(served.base + "/metrics")
+    assert counts == [20.0] * 6 and from_listener == 20.0  # the primary's listener sums both processes too
+    assert refused == (401, "")
 
 
 async def test_a_dead_helper_is_replaced_and_stopping_the_primary_stops_it(

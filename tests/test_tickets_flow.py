@@ -23,6 +23,7 @@ from tests.ticket_fixtures import (
     eventually,
     flat,
     latest_ticket_of,
+    open_ticket_from_slack,
     panel_reply,
     panel_ticket,
     person,
@@ -44,23 +45,11 @@ NEW_TICKET_VALUES = {
 }
 
 
-async def open_ticket_from_slack(
-    d: Desk, engine: AsyncEngine, slack: SlackEmulator, slack_requests: SlackRequestFactory
-) -> uuid.UUID:
-    request = slack_requests.slash_command(d.customer.slack_id, "ticket new", channel_id=d.customer_channel)
-    assert await send_ok(d.bot, request) == ""
-    view = slack.open_views(d.customer.slack_id)[-1]
-    assert view["callback_id"] == render.NEW_CALLBACK_ID
-    submission = slack_requests.view_submission(d.customer.slack_id, view, values=NEW_TICKET_VALUES)
-    assert await send_ok(d.bot, submission) == ""
-    return await eventually(lambda: latest_ticket_of(engine, d.org))
-
-
 async def test_ticket_from_slack_reaches_triage_and_replies_flow_both_ways(
     database_url: str, engine: AsyncEngine, slack: SlackEmulator, slack_requests: SlackRequestFactory
 ) -> None:
     async with desk(database_url, engine, slack) as d:
-        ticket_id = await open_ticket_from_slack(d, engine, slack, slack_requests)
+        ticket_id = await open_ticket_from_slack(d, engine, slack, slack_requests, NEW_TICKET_VALUES)
         row = await ticket_row(engine, ticket_id)
         assert (row.subject, row.priority, row.category, row.status) == (
             "VPS <web-1> is down",

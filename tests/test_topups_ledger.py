@@ -19,7 +19,7 @@ from bot.services.topups import (
     attach_order,
     create_pending_topup,
 )
-from tests.factories import OrgRecord, make_org, make_user
+from tests.factories import OrgRecord, make_org, make_user, set_balance
 
 
 async def new_topup(engine: AsyncEngine, amount: str = "25.00") -> tuple[OrgRecord, uuid.UUID, str]:
@@ -187,7 +187,7 @@ async def test_partial_and_full_refunds_debit_once_each_and_may_go_negative(engi
     capture = capture_for(org, order_id)
     await apply(engine, capture)
     async with engine.begin() as conn:  # the customer spends most of it
-        await conn.execute(text("UPDATE wallets SET balance = 5 WHERE organization_id = :o"), {"o": org.id})
+        await set_balance(conn, org.id, Decimal("5"))
 
     async def refund(refund_id: str, amount: str, *, reversal: bool = False) -> Outcome:
         resource = Refund(refund_id, capture.id, Decimal(amount), "USD", "COMPLETED", str(org.id), None)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.rendering import wallet as render
 from tests.conftest import RunningBot
-from tests.factories import OrgRecord, add_slack_user, link_slack, make_user
+from tests.factories import OrgRecord, add_slack_user, link_slack, make_user, record_history
 from tests.paypal_fixtures import Payer, buttons, click, flat, payer, run, wait_for_response
 
 
@@ -65,6 +65,7 @@ async def add_ledger_rows(engine: AsyncEngine, org: OrgRecord, count: int) -> No
                     "n": n,
                 },
             )
+            await record_history(conn, org.id, Decimal("-0.03") if debit else Decimal("25.00"))
 
 
 def rows_shown(message: dict) -> list[str]:

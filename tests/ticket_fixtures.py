@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import AppOptions
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.jobs.outbox import OutboxPolicy
+from bot.rendering.tickets import NEW_CALLBACK_ID
 from tests.conftest import BOT_TOKEN, RunningBot, make_settings, settle_queued_outbox, start_bot
 from tests.factories import OrgRecord, UserRecord, link_slack, make_org, make_user, new_slack_user_id
 
@@ -224,6 +225,19 @@ async def say_in_thread(  # noqa: PLR0917 - reads like the sentence it sends
     **extra: Any,
 ) -> None:
     await send_ok(bot, slack_requests.message_event(who, channel, words, thread_ts=thread_ts, **extra))
+
+
+async def open_ticket_from_slack(
+    d: Desk, engine: AsyncEngine, slack: SlackEmulator, slack_requests: SlackRequestFactory, values: dict[str, Any]
+) -> uuid.UUID:
+    """The customer runs `/cs ticket new` in their channel and submits the form with `values`."""
+    request = slack_requests.slash_command(d.customer.slack_id, "ticket new", channel_id=d.customer_channel)
+    assert await send_ok(d.bot, request) == ""
+    view = slack.open_views(d.customer.slack_id)[-1]
+    assert view["callback_id"] == NEW_CALLBACK_ID
+    submission = slack_requests.view_submission(d.customer.slack_id, view, values=values)
+    assert await send_ok(d.bot, submission) == ""
+    return await eventually(lambda: latest_ticket_of(engine, d.org))
 
 
 async def latest_ticket_of(engine: AsyncEngine, org: OrgRecord) -> uuid.UUID | None:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.app_keys import METRICS, SETTINGS
+from bot.metrics import Metrics
+from bot.settings import Settings
 from webhooks import health, link, paypal, paypal_pages, slack_events
 
 
@@ -20,3 +23,12 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/link/{token}", link.submit_link, name="link_submit")
     app.router.add_get("/paypal/return", paypal_pages.paypal_return, name="paypal_return")
     app.router.add_get("/paypal/cancel", paypal_pages.paypal_cancel, name="paypal_cancel")
+
+
+def metrics_app(settings: Settings, metrics: Metrics) -> web.Application:
+    """The separate metrics listener's app (METRICS_HOST/METRICS_PORT): `/metrics` and nothing else."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app.router.add_get("/metrics", health.listener_metrics, name="listener_metrics")
+    return app

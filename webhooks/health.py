@@ -1,8 +1,14 @@
-"""Liveness, readiness and metrics endpoints for orchestrators and Prometheus."""
+"""Liveness, readiness and metrics endpoints for orchestrators and Prometheus.
+
+Metrics are not public (they describe traffic, failures and payments): `/metrics` on the main
+port exists only with METRICS_TOKEN and answers only to that bearer token; the separate listener
+(METRICS_HOST/METRICS_PORT, loopback by default) serves it too, asking for the token when one is set.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
 from aiohttp import web
@@ -10,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app_keys import ENGINE, HEAD_REVISION, METRICS, STOPPING
+from bot.app_keys import ENGINE, HEAD_REVISION, METRICS, SETTINGS, STOPPING
 from bot.db.migrate import current_revision
 
 log = logging.getLogger(__name__)
@@ -41,5 +47,28 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """`/metrics` on the public port: without METRICS_TOKEN it does not exist here (404, as any
+    unknown path); with it, only the bearer of that token gets an answer."""
+    if request.app[SETTINGS].metrics_token is None:
+        raise web.HTTPNotFound()
+    return _metrics_for_bearer(request)
+
+
+async def listener_metrics(request: web.Request) -> web.Response:
+    """`/metrics` on the metrics listener, which only those who reach METRICS_HOST can call."""
+    return _metrics_for_bearer(request)
+
+
+def _metrics_for_bearer(request: web.Request) -> web.Response:
+    token = request.app[SETTINGS].metrics_token
+    if token is not None and not bearer_matches(request.headers.get("Authorization", ""), token.get_secret_value()):
+        return web.Response(status=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     body = request.app[METRICS].render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def bearer_matches(authorization: str, token: str) -> bool:
+    """`Authorization: Bearer <token>` (scheme in any case), compared in constant time."""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    matches = hmac.compare_digest(credentials.strip().encode(), token.encode())
+    return scheme.lower() == "bearer" and matches

@@ -30,13 +30,15 @@ def with_database(url: str, database: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """An engine with pre-ping (so a restarted PostgreSQL heals the pool) and a statement timeout."""
+    """An engine with pre-ping (so a restarted PostgreSQL heals the pool) and a statement timeout,
+    whose errors never quote their parameters (user text) into messages and logs."""
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_timeout=5,
+        hide_parameters=True,  # statement errors would quote what users typed into logs
         connect_args={
             "timeout": 5,
             "server_settings": {

@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from bot.money import format_money
 from bot.rendering.escape import escape_mrkdwn
-from bot.rendering.money import format_money
 
 if TYPE_CHECKING:
     from bot.db.billing import ArrearsState

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.commands import CommandSpec
-from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
 
 UNKNOWN_COMMAND = "I don't know `{command} {typed}`."
 HELP_POINTER = "Type `{command} help` to see everything I can do."
@@ -40,7 +40,10 @@ def render_help(
         lines = [f"{code(f'{command} {spec.usage}'.strip())}  {escape_mrkdwn(spec.description)}" for spec in specs]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{group}*\n" + "\n".join(lines)}})
         lines_text.extend(f"{command} {spec.usage}" for spec in specs)
-    return {"response_type": "ephemeral", "text": f"{HELP_TITLE}: " + "; ".join(lines_text), "blocks": blocks}
+    text = mrkdwn(
+        "{title}: {commands}", title=HELP_TITLE, commands="; ".join(lines_text)
+    )  # usages hold <angle brackets>
+    return {"response_type": "ephemeral", "text": text, "blocks": blocks}
 
 
 def render_unknown_command(command: str, typed: str, suggestions: Sequence[CommandSpec]) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn
-from bot.rendering.money import format_money
 from bot.services.home import HomeSnapshot
 
 HOME_LINK_INTRO = (

@@ -12,9 +12,9 @@ from typing import Any
 
 from bot.db.bindings import BindingRow
 from bot.db.orgs import MemberRow
+from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn
 from bot.rendering.identity import render_link_prompt
-from bot.rendering.money import format_money
 from bot.services.bindings import BindOutcome, UnbindOutcome, kinds_of
 from bot.services.identity import OrgContext
 from bot.services.orgs import (

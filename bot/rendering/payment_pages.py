@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
-from bot.rendering.money import format_money
+from bot.money import format_money
 from bot.rendering.pages import render_page
 from bot.services.topup_pages import PageKind, TopupPage
 

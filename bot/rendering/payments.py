@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn
-from bot.rendering.money import format_money
 
 
 def _message(text: str, *, context: str | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.db.tickets import ReplyRow, TicketRow
-from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -161,7 +161,10 @@ def render_card(ticket: TicketRow, *, assignee_slack_id: str | None = None) -> d
                 ],
             }
         )
-    text = f"Ticket {short_id(tid)}: {ticket.subject} ({_label(ticket.status)}, {ticket.priority})"
+    text = mrkdwn(
+        "Ticket {id}: {subject} ({status}, {priority})",
+        id=short_id(tid), subject=ticket.subject, status=_label(ticket.status), priority=ticket.priority,
+    )  # fmt: skip
     return {"text": text, "blocks": blocks, "metadata": _metadata(tid, "triage")}
 
 
@@ -176,7 +179,10 @@ def render_requester_root(ticket: TicketRow, *, link_url: str | None) -> dict[st
         _section("\n".join(lines)),
         _context("Replies from ContainerStacks support appear in this thread. Reply in the thread to answer."),
     ]
-    text = f"Support ticket {short_id(ticket.id)}: {ticket.subject} ({_label(ticket.status)})"
+    text = mrkdwn(
+        "Support ticket {id}: {subject} ({status})",
+        id=short_id(ticket.id), subject=ticket.subject, status=_label(ticket.status),
+    )  # fmt: skip
     return {"text": text, "blocks": blocks, "metadata": _metadata(ticket.id, "requester")}
 
 
@@ -196,7 +202,7 @@ def render_reply_post(kind: str, reply: ReplyRow, thread_ts: str) -> dict[str, A
         who = f"*{escape_mrkdwn(reply.author_name)}*" + (" (customer)" if kind == "triage" else "")
     body = escape_mrkdwn(_excerpt(reply.message, 2900))
     return {
-        "text": f"{reply.author_name}: {_excerpt(reply.message, 2900)}",
+        "text": mrkdwn("{who}: {body}", who=reply.author_name, body=body),
         "blocks": [_section(f"{who}\n{body}")],
         "thread_ts": thread_ts,
         "metadata": _metadata(reply.ticket_id, "reply"),
@@ -335,7 +341,8 @@ def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[s
         for t in tickets
     ]
     header = f"*Support tickets of {escape_mrkdwn(org_name)}*"
-    text = f"Support tickets of {org_name}: " + "; ".join(f"{short_id(t.id)} {_label(t.status)}" for t in tickets)
+    listed = "; ".join(f"{short_id(t.id)} {_label(t.status)}" for t in tickets)
+    text = mrkdwn("Support tickets of {org}: {listed}", org=org_name, listed=listed)
     return _ephemeral(
         text, [_section(header + "\n" + "\n".join(lines)), _context(f"Open one with `{command} ticket <id>`.")]
     )
@@ -359,7 +366,10 @@ def render_conversation(ticket: TicketRow, replies: list[ReplyRow], command: str
         who = escape_mrkdwn(reply.author_name) + (" (support)" if reply.is_staff_reply else "")
         blocks.append(_section(f"*{who}* {_ago(reply.created_at)}\n{escape_mrkdwn(_excerpt(reply.message, 2800))}"))
     blocks.append(_context(f"Answer with `{command} ticket reply {short_id(ticket.id)}`."))
-    text = f"Ticket {short_id(ticket.id)}: {ticket.subject} ({_label(ticket.status)}), {len(replies)} replies"
+    text = mrkdwn(
+        "Ticket {id}: {subject} ({status}), {count} replies",
+        id=short_id(ticket.id), subject=ticket.subject, status=_label(ticket.status), count=len(replies),
+    )  # fmt: skip
     return _ephemeral(text, blocks[:50])
 
 

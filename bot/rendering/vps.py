@@ -7,8 +7,8 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from bot.rendering.escape import code, escape_mrkdwn
-from bot.rendering.money import format_money
+from bot.money import format_money
+from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
 
 if TYPE_CHECKING:
     from bot.services.vps import PlanView, ServerList, ServerView
@@ -173,7 +173,7 @@ def render_server(server: ServerView, *, can_manage: bool) -> dict[str, Any]:
     blocks = [_section("\n".join(lines))]
     if can_manage:
         blocks.append(server_buttons(server))
-    return _message(f"Server {server.label}: {server.status}", blocks)
+    return _message(mrkdwn("Server {label}: {status}", label=server.label, status=server.status), blocks)
 
 
 def render_plans(plans: list[PlanView]) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def render_rebuild_picker(server_id: str, label: str, images: list[tuple[str, st
               "placeholder": {"type": "plain_text", "text": "Choose an image"}}  # fmt: skip
     text = f"Rebuild *{escape_mrkdwn(label)}*: choose the image to reinstall from."
     blocks = [_section(text, select), {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
-    return _message(f"Rebuild {label}", blocks, replace=True)
+    return _message(mrkdwn("Rebuild {label}", label=label), blocks, replace=True)
 
 
 def render_rebuild_confirm(server_id: str, label: str, image: str) -> dict[str, Any]:
@@ -236,8 +236,8 @@ def render_rebuild_confirm(server_id: str, label: str, image: str) -> dict[str, 
         _button("Rebuild", REBUILD_CONFIRM_ACTION_ID, f"{server_id}|{image}", style="danger", confirm=confirm),
         _button("Cancel", CANCEL_ACTION_ID, "x"),
     ]
-    return _message(f"Rebuild {label} from {image}?", [_section(text), {"type": "actions", "elements": elements}],
-                    replace=True)  # fmt: skip
+    return _message(mrkdwn("Rebuild {label} from {image}?", label=label, image=image),
+                    [_section(text), {"type": "actions", "elements": elements}], replace=True)  # fmt: skip
 
 
 def render_resize_picker(server_id: str, label: str, plans: list[PlanView]) -> dict[str, Any]:
@@ -249,7 +249,7 @@ def render_resize_picker(server_id: str, label: str, plans: list[PlanView]) -> d
               "placeholder": {"type": "plain_text", "text": "Choose a plan"}}  # fmt: skip
     text = f"Resize *{escape_mrkdwn(label)}*: choose the new plan."
     blocks = [_section(text, select), {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
-    return _message(f"Resize {label}", blocks, replace=True)
+    return _message(mrkdwn("Resize {label}", label=label), blocks, replace=True)
 
 
 def signed(amount: Decimal, *, per_hour: bool) -> str:
@@ -278,8 +278,8 @@ def render_resize_confirm(preview: ResizePreview) -> dict[str, Any]:
         _button("Resize", RESIZE_CONFIRM_ACTION_ID, value, style="danger", confirm=confirm),
         _button("Cancel", CANCEL_ACTION_ID, "x"),
     ]
-    return _message(f"Resize {preview.label}?", [_section(text), {"type": "actions", "elements": elements}],
-                    replace=True)  # fmt: skip
+    return _message(mrkdwn("Resize {label}?", label=preview.label),
+                    [_section(text), {"type": "actions", "elements": elements}], replace=True)  # fmt: skip
 
 
 def parse_pair(value: str) -> tuple[str, str] | None:
@@ -301,7 +301,12 @@ def loading_modal(title: str = "Create a server") -> dict[str, Any]:
                   close={"type": "plain_text", "text": "Close"})  # fmt: skip
 
 
-def message_modal(title: str, text: str) -> dict[str, Any]:
+def message_modal(title: str, message: str) -> dict[str, Any]:
+    """A modal saying one thing; `message` is plain text (a refusal, what the user typed), escaped here."""
+    return _note_modal(title, escape_mrkdwn(message))
+
+
+def _note_modal(title: str, text: str) -> dict[str, Any]:
     return _modal(title, [_section(text)], close={"type": "plain_text", "text": "Close"})
 
 
@@ -408,7 +413,7 @@ def create_progress_view(label: str, status: str, *, done: bool = False, ip: str
         lines.append(f"IPv4: {code(ip)}")
     if not done:
         lines.append("You can close this window; the server keeps being created.")
-    return message_modal("Create a server", "\n".join(lines))
+    return _note_modal("Create a server", "\n".join(lines))
 
 
 def delete_modal(server_id: str, label: str, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -456,7 +461,7 @@ def deleted_view(label: str, charge: Decimal | None, hours: int) -> dict[str, An
     extra = " Nothing more was charged."
     if charge:
         extra = f" The last {hours} hour(s) were charged: {format_money(charge)}."
-    return message_modal("Delete server", f":wastebasket: *{escape_mrkdwn(label)}* was deleted.{extra}")
+    return _note_modal("Delete server", f":wastebasket: *{escape_mrkdwn(label)}* was deleted.{extra}")
 
 
 # --- notices -----------------------------------------------------------------------------------
@@ -490,4 +495,4 @@ def abandoned_notice(label: str) -> dict[str, Any]:
 def staff_alert(title: str, lines: list[str]) -> dict[str, Any]:
     body = "\n".join(f"• {escape_mrkdwn(line)}" for line in lines)
     text = f":rotating_light: *{escape_mrkdwn(title)}*\n{body}"
-    return {"text": f"{title}", "blocks": [_section(text), _context("ContainerStacks servers")]}
+    return {"text": escape_mrkdwn(title), "blocks": [_section(text), _context("ContainerStacks servers")]}

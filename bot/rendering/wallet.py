@@ -14,8 +14,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from bot.db.ledger import TransactionRow
+from bot.money import SYMBOLS, format_money
 from bot.rendering.escape import escape_mrkdwn
-from bot.rendering.money import SYMBOLS, format_money
 from bot.services.wallet import (
     APPROVAL_WINDOW_HOURS,
     DEFAULT_HOURLY_RATE,

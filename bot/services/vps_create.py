@@ -29,8 +29,8 @@ from bot.errors import UserError
 from bot.linode.errors import LinodeError
 from bot.linode.gateway import CreateSpec, LinodeGateway
 from bot.linode.keys import InvalidSshKey, validate_public_key
+from bot.money import format_money
 from bot.rendering import vps as render
-from bot.rendering.money import format_money
 from bot.services import billing, vps
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor

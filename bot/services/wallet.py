@@ -28,9 +28,9 @@ from bot.db.ledger import TransactionRow
 from bot.db.plain import PlainConnection
 from bot.db.wallet_view import CardSnapshot, RunningServer
 from bot.errors import UserError
+from bot.money import SYMBOLS, format_money
 from bot.paypal.client import PayPalClient, PayPalError
 from bot.paypal.models import MalformedResource, Order
-from bot.rendering.money import SYMBOLS, format_money
 from bot.services.audit import record as audit_record
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor, OrgContext, SlackRef, actor_from_row, choose_organization

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
 from bot.rendering import tickets as render
+from bot.rendering.escape import escape_mrkdwn
 from bot.services import tickets
 from bot.services.container import Services
 from bot.services.identity import Actor, SlackRef, resolve_actor
@@ -49,7 +50,7 @@ def register(app: AsyncApp, services: Services) -> None:
         except (UserError, ValueError) as refusal:
             text = refusal.message if isinstance(refusal, UserError) else "That control is no longer valid."
             if where:
-                await client.chat_postEphemeral(channel=where, user=slack.user_id, text=text)
+                await client.chat_postEphemeral(channel=where, user=slack.user_id, text=escape_mrkdwn(text))
 
     @app.action(render.ACTION_ASSIGN_ME)
     @guarded(services)

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
 from bot.rendering import tickets as render
+from bot.rendering.escape import escape_mrkdwn
 from bot.services import tickets
 from bot.services.container import Services
 from bot.services.identity import resolve_actor
@@ -56,7 +57,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 default_channel=support,
             )
         except UserError as refusal:
-            await client.chat_postMessage(channel=slack.user_id, text=refusal.message)
+            await client.chat_postMessage(channel=slack.user_id, text=escape_mrkdwn(refusal.message))
 
     @app.view(render.REPLY_CALLBACK_ID)
     @guarded(services)
@@ -80,7 +81,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 services.engine, actor, uuid.UUID(str(view["private_metadata"])), text, default_channel=support
             )
         except UserError as refusal:
-            await client.chat_postMessage(channel=slack.user_id, text=refusal.message)
+            await client.chat_postMessage(channel=slack.user_id, text=escape_mrkdwn(refusal.message))
 
 
 async def _permalink(client: AsyncWebClient, channel_id: str | None, message_ts: str) -> str | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 
-from bot.logging import REDACTED, JsonFormatter, SecretRedactor
+from bot.logging import REDACTED, JsonFormatter, SecretRedactor, keep_private
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:
@@ -36,3 +37,27 @@ def test_short_values_are_not_treated_as_secrets() -> None:
     record = _record("port 3000 open")
     SecretRedactor(["3000"]).filter(record)
     assert record.getMessage() == "port 3000 open"
+
+
+def _line_of(record: logging.LogRecord) -> str:
+    SecretRedactor([]).filter(record)
+    return JsonFormatter().format(record)
+
+
+def test_a_requests_private_values_are_masked_in_messages_extras_and_tracebacks() -> None:
+    typed = "sk_live_pasted key\nsecond line"
+
+    def request() -> tuple[str, str]:  # one Slack request: its own context
+        keep_private([typed, "25"])
+        try:
+            raise ValueError(f"invalid input for query argument $1: {typed!r}")
+        except ValueError as error:
+            failed = _record("lib said Responding body: " + json.dumps({"text": typed}), detail=typed)
+            failed.exc_info = (ValueError, error, error.__traceback__)
+        return _line_of(failed), _line_of(_record("topped up 25 of 250"))
+
+    failed, short = contextvars.copy_context().run(request)
+    assert "sk_live_pasted" not in failed and "second line" not in failed and REDACTED in failed
+    assert "ValueError" in failed and "test_logging.py" in failed  # the traceback is kept, only the value goes
+    assert json.loads(short)["event"] == "topped up 25 of 250"  # too short to mask: it cannot be a secret
+    assert "sk_live_pasted" in _line_of(_record(typed))  # outside that request nothing is private

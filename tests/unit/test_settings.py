@@ -15,6 +15,7 @@ CONTRACT_NAMES = [
     "LINODE_API_TOKEN", "LINODE_API_URL", "SSH_CRED_SECRET", "BOT_SECRET", "SUPPORT_CHANNEL",
     "ADMIN_CHANNEL", "BILLING_ENABLED", "BILLING_GRACE_HOURS", "SUMMARY_CRON", "TIMEZONE",
     "SCHEDULER_ENABLED", "LOG_LEVEL", "LOG_FORMAT", "CSBOT_DATA_DIR",
+    "METRICS_TOKEN", "METRICS_HOST", "METRICS_PORT",
 ]  # fmt: skip
 
 
@@ -95,3 +96,34 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
 def test_every_hint_names_a_real_setting() -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert set(HINTS) <= fields
+
+
+@pytest.mark.parametrize(
+    ("env", "named", "says"),
+    [
+        ({"METRICS_TOKEN": "too-short"}, "METRICS_TOKEN", "at least 32"),
+        ({"METRICS_TOKEN": "spaces in a token are not one " * 2}, "METRICS_TOKEN", "without spaces"),
+        ({"METRICS_HOST": "10.0.0.5"}, "METRICS_PORT", "required when METRICS_HOST is set"),
+        ({"METRICS_PORT": "3000"}, "METRICS_PORT", "must differ from PORT"),
+        ({"PORT": "8080", "METRICS_PORT": "8080"}, "METRICS_PORT", "must differ from PORT"),
+        ({"METRICS_PORT": "70000"}, "METRICS_PORT", "65535"),
+    ],
+)
+def test_metrics_settings_that_would_expose_or_lose_metrics_are_refused(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str, says: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    assert [p.name for p in caught.value.problems] == [named] and says in str(caught.value)
+
+
+def test_metrics_listener_is_on_loopback_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(env_file=None).metrics_listener is None
+    monkeypatch.setenv("METRICS_PORT", "9100")
+    assert load_settings(env_file=None).metrics_listener == ("127.0.0.1", 9100)
+    monkeypatch.setenv("METRICS_HOST", "10.0.0.5")
+    monkeypatch.setenv("METRICS_TOKEN", "t" * 32)
+    settings = load_settings(env_file=None)
+    assert settings.metrics_listener == ("10.0.0.5", 9100) and "t" * 32 in settings.secret_values()

@@ -1,4 +1,8 @@
-"""Money as people read it; amounts are Decimal all the way (never float)."""
+"""Money as people read it; amounts are Decimal all the way (never float).
+
+Neutral ground: services word their refusals with it and renderers their messages, and neither
+may import the other's layer (rendering depends on services for their types).
+"""
 
 from __future__ import annotations
 
