@@ -8,10 +8,10 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-import bcrypt
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import panel_passwords as passwords
 from bot.emulators.slack import SlackEmulator
 from tests.conftest import TEAM_ID
 
@@ -35,7 +35,7 @@ class OrgRecord:
 
 def panel_hash(password: str) -> str:
     """A bcryptjs-style `$2a$` hash (cost 4 keeps tests fast; the panel uses 12)."""
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode().replace("$2b$", "$2a$", 1)
+    return passwords.panel_hash(password, cost=4)
 
 
 async def make_user(
