@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -61,17 +63,34 @@ async def _database_findings(settings: Settings) -> list[Finding]:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
             revision = await current_revision(conn)
+            staff = await _staff_password_finding(conn) if revision is not None else None
     except Exception as exc:
         return [Finding(FAIL, "database", f"cannot connect: {type(exc).__name__}: {exc}")]
     finally:
         await engine.dispose()
     head = head_revision()
+    findings = [Finding(OK, "database", "reachable")]
     if revision != head:
-        return [
-            Finding(OK, "database", "reachable"),
-            Finding(FAIL, "migrations", f"database at {revision or 'none'}, code at {head}: run `csbot migrate`"),
-        ]
-    return [Finding(OK, "database", "reachable"), Finding(OK, "migrations", f"at head ({head})")]
+        findings.append(
+            Finding(FAIL, "migrations", f"database at {revision or 'none'}, code at {head}: run `csbot migrate`")
+        )
+    else:
+        findings.append(Finding(OK, "migrations", f"at head ({head})"))
+    return findings + ([staff] if staff else [])
+
+
+async def _staff_password_finding(conn: AsyncConnection) -> Finding:
+    """Warn about staff accounts whose password is a published default (`admin123` and the like)."""
+    from bot.db.users import staff_password_hashes  # noqa: PLC0415
+    from bot.panel_passwords import hash_is_known_default  # noqa: PLC0415
+
+    staff = await staff_password_hashes(conn)
+    known = await asyncio.gather(*(hash_is_known_default(password_hash) for _, password_hash in staff))
+    weak = [email for (email, _), is_known in zip(staff, known, strict=True) if is_known]
+    if weak:
+        detail = f"{', '.join(weak)} still {'uses' if len(weak) == 1 else 'use'} a published default password"
+        return Finding(WARN, "staff passwords", detail + " (such as admin123): change it in the panel now")
+    return Finding(OK, "staff passwords", f"no staff account uses a published default ({len(staff)} checked)")
 
 
 async def _slack_finding(settings: Settings) -> Finding:

@@ -273,6 +273,21 @@ async def test_missing_password_re_shows_the_form(
     assert await attempt_row(engine, f"email:{user.email.lower()}") is None
 
 
+async def test_an_account_with_a_published_default_password_is_not_linked(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, browser: Browser
+) -> None:
+    user, slack_user_id = await new_person(engine, slack, password="admin123", role="admin")
+    path = await link_path(engine, slack_user_id)
+    answer = await browser.sign_in(path, user.email, "admin123")
+    assert answer.status == 403
+    assert "change this password in the panel first" in answer.error
+    assert await identity_of(engine, slack_user_id) is None
+    assert not await token_used(engine, path)  # after changing it in the panel, the same link works
+    [refused] = await link_activities(engine, slack_user_id, "slack.link_refused")
+    assert refused["user_id"] == user.id and refused["metadata"]["reason"] == "default_password"
+    assert await link_activities(engine, slack_user_id) == []
+
+
 # -- throttling -------------------------------------------------------------------------------------
 
 

@@ -46,6 +46,9 @@ REFUSALS: dict[type[UserError], tuple[int, str]] = {
     linking.CsrfRejected: (403, "Form not accepted"),
     TooManyAttempts: (429, "Too many attempts"),
 }
+#: Refusals that re-show the form (the link stays usable): their HTTP status, 400 unless listed.
+FORM_ERRORS = (linking.BadCredentials, linking.MissingCredentials, linking.DefaultPasswordRefused)
+FORM_ERROR_STATUS: dict[type[UserError], int] = {linking.BadCredentials: 401, linking.DefaultPasswordRefused: 403}
 NOT_CONFIGURED = "Account linking is not configured on this bot (BOT_SECRET is unset)."
 
 
@@ -90,8 +93,8 @@ async def submit_link(request: web.Request) -> web.Response:
             client_ip=request.remote,
             confirmation=functools.partial(render_linked_dm, command=services.settings.slack_command),
         )
-    except (linking.BadCredentials, linking.MissingCredentials) as refusal:
-        status = 401 if isinstance(refusal, linking.BadCredentials) else 400
+    except FORM_ERRORS as refusal:
+        status = FORM_ERROR_STATUS.get(type(refusal), 400)
         return _page(render_link_form(email=email, csrf_token=csrf, error=refusal.message), status)
     except UserError as refusal:
         return _refusal(refusal)

@@ -27,6 +27,7 @@ from bot.db import outbox as outbox_db
 from bot.db import users as users_db
 from bot.db.users import UserRow
 from bot.errors import UserError
+from bot.panel_passwords import is_known_default
 from bot.services import audit, link_tokens, login_throttle
 from bot.services.identity import SlackRef
 from bot.services.invites import accept_pending_invites
@@ -53,6 +54,16 @@ class MissingCredentials(UserError):
 
 class BadCredentials(UserError):
     """That email and password don't match an account."""
+
+
+class DefaultPasswordRefused(UserError):
+    """A published default password proves nothing about who is signing in."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This account still has a published default password, so nothing was linked: "
+            "change this password in the panel first, then sign in here again."
+        )
 
 
 class BadApiKey(UserError):
@@ -170,8 +181,26 @@ async def link_with_password(
         user = await users_db.find_by_email(conn, email)
     if not await password_matches(password, user.password_hash if user else None) or user is None:
         raise BadCredentials
+    if is_known_default(password):  # whoever read the panel's docs could link it: not a proof of anything
+        await _record_default_password_refusal(engine, claims.slack, user)
+        raise DefaultPasswordRefused
     await login_throttle.succeeded(engine, clear=limits[:1], refund=limits[1:])
     return await _complete_link(engine, claims.slack, user, "password", confirmation=confirmation, claims=claims)
+
+
+async def _record_default_password_refusal(engine: AsyncEngine, slack: SlackRef, user: UserRow) -> None:
+    async with engine.begin() as conn:
+        await audit.record(
+            conn,
+            user_id=user.id,
+            slack=slack,
+            event_type="slack.link_refused",
+            entity_type="user",
+            entity_id=str(user.id),
+            status="warning",
+            message=f"Refused to link Slack account {slack.user_id}: this account still has a default password",
+            metadata={"reason": "default_password"},
+        )
 
 
 async def link_with_api_key(
