@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -105,8 +106,8 @@ def new_slack_user_id() -> str:
     return "U0" + secrets.token_hex(4).upper()
 
 
-def add_slack_user(slack: SlackEmulator, *, name: str | None = None, email: str | None = None) -> str:
+def add_slack_user(slack: SlackEmulator, *, name: str | None = None, email: str | None = None, **profile: Any) -> str:
     """A fresh Slack user known to the emulator (Slack rejects calls about unknown users)."""
     user_id = new_slack_user_id()
-    slack.add_user(user_id, name=name or user_id.lower(), email=email)
+    slack.add_user(user_id, name=name or user_id.lower(), email=email, **profile)
     return user_id

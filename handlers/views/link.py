@@ -14,7 +14,7 @@ from bot.rendering.identity import LINK_KEY_ACTION, LINK_KEY_BLOCK, LINK_KEY_CAL
 from bot.services import linking
 from bot.services.container import Services
 from bot.slack.home import refresh_home
-from handlers.context import slack_ref
+from handlers.context import slack_names, slack_ref
 from handlers.errors import guarded
 
 
@@ -28,7 +28,9 @@ def register(app: AsyncApp, services: Services) -> None:
         key = str((values.get(LINK_KEY_BLOCK, {}).get(LINK_KEY_ACTION) or {}).get("value") or "")
         slack = slack_ref(body)
         try:
-            await linking.link_with_api_key(services.engine, slack, key, confirmation=confirmation)
+            await linking.link_with_api_key(
+                services.engine, slack, key, names=slack_names(body), confirmation=confirmation
+            )
         except UserError as refusal:  # wrong key or too many attempts: say so on the field
             await ack(response_action="errors", errors={LINK_KEY_BLOCK: refusal.message})
             return
