@@ -12,6 +12,12 @@ from pathlib import Path
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+#: Printed once, to this terminal only, when `migrate` built the schema and seeded the panel's admin.
+SEED_ADMIN_NOTICE = (
+    "\nThe panel's staff account {email} was created with this random password (shown only now,\n"
+    "stored only as a bcrypt hash):\n\n    {password}\n\n"
+    "Sign in to the panel with it and change it, or keep it in your password manager."
+)
 
 
 def _settings_or_exit(*, for_serve: bool = False) -> Settings:
@@ -44,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 async def _migrate(url: str) -> int:
     from bot.db.engine import create_engine  # noqa: PLC0415
-    from bot.db.migrate import IncompatibleDatabase, migrate  # noqa: PLC0415
+    from bot.db.migrate import SEED_ADMIN_EMAIL, IncompatibleDatabase, migrate  # noqa: PLC0415
 
     engine = create_engine(url, pool_size=1, max_overflow=0)
     try:
@@ -55,6 +61,8 @@ async def _migrate(url: str) -> int:
     finally:
         await engine.dispose()
     print(outcome.describe())
+    if outcome.seed_admin_password is not None:
+        print(SEED_ADMIN_NOTICE.format(email=SEED_ADMIN_EMAIL, password=outcome.seed_admin_password), flush=True)
     return EXIT_OK
 
 

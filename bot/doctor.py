@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import aiohttp
 
-from bot.diagnostics import config, linode, paypal, secrets, slack, web
+from bot.diagnostics import config, linode, paypal, secrets, slack, staff, web
 from bot.diagnostics.database import open_database
 from bot.diagnostics.findings import MARKS, Check, Context, Finding, Status
 from bot.settings import Settings, SettingsError, load_settings
@@ -28,6 +28,7 @@ CHECKS: tuple[Check, ...] = (
     paypal.webhook,
     linode.token,
     secrets.ssh_cred_secret,
+    staff.default_passwords,
     web.public_url,
 )
 HTTP_TIMEOUT_SECONDS = 15.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.services.identity import SlackRef
+from bot.services.linking import SlackNames
 
 
 def slack_ref(body: dict[str, Any]) -> SlackRef:
@@ -37,3 +38,12 @@ def channel_id(body: dict[str, Any]) -> str | None:
         return channel.get("id")
     container = body.get("container") or {}
     return container.get("channel_id")
+
+
+def slack_names(body: dict[str, Any]) -> SlackNames:
+    """The interacting user's handle and workspace as Slack's own (signed) payload names them."""
+    slack = slack_ref(body)
+    user, team = body.get("user") or {}, body.get("team") or {}
+    handle = (user.get("username") or user.get("name")) if isinstance(user, dict) else None
+    domain = team.get("domain") if isinstance(team, dict) else None
+    return SlackNames(user=f"@{handle}" if handle else slack.user_id, workspace=str(domain or slack.team_id))

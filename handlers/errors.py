@@ -44,7 +44,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if response is not None and body.get("type") == "view_submission":
             view = render_internal_error_view(ref)
             return BoltResponse(status=200, body={"response_action": "update", "view": view})
-        await _tell_user(body, client, ref)
+        await tell_user(body, client, render_internal_error(ref))
         return BoltResponse(status=200, body="") if response is not None else None
 
 
@@ -69,7 +69,7 @@ def guarded(services: Services) -> Callable[[Listener], Listener]:
                 if kwargs["ack"].response is None:
                     raise
                 ref = _log_failure(error, kwargs["body"], services)
-                await _tell_user(kwargs["body"], kwargs["client"], ref)
+                await tell_user(kwargs["body"], kwargs["client"], render_internal_error(ref))
                 return None
 
         return run
@@ -78,10 +78,15 @@ def guarded(services: Services) -> Callable[[Listener], Listener]:
 
 
 def run_after_ack(
-    services: Services, body: dict[str, Any], client: AsyncWebClient, work: Coroutine[Any, Any, None], *, view_id: str
+    services: Services,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    work: Coroutine[Any, Any, None],
+    *,
+    view_id: str | None,
 ) -> None:
-    """Finish a listener's post-ack work (filling the modal `view_id`) in a task of its own, at most
-    `AFTER_ACK_CONCURRENCY` at a time; a failure is logged with a reference, shown in the modal.
+    """Finish post-ack work (such as filling the modal `view_id`) in a task of its own, at most
+    `AFTER_ACK_CONCURRENCY` at a time; a failure is logged with a reference, shown in the modal if any.
 
     Its own task so the listener can return: while thousands of modals wait for a slow Linode, each
     waiting listener kept its whole request alive (Bolt's request, context, clients, payload), and
@@ -94,7 +99,11 @@ def run_after_ack(
 
 
 async def _after_ack(
-    services: Services, context: dict[str, Any], client: AsyncWebClient, work: Coroutine[Any, Any, None], view_id: str
+    services: Services,
+    context: dict[str, Any],
+    client: AsyncWebClient,
+    work: Coroutine[Any, Any, None],
+    view_id: str | None,
 ) -> None:
     try:
         async with services.after_ack:
@@ -103,6 +112,8 @@ async def _after_ack(
         ref = new_reference()
         services.metrics.slack_listener_errors.inc()
         log.error("slack.listener_failed", exc_info=error, extra={"ref": ref, **context})
+        if view_id is None:
+            return
         try:
             await client.views_update(view_id=view_id, view=render_internal_error_view(ref))
         except Exception:  # the modal is gone or Slack is down; the log line above has the reference
@@ -144,9 +155,11 @@ def _answer_unhandled(body: dict[str, Any], command: str) -> BoltResponse:
     return BoltResponse(status=200, body="")
 
 
-async def _tell_user(body: dict[str, Any], client: AsyncWebClient, ref: str) -> None:
-    """Already acked: reach the user through response_url, else an ephemeral, else a DM."""
-    message = render_internal_error(ref)
+async def tell_user(
+    body: dict[str, Any], client: AsyncWebClient, message: dict[str, Any], *, replace_original: bool = False
+) -> None:
+    """Already acked: reach the user with `message` (ephemeral) through response_url (replacing the
+    message clicked in, if asked), else an ephemeral in the channel, else a DM."""
     urls = body.get("response_urls")
     first = urls[0] if isinstance(urls, list) and urls else None
     response_url = body.get("response_url") or _field(first, "response_url")
@@ -158,10 +171,10 @@ async def _tell_user(body: dict[str, Any], client: AsyncWebClient, ref: str) -> 
         channel = None
     try:
         if response_url:
-            await AsyncWebhookClient(response_url).send_dict(message)
+            await AsyncWebhookClient(response_url).send_dict({**message, "replace_original": replace_original})
         elif user and channel:
             await client.chat_postEphemeral(channel=channel, user=user, text=message["text"], blocks=message["blocks"])
         elif user:
             await client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
-    except Exception:  # the user cannot be reached; the log line above still has the reference
-        log.warning("slack.error_reply_failed", exc_info=True, extra={"ref": ref})
+    except Exception:  # the user cannot be reached; a log line before this one says why we tried
+        log.warning("slack.error_reply_failed", exc_info=True, extra=_context(body))

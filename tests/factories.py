@@ -7,11 +7,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-import bcrypt
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import panel_passwords as passwords
 from bot.emulators.slack import SlackEmulator
 from tests.conftest import TEAM_ID
 
@@ -35,7 +36,7 @@ class OrgRecord:
 
 def panel_hash(password: str) -> str:
     """A bcryptjs-style `$2a$` hash (cost 4 keeps tests fast; the panel uses 12)."""
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode().replace("$2b$", "$2a$", 1)
+    return passwords.panel_hash(password, cost=4)
 
 
 async def make_user(
@@ -134,8 +135,8 @@ def new_slack_user_id() -> str:
     return "U0" + secrets.token_hex(4).upper()
 
 
-def add_slack_user(slack: SlackEmulator, *, name: str | None = None, email: str | None = None) -> str:
+def add_slack_user(slack: SlackEmulator, *, name: str | None = None, email: str | None = None, **profile: Any) -> str:
     """A fresh Slack user known to the emulator (Slack rejects calls about unknown users)."""
     user_id = new_slack_user_id()
-    slack.add_user(user_id, name=name or user_id.lower(), email=email)
+    slack.add_user(user_id, name=name or user_id.lower(), email=email, **profile)
     return user_id

@@ -13,9 +13,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import yaml
+from sqlalchemy import text
 
 from bot.cli import build_parser
+from bot.db.engine import create_engine
+from bot.db.migrate import SEED_ADMIN_EMAIL
 from bot.emulators.slack import SlackEmulator
+from tests.factories import make_user, panel_hash
 from tests.serve_fixtures import csbot_env, free_port, serve_settings, wait_until_healthy
 
 
@@ -126,3 +130,31 @@ async def test_db_check_after_a_clean_migrate_prints_only_its_report(
     assert head.startswith("Migrations: at head (")
     assert verdict.startswith("No drift: ") and verdict.endswith(" tables match the expected schema.")
     assert check.stderr == ""
+
+
+async def test_doctor_warns_about_staff_accounts_with_a_published_default_password(
+    tmp_path: Path, fresh_database: Callable[[], Awaitable[str]], slack: SlackEmulator
+) -> None:
+    url = await fresh_database()
+    env = serve_settings(url, slack.api_url)
+    migrated = await asyncio.to_thread(_csbot, "migrate", cwd=tmp_path, **env)
+    assert migrated.returncode == 0, migrated.stderr
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        staff = await make_user(engine, role="admin", password="correct horse 1")
+        clean = await asyncio.to_thread(_csbot, "doctor", cwd=tmp_path, **env)
+        assert "✓ staff passwords" in clean.stdout, clean.stdout  # the seeded admin got a random password
+
+        # As on a panel database where someone ran the panel's update-admin-password script.
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE users SET password_hash = :h WHERE email IN (:a, :b)"),
+                {"h": panel_hash("admin123"), "a": SEED_ADMIN_EMAIL, "b": staff.email},
+            )
+        warned = await asyncio.to_thread(_csbot, "doctor", cwd=tmp_path, **env)
+    finally:
+        await engine.dispose()
+    [line] = [line for line in warned.stdout.splitlines() if "staff passwords" in line]
+    assert line.startswith("! staff passwords:") and SEED_ADMIN_EMAIL in line and staff.email in line
+    assert "admin123" not in line.replace("(such as admin123)", "")  # names the accounts, not their hashes
+    assert warned.returncode == 0  # a warning, not a failure

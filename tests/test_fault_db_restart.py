@@ -100,7 +100,7 @@ async def test_requests_during_a_postgres_restart_get_friendly_answers_and_servi
     ):
         slack.add_channel(TRIAGE, name="triage")
         owner = await make_user(engine)
-        await make_org(engine, owner, balance=Decimal("42.00"))
+        home = await make_org(engine, owner, balance=Decimal("42.00"))
         user = add_slack_user(slack)
         await link_slack(engine, user, owner)
         payer_org = await make_org(engine, await make_user(engine), balance=Decimal("3.00"))
@@ -129,6 +129,7 @@ async def test_requests_during_a_postgres_restart_get_friendly_answers_and_servi
                 requests=requests,
                 base=base,
                 user=user,
+                org=home.id,
                 events=events,
             )
         finally:
@@ -161,7 +162,7 @@ class Load:
 
 async def run_the_outage(
     *, server: EmbeddedPostgres, engine: AsyncEngine, slack: SlackEmulator, paypal: PayPalEmulator,
-    requests: SlackRequestFactory, base: str, user: str, events: list[dict[str, Any]],
+    requests: SlackRequestFactory, base: str, user: str, org: uuid.UUID, events: list[dict[str, Any]],
 ) -> Load:  # fmt: skip
     load = Load()
     hook = base + "/webhooks/paypal"
@@ -191,7 +192,8 @@ async def run_the_outage(
                     "priority": {"value": {"type": "static_select", "selected_option": {"value": "high"}}},
                     "message": {"value": "The database is restarting; does my ticket survive it?"},
                 }
-                req = requests.view_submission(user, ticket_render.render_new_modal(), values=values)
+                form = ticket_render.render_new_modal(organization_id=org)
+                req = requests.view_submission(user, form, values=values)
                 status, body = await post(req.body, req.headers)
                 assert status == 200, (status, body)
                 if body == "":

@@ -39,8 +39,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def sign_in_with_chromium(url: str, email: str | None, password: str) -> tuple[str, str, str]:
-    """Open the page, fill the form like a person and submit; returns (prefilled email, heading, text)."""
+def sign_in_with_chromium(url: str, email: str | None, password: str) -> tuple[str, str, str, str]:
+    """Open the page, fill the form like a person and submit; the browser itself refuses to submit
+    before the confirmation is ticked. Returns (prefilled email, form text, heading, result text)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -62,10 +63,16 @@ def sign_in_with_chromium(url: str, email: str | None, password: str) -> tuple[s
                 email_field.clear()
                 email_field.send_keys(email)
             driver.find_element(By.ID, "password").send_keys(password)
-            driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            form_text = driver.find_element(By.TAG_NAME, "main").text
+            submit = driver.find_element(By.CSS_SELECTOR, "button[type=submit]")
+            submit.click()  # not ticked yet: the required checkbox keeps the form on the page
+            confirm = driver.find_element(By.ID, "confirm")
+            assert confirm.get_attribute("validationMessage"), "the browser should ask for the confirmation"
+            confirm.click()
+            submit.click()
             WebDriverWait(driver, 20).until(expected_conditions.title_contains("Account linked"))
             heading = driver.find_element(By.TAG_NAME, "h1").text
-            return prefilled, heading, driver.find_element(By.TAG_NAME, "main").text
+            return prefilled, form_text, heading, driver.find_element(By.TAG_NAME, "main").text
         finally:
             driver.quit()
 
@@ -75,8 +82,9 @@ async def test_a_person_links_their_account_in_a_real_browser(
 ) -> None:
     user, slack_user_id = await new_person(engine, slack)
     url = bot.url + await link_path(engine, slack_user_id)
-    prefilled, heading, text = await asyncio.to_thread(sign_in_with_chromium, url, None, user.password)
+    prefilled, form_text, heading, text = await asyncio.to_thread(sign_in_with_chromium, url, None, user.password)
     assert prefilled == user.email  # from the Slack profile, submitted unchanged
+    assert "Slack user @" in form_text and "in workspace ContainerStacks" in form_text
     assert heading == "Account linked"
     assert SUCCESS_MESSAGE.format(name=user.name, email=user.email) in text
     assert await identity_of(engine, slack_user_id) == {"user_id": user.id, "linked_via": "password"}

@@ -236,6 +236,9 @@ async def test_valid_api_key_links_closes_the_modal_and_confirms(
     [activity] = await link_activities(engine, slack_user_id)
     assert activity["metadata"]["method"] == "api_key" and activity["entity_id"] == str(user.id)
     assert key not in json.dumps(activity["metadata"])
+    [notice] = await link_activities(engine, slack_user_id, "auth.login")  # the owner's panel notification
+    assert notice["user_id"] == user.id and notice["metadata"]["slack_workspace"] == "containerstacks"
+    assert notice["metadata"]["slack_user_name"].startswith("@") and key not in json.dumps(notice["metadata"])
     dm_channel = slack.dm_channel_id(slack_user_id)
     await slack.wait_for("chat.postMessage", predicate=lambda c: c.args.get("channel") == dm_channel)
     [dm] = slack.dms(slack_user_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 import secrets
 import time
@@ -17,18 +18,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import asyncpg
 import bcrypt
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.engine import plain_url
 from bot.emulators.slack import SlackEmulator
 from bot.rendering.pages import SUCCESS_MESSAGE
 from bot.services import link_tokens, linking
 from bot.services.identity import SlackRef
 from bot.services.login_throttle import MAX_EMAIL_FAILURES, MAX_IP_FAILURES
 from tests.conftest import BOT_SECRET, TEAM_ID, RunningBot
-from tests.factories import UserRecord, make_org, make_user, new_slack_user_id
+from tests.factories import UserRecord, add_slack_user, make_org, make_user, new_slack_user_id
 
 BAD_CREDENTIALS = linking.BadCredentials().message
 
@@ -102,9 +105,11 @@ class Browser:
                 response.status, await response.text(), dict(response.headers), morsel.value if morsel else None
             )
 
-    async def post(self, path: str, form: dict[str, str], cookie: str | None) -> Answer:
+    async def post(self, path: str, form: dict[str, str], cookie: str | None, *, confirm: bool = True) -> Answer:
+        """Submit the form; like a person, with the confirmation ticked unless `confirm=False`."""
         headers = {"Cookie": f"{linking.CSRF_COOKIE}={cookie}"} if cookie else {}
-        async with self.session.post(self.bot.url + path, data=form, headers=headers) as response:
+        data = {**form, "confirm": "yes"} if confirm else form
+        async with self.session.post(self.bot.url + path, data=data, headers=headers) as response:
             return Answer(response.status, await response.text(), dict(response.headers))
 
     async def sign_in(self, path: str, email: str, password: str) -> Answer:
@@ -209,6 +214,92 @@ async def test_link_page_leaves_the_email_empty_when_slack_has_none(
     assert page.email_value == ""
 
 
+async def test_link_page_prefills_only_the_slack_users_own_confirmed_email(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, browser: Browser
+) -> None:
+    victim = await make_user(engine)
+    # Someone whose Slack profile claims another person's address, which Slack never confirmed.
+    claimant = add_slack_user(slack, name="claimant", email=victim.email, email_confirmed=False)
+    # A Slack Connect member from another workspace, and a deactivated account.
+    visitor = add_slack_user(slack, name="visitor", email=victim.email, team_id="T0ELSEWHERE")
+    gone = add_slack_user(slack, name="gone", email=victim.email, deleted=True)
+    for slack_user_id in (claimant, visitor, gone):
+        page = await browser.get(await link_path(engine, slack_user_id))
+        assert page.status == 200 and page.email_value == "", slack_user_id
+        assert victim.email not in page.body
+    owner, own_slack_id = await new_person(engine, slack)  # confirmed, their own account, this workspace
+    assert (await browser.get(await link_path(engine, own_slack_id))).email_value == owner.email
+
+
+async def test_link_page_names_the_slack_user_and_workspace_and_needs_an_explicit_confirmation(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, browser: Browser
+) -> None:
+    user, slack_user_id = await new_person(engine, slack, name="Grace Hopper")
+    path = await link_path(engine, slack_user_id)
+    page = await browser.get(path)
+    assert "You are linking Slack user @grace.hopper in workspace ContainerStacks" in page.text
+    assert '<input id="confirm" name="confirm" type="checkbox" value="yes" required>' in page.body
+    await slack.wait_for("team.info", predicate=lambda c: c.args.get("team") == TEAM_ID)
+
+    form = {"csrf": page.csrf, "email": user.email, "password": user.password}
+    unconfirmed = await browser.post(path, form, page.cookie, confirm=False)
+    assert unconfirmed.status == 400
+    assert linking.NotConfirmed().message in unconfirmed.text
+    assert "Slack user @grace.hopper in workspace ContainerStacks" in unconfirmed.text
+    assert await identity_of(engine, slack_user_id) is None and not await token_used(engine, path)
+    assert await attempt_row(engine, f"email:{user.email.lower()}") is None  # no password was tried
+
+    linked = await browser.post(path, {**form, "csrf": unconfirmed.csrf}, page.cookie)
+    assert linked.status == 200, linked.body
+    assert "Slack user @grace.hopper in workspace ContainerStacks now acts as this account" in linked.text
+
+
+async def test_link_page_still_names_the_slack_user_when_slack_cannot_say_more(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, browser: Browser
+) -> None:
+    _, slack_user_id = await new_person(engine, slack)
+    slack.fail("team.info", error="missing_scope", extra={"needed": "team:read", "provided": "commands"})
+    slack.fail("users.info", error="user_not_visible")
+    page = await browser.get(await link_path(engine, slack_user_id))
+    assert page.status == 200 and page.email_value == ""
+    assert f"You are linking Slack user {slack_user_id} in workspace {TEAM_ID}" in page.text
+
+
+async def test_linking_notifies_the_panel_account_owner_in_the_panels_notifications(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, browser: Browser, database_url: str
+) -> None:
+    user, slack_user_id = await new_person(engine, slack, name="Ada Lovelace")
+    pushed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    listener = await asyncpg.connect(plain_url(database_url))
+    await listener.add_listener("new_activity", lambda *args: pushed.put_nowait(json.loads(args[-1])))
+    try:
+        answer = await browser.sign_in(await link_path(engine, slack_user_id), user.email, user.password)
+        assert answer.status == 200, answer.body
+        # The panel's notify trigger pushes only the event types its notifications show, live.
+        notice = await asyncio.wait_for(_next_for(pushed, str(user.id)), timeout=5)
+    finally:
+        await listener.close()
+    assert notice["event_type"] == "auth.login" and notice["entity_type"] == "user"
+    assert "Slack user @ada.lovelace in workspace ContainerStacks" in notice["message"]
+    # What the panel lists as the owner's unread notifications (its own query): just that notice.
+    async with engine.connect() as conn:
+        unread = (
+            await conn.execute(
+                text("SELECT event_type, status, message FROM activity_logs WHERE user_id = :u AND is_read = FALSE"),
+                {"u": user.id},
+            )
+        ).all()
+    assert [(row.event_type, row.status) for row in unread] == [("auth.login", "warning")]
+    assert "If this was not you, change your password" in unread[0].message
+    assert len(await link_activities(engine, slack_user_id)) == 1  # the slack.link audit row, already read
+
+
+async def _next_for(queue: asyncio.Queue[dict[str, Any]], user_id: str) -> dict[str, Any]:
+    while (payload := await queue.get())["user_id"] != user_id:
+        pass
+    return payload
+
+
 async def test_correct_password_links_the_slack_user_and_confirms_everywhere(
     bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, browser: Browser
 ) -> None:
@@ -271,6 +362,21 @@ async def test_missing_password_re_shows_the_form(
     assert answer.status == 400
     assert linking.MissingCredentials().message in answer.text
     assert await attempt_row(engine, f"email:{user.email.lower()}") is None
+
+
+async def test_an_account_with_a_published_default_password_is_not_linked(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, browser: Browser
+) -> None:
+    user, slack_user_id = await new_person(engine, slack, password="admin123", role="admin")
+    path = await link_path(engine, slack_user_id)
+    answer = await browser.sign_in(path, user.email, "admin123")
+    assert answer.status == 403
+    assert "change this password in the panel first" in answer.error
+    assert await identity_of(engine, slack_user_id) is None
+    assert not await token_used(engine, path)  # after changing it in the panel, the same link works
+    [refused] = await link_activities(engine, slack_user_id, "slack.link_refused")
+    assert refused["user_id"] == user.id and refused["metadata"]["reason"] == "default_password"
+    assert await link_activities(engine, slack_user_id) == []
 
 
 # -- throttling -------------------------------------------------------------------------------------

@@ -10,13 +10,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
+import bcrypt
 import pytest
 from sqlalchemy import text
 
 from bot.db.drift import inspect_drift
 from bot.db.engine import create_engine, plain_url
-from bot.db.migrate import BASELINE_REVISION, IncompatibleDatabase, head_revision, migrate
+from bot.db.migrate import BASELINE_REVISION, SEED_ADMIN_EMAIL, IncompatibleDatabase, head_revision, migrate
 from bot.db.schema import PANEL_TABLES
+from bot.panel_passwords import KNOWN_DEFAULT_PASSWORDS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOT_TABLES = ("bot_outbox", "bot_outbox_pace", "bot_slack_events")
@@ -78,6 +80,35 @@ async def test_migrate_on_empty_database_builds_the_schema_with_no_drift(fresh_d
     finally:
         await engine.dispose()
     assert not report.has_drift, report.render()
+
+
+async def seed_admin_hash(url: str) -> str:
+    [row] = await fetch(url, f"SELECT password_hash FROM users WHERE email = '{SEED_ADMIN_EMAIL}'")
+    return row["password_hash"]
+
+
+async def test_a_database_built_from_empty_seeds_the_admin_with_a_random_password(fresh_database: NewDatabase) -> None:
+    first, second = await fresh_database(), await fresh_database()
+    outcome, other = await migrate_url(first), await migrate_url(second)
+    stored = await seed_admin_hash(first)
+    password = outcome.seed_admin_password
+    assert password is not None and len(password) >= 24
+    assert password != other.seed_admin_password  # random per database
+    assert stored.startswith("$2a$12$")  # what the panel's bcryptjs writes and verifies
+    assert bcrypt.checkpw(password.encode(), stored.encode())
+    assert not any(bcrypt.checkpw(known.encode(), stored.encode()) for known in KNOWN_DEFAULT_PASSWORDS)
+    assert password not in outcome.describe() and password not in repr(outcome)
+    again = await migrate_url(first)
+    assert again.seed_admin_password is None and await seed_admin_hash(first) == stored
+
+
+async def test_adopting_a_panel_database_leaves_its_admin_password_alone(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    await run_sql(url, (FIXTURES / "panel_schema.sql").read_text())
+    before = await seed_admin_hash(url)
+    outcome = await migrate_url(url)
+    assert outcome.adopted and outcome.seed_admin_password is None
+    assert await seed_admin_hash(url) == before
 
 
 async def test_migrate_twice_is_a_no_op(fresh_database: NewDatabase) -> None:
@@ -143,10 +174,11 @@ async def test_incompatible_panel_database_is_left_untouched(fresh_database: New
     assert await panel_fingerprint(url) == before_rows
 
 
-def _csbot(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+def _csbot(*args: str, database_url: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAYPAL_"))}
     env["DATABASE_URL"] = database_url
     env["LOG_FORMAT"] = "console"
+    env.update(extra)
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         env=env,
@@ -189,3 +221,15 @@ async def test_cli_migrate_refuses_an_incompatible_database(fresh_database: NewD
     finally:
         await engine.dispose()
     assert exists is None
+
+
+async def test_cli_migrate_prints_the_seeded_admin_password_once_to_stdout_only(fresh_database: NewDatabase) -> None:
+    url = await fresh_database()
+    first = await asyncio.to_thread(_csbot, "migrate", database_url=url, LOG_FORMAT="json")
+    assert first.returncode == 0, first.stderr
+    [line] = [line.strip() for line in first.stdout.splitlines() if line.startswith("    ")]
+    assert bcrypt.checkpw(line.encode(), (await seed_admin_hash(url)).encode())
+    assert first.stdout.count(line) == 1 and SEED_ADMIN_EMAIL in first.stdout
+    assert line not in first.stderr  # the logs (stderr) never see it
+    second = await asyncio.to_thread(_csbot, "migrate", database_url=url, LOG_FORMAT="json")
+    assert second.returncode == 0 and "password" not in second.stdout

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.manifest import TICKET_SHORTCUT_CALLBACK
 from bot.rendering import tickets as render
+from bot.rendering.identity import LINK_BUTTON
 from tests.factories import make_org
 from tests.ticket_fixtures import (
     Desk,
@@ -489,3 +490,39 @@ async def test_staff_change_ticket_settings_and_the_note_prefix_follows(
                 await conn.execute(
                     text("DELETE FROM bot_settings WHERE key IN ('ticket_note_prefix', 'ticket_sla_hours')")
                 )
+
+
+# --- who may use the card's controls ---------------------------------------------------------------------
+
+SECRET_SUBJECT = "Secret merger plan"
+#: What a member of another organisation is told (bot.services.access.NotInOrganisation).
+NOT_A_MEMBER = "This belongs to an organisation you are not (or no longer) a member of"
+
+
+async def test_the_triage_reply_button_shows_no_ticket_to_an_unlinked_or_foreign_user(
+    database_url: str, engine: AsyncEngine, slack: SlackEmulator, slack_requests: SlackRequestFactory
+) -> None:
+    """The issue's case: Reply opened a modal with another organisation's ticket subject."""
+    async with desk(database_url, engine, slack) as d:
+        ticket_id = await panel_ticket(engine, d.org, d.customer.user, subject=SECRET_SUBJECT)
+        card = await root_of(slack, d.triage, ticket_id, "triage")
+        [reply] = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+                   if e["action_id"] == render.ACTION_REPLY]  # fmt: skip
+        stranger = await person(engine, slack, linked=False)
+        outsider = await person(engine, slack)
+        await make_org(engine, outsider.user)
+        for who, expected in ((stranger, LINK_BUTTON), (outsider, NOT_A_MEMBER)):
+            slack.add_channel(d.triage, name=d.triage.lower(), members=[who.slack_id])
+            click = slack_requests.block_actions(who.slack_id, [reply], channel_id=d.triage, message=card)
+            status, body = await d.bot.send(click)
+            assert (status, body) == (200, "")
+            [post] = await eventually(lambda w=who: [r for r in slack.responses if r.user_id == w.slack_id])
+            assert expected in json.dumps(post.payload, ensure_ascii=False)
+            assert SECRET_SUBJECT not in json.dumps(post.payload) and post.payload["replace_original"] is False
+        assert slack.calls_to("views.open") == []
+        assert slack.message(d.triage, card["ts"])["blocks"] == card["blocks"]  # the card is untouched
+
+        staff_click = slack_requests.block_actions(d.staff.slack_id, [reply], channel_id=d.triage, message=card)
+        assert await d.bot.send(staff_click) == (200, "")
+        [opened] = await slack.wait_for("views.open")
+        assert SECRET_SUBJECT in json.dumps(opened.args["view"], ensure_ascii=False)

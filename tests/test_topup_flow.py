@@ -17,6 +17,7 @@ from bot.rendering import wallet as render
 from bot.services.topup_pages import verify_ref
 from bot.services.topups import BRAND_NAME, request_id_for_create
 from tests.conftest import BOT_SECRET, RunningBot
+from tests.factories import make_org
 from tests.paypal_fixtures import (
     PUBLIC_URL,
     PayPalWorld,
@@ -247,6 +248,27 @@ async def test_confirm_rechecks_the_role_at_click_time(
     assert message["replace_original"] is True
     assert await org_rows(engine, admin.org) == []
     assert paypal_emulator.calls_to("orders.create") == []
+
+
+async def test_confirm_tops_up_the_organisation_it_was_previewed_for_whichever_is_active(
+    paypal_bot: RunningBot,  # noqa: F811
+    slack: SlackEmulator,
+    slack_requests: SlackRequestFactory,
+    engine: AsyncEngine,
+    paypal_emulator: PayPalEmulator,  # noqa: F811
+) -> None:
+    owner = await payer(engine, slack)
+    other = await make_org(engine, owner.user, name="Other wallet")
+    await run(paypal_bot, slack_requests, owner, f"org use {owner.org.slug}")
+    preview = await run(paypal_bot, slack_requests, owner, "wallet topup 25")
+    await run(paypal_bot, slack_requests, owner, f"org use {other.slug}")
+    await click(paypal_bot, slack_requests, owner, buttons(preview)[render.TOPUP_CONFIRM_ACTION_ID])
+    await wait_for_response(slack, owner, has_pay_button)
+    [row] = await org_rows(engine, owner.org)
+    assert row.status == "pending" and row.amount == Decimal("25.00")
+    assert await org_rows(engine, other) == []
+    [order] = paypal_emulator.calls_to("orders.create")
+    assert order.json["purchase_units"][0]["custom_id"] == str(owner.org.id)
 
 
 async def test_cancel_on_the_preview_replaces_it_and_writes_nothing(

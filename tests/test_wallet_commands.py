@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.rendering import wallet as render
+from bot.services.access import NotInOrganisation
 from tests.conftest import RunningBot
 from tests.factories import OrgRecord, add_slack_user, link_slack, make_user, record_history
 from tests.paypal_fixtures import Payer, buttons, click, flat, payer, run, wait_for_response
@@ -197,7 +198,7 @@ async def test_history_button_of_someone_who_left_the_organisation_shows_nothing
     async with engine.begin() as conn:
         await conn.execute(text("DELETE FROM organization_members WHERE user_id = :u"), {"u": member.user.id})
     await click(bot, slack_requests, member, buttons(page)[render.HISTORY_OLDER_ACTION_ID])
-    refusal = await wait_for_response(slack, member, lambda p: "no longer a member" in p.get("text", ""))
+    refusal = await wait_for_response(slack, member, lambda p: NotInOrganisation().message in p.get("text", ""))
     assert "Row" not in flat(refusal)
 
 

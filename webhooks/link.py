@@ -7,15 +7,11 @@ The token in the path is a bearer secret, so it is never logged.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import math
 
-import aiohttp
 from aiohttp import web
-from slack_sdk.errors import SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app_keys import BOLT, SERVICES
 from bot.errors import UserError
@@ -25,11 +21,10 @@ from bot.services import linking
 from bot.services.link_tokens import LinkTokenExpired, LinkTokenInvalid, LinkTokenUsed
 from bot.services.login_throttle import TooManyAttempts
 from bot.slack.home import refresh_home
+from bot.slack.profiles import LinkSubject, link_subject
 
 log = logging.getLogger(__name__)
 
-#: users.info only pre-fills the email field; the page never waits long for it.
-PROFILE_LOOKUP_SECONDS = 2.0
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
@@ -46,11 +41,19 @@ REFUSALS: dict[type[UserError], tuple[int, str]] = {
     linking.CsrfRejected: (403, "Form not accepted"),
     TooManyAttempts: (429, "Too many attempts"),
 }
+#: Refusals that re-show the form (the link stays usable): their HTTP status, 400 unless listed.
+FORM_ERRORS = (
+    linking.BadCredentials,
+    linking.MissingCredentials,
+    linking.NotConfirmed,
+    linking.DefaultPasswordRefused,
+)
+FORM_ERROR_STATUS: dict[type[UserError], int] = {linking.BadCredentials: 401, linking.DefaultPasswordRefused: 403}
 NOT_CONFIGURED = "Account linking is not configured on this bot (BOT_SECRET is unset)."
 
 
 async def link_page(request: web.Request) -> web.Response:
-    """Show the sign-in form (email pre-filled from the Slack profile when we can read it)."""
+    """Show the sign-in form naming the Slack user being linked (email pre-filled only with their own)."""
     services = request.app[SERVICES]
     secret = _secret(request)
     if secret is None:
@@ -60,8 +63,9 @@ async def link_page(request: web.Request) -> web.Response:
     except UserError as refusal:
         return _refusal(refusal)
     cookie = linking.new_csrf_cookie(request.cookies.get(linking.CSRF_COOKIE))
-    email = await _profile_email(request.app[BOLT].client, claims.slack.user_id)
-    response = _page(render_link_form(email=email, csrf_token=linking.csrf_token(secret, claims.nonce, cookie)))
+    subject = await link_subject(request.app[BOLT].client, claims.slack)
+    csrf = linking.csrf_token(secret, claims.nonce, cookie)
+    response = _page(_form(subject, email=subject.email, csrf=csrf))
     secure = services.settings.public_url.startswith("https://")
     response.set_cookie(linking.CSRF_COOKIE, cookie, path="/link", httponly=True, samesite="Strict", secure=secure)
     return response
@@ -79,25 +83,38 @@ async def submit_link(request: web.Request) -> web.Response:
         return _page(render_message("Not a form", "That request was not a form submission."), 400)
     email, password, csrf = (str(form.get(name) or "") for name in ("email", "password", "csrf"))
     try:
-        account = await linking.link_with_password(
+        claims = await linking.check_link_form(
             services.engine,
             secret=secret,
             token=request.match_info["token"],
             csrf_cookie=request.cookies.get(linking.CSRF_COOKIE),
             csrf_submitted=csrf or None,
+        )
+    except UserError as refusal:
+        return _refusal(refusal)
+    subject = await link_subject(request.app[BOLT].client, claims.slack)
+    try:
+        account = await linking.link_with_password(
+            services.engine,
+            claims,
             email=email,
             password=password,
+            confirmed=form.get("confirm") == "yes",
+            names=linking.SlackNames(subject.user, subject.workspace),
             client_ip=request.remote,
             confirmation=functools.partial(render_linked_dm, command=services.settings.slack_command),
         )
-    except (linking.BadCredentials, linking.MissingCredentials) as refusal:
-        status = 401 if isinstance(refusal, linking.BadCredentials) else 400
-        return _page(render_link_form(email=email, csrf_token=csrf, error=refusal.message), status)
+    except FORM_ERRORS as refusal:
+        status = FORM_ERROR_STATUS.get(type(refusal), 400)
+        return _page(_form(subject, email=email, csrf=csrf, error=refusal.message), status)
     except UserError as refusal:
         return _refusal(refusal)
     log.info("link.linked", extra={"slack_user": account.slack.user_id, "method": account.method})
     await refresh_home(services, request.app[BOLT].client, account.slack)
-    return _page(render_link_success(account.name, account.email, account.joined))
+    success = render_link_success(
+        account.name, account.email, account.joined, slack_user=subject.user, workspace=subject.workspace
+    )
+    return _page(success)
 
 
 def _secret(request: web.Request) -> str | None:
@@ -105,16 +122,10 @@ def _secret(request: web.Request) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
 
-async def _profile_email(client: AsyncWebClient, slack_user_id: str) -> str:
-    """The Slack profile email (users:read.email) as a suggestion only; '' when unavailable."""
-    try:
-        async with asyncio.timeout(PROFILE_LOOKUP_SECONDS):
-            response = await client.users_info(user=slack_user_id)
-    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-        log.info("link.profile_email_unavailable", extra={"error": type(exc).__name__})
-        return ""
-    email = ((response.get("user") or {}).get("profile") or {}).get("email")
-    return email if isinstance(email, str) else ""
+def _form(subject: LinkSubject, *, email: str, csrf: str, error: str | None = None) -> str:
+    return render_link_form(
+        slack_user=subject.user, workspace=subject.workspace, email=email, csrf_token=csrf, error=error
+    )
 
 
 def _refusal(refusal: UserError) -> web.Response:

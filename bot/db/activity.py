@@ -14,9 +14,10 @@ _INSERT = text(
     """
     INSERT INTO activity_logs
         (user_id, organization_id, event_type, entity_type, entity_id, message, status, ip_address, user_agent,
-         metadata)
+         metadata, is_read, read_at)
     VALUES (:user_id, :organization_id, :event_type, :entity_type, :entity_id, :message, :status, :ip_address,
-            :user_agent, CAST(:metadata AS jsonb))
+            :user_agent, CAST(:metadata AS jsonb), CAST(:is_read AS boolean),
+            CASE WHEN CAST(:is_read AS boolean) THEN now() END)
     RETURNING id
     """
 )
@@ -35,7 +36,10 @@ async def insert_activity(
     metadata: dict[str, Any],
     ip_address: str | None = None,
     user_agent: str | None = None,
+    is_read: bool = False,
 ) -> uuid.UUID:
+    """One row; `is_read` writes it as already seen (the panel's `suppressNotification`), so it stays
+    in the activity history without showing up as an unread notification."""
     row = (
         await conn.execute(
             _INSERT,
@@ -50,6 +54,7 @@ async def insert_activity(
                 "ip_address": ip_address,
                 "user_agent": user_agent,
                 "metadata": json.dumps(metadata, default=str),
+                "is_read": is_read,
             },
         )
     ).one()

@@ -6,7 +6,8 @@ not race, and an incompatible panel database is left exactly as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import command
@@ -20,8 +21,12 @@ import migrations
 from bot.db.drift import DriftReport, inspect_drift
 from bot.db.schema import PANEL_TABLES
 from bot.errors import MigrationError
+from bot.panel_passwords import generate_password, panel_hash
 
 BASELINE_REVISION = "0001_panel_baseline"
+#: The staff account the baseline seeds, as the panel's migration 001 does, with a published password.
+SEED_ADMIN_EMAIL = "admin@containerstacks.com"
+_REPLACE_SEED_PASSWORD = text("UPDATE users SET password_hash = :hash WHERE email = :email")
 #: Advisory lock key that serialises concurrent `csbot migrate` runs.
 MIGRATION_LOCK_KEY = int.from_bytes(b"csbot-mi", "big")
 
@@ -42,6 +47,9 @@ class MigrationOutcome:
     after: str
     adopted: bool
     applied: tuple[str, ...]
+    #: Set only when this run built the schema from empty: the seeded admin's new password, for the
+    #: operator's terminal (never logged, never part of `describe()`).
+    seed_admin_password: str | None = field(default=None, repr=False)
 
     def describe(self) -> str:
         if not self.applied and not self.adopted:
@@ -106,9 +114,24 @@ async def migrate(engine: AsyncEngine) -> MigrationOutcome:
         stamped = BASELINE_REVISION if adopted else before
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
         after = await current_revision(conn)
+        # Built from empty: the seed admin exists only since this transaction, so nobody's account is touched.
+        password = await _replace_seed_admin_password(conn) if stamped is None else None
     if after is None:
         raise MigrationError("Migration finished without a recorded revision.")
-    return MigrationOutcome(before=before, after=after, adopted=adopted, applied=_revisions_between(stamped, after))
+    applied = _revisions_between(stamped, after)
+    return MigrationOutcome(before, after, adopted, applied, seed_admin_password=password)
+
+
+async def _replace_seed_admin_password(conn: AsyncConnection) -> str | None:
+    """Give the admin the baseline just seeded a random password instead of the published one.
+
+    The baseline stays faithful to the panel (its seed verifies `admin123`); this runs in the same
+    transaction, so a database the bot builds never commits a staff account with that password.
+    """
+    password = generate_password()
+    password_hash = await asyncio.to_thread(panel_hash, password)
+    result = await conn.execute(_REPLACE_SEED_PASSWORD, {"hash": password_hash, "email": SEED_ADMIN_EMAIL})
+    return password if result.rowcount else None
 
 
 async def is_at_head(conn: AsyncConnection) -> bool:

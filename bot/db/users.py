@@ -46,6 +46,14 @@ _ACTIVE_KEY = text(
 )
 
 
+_STAFF = text("SELECT email, password_hash FROM users WHERE role = 'admin' ORDER BY email")
+
+
+async def staff_password_hashes(conn: AsyncConnection) -> list[tuple[str, str]]:
+    """(email, password hash) of every staff account (`users.role = 'admin'`)."""
+    return [(row.email, row.password_hash) for row in (await conn.execute(_STAFF)).all()]
+
+
 async def find_by_email(conn: AsyncConnection, email: str) -> UserRow | None:
     row = (await conn.execute(_BY_EMAIL, {"email": email})).first()
     return None if row is None else UserRow(**row._mapping)

@@ -50,6 +50,16 @@ def render_refusal(message: str) -> dict[str, Any]:
     }
 
 
+def render_refusal_view(title: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A modal in place of a form whose submission was refused; `message` is a refusal or link prompt."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title[:24] or "ContainerStacks"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": message["blocks"],
+    }
+
+
 # -- account linking ----------------------------------------------------------------------------
 
 ALREADY_LINKED = (

@@ -21,6 +21,9 @@ STYLE = (
     "input{box-sizing:border-box;width:100%;padding:.6rem;margin-top:.25rem;font-size:1rem;"
     "border:1px solid #6b6b6b;border-radius:4px}"
     "input:focus,button:focus{outline:3px solid #1264a3;outline-offset:2px}"
+    ".confirm{display:flex;gap:.6rem;align-items:flex-start;margin-top:1.25rem;font-weight:400}"
+    ".confirm input{width:auto;margin:.3rem 0 0}"
+    ".subject{background:#eef4fb;border-left:4px solid #1264a3;padding:.6rem .8rem}"
     "button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;font-weight:600;color:#fff;"
     "background:#007a5a;border:0;border-radius:4px;cursor:pointer}"
     ".error{background:#fdecea;border-left:4px solid #b3261e;padding:.6rem .8rem}"
@@ -35,16 +38,20 @@ CONTENT_SECURITY_POLICY = (
 
 PRODUCT = "ContainerStacks"
 FORM_TITLE = "Link your Slack account"
+FORM_SUBJECT = "You are linking Slack user {user} in workspace {workspace} to a ContainerStacks account."
 FORM_INTRO = (
-    "Sign in with your ContainerStacks email and password. Slack will then act as you, "
-    "with your ContainerStacks organisations and roles."
+    "Sign in with your ContainerStacks email and password. That Slack user will then act as you, "
+    "with your ContainerStacks organisations and roles. If someone sent you this page and it is not "
+    "your Slack account, close it: signing in would hand them your access."
 )
+CONFIRM_LABEL = "Yes, let Slack user {user} in workspace {workspace} act as my ContainerStacks account."
 FORM_NOTE = (
     "Your password is checked once and never stored by the Slack bot. "
     "This page stops working 15 minutes after the link was created."
 )
 SUCCESS_TITLE = "Account linked"
 SUCCESS_MESSAGE = "You're linked as {name} ({email}). You can close this tab and return to Slack."
+SUCCESS_SUBJECT = "Slack user {user} in workspace {workspace} now acts as this account."
 JOINED_MESSAGE = "You also joined: {organizations}."
 
 
@@ -60,10 +67,12 @@ def render_page(title: str, body: str) -> str:
     )
 
 
-def render_link_form(*, email: str, csrf_token: str, error: str | None = None) -> str:
-    """The sign-in form; `error` (plain text) is announced to screen readers and tied to the fields."""
+def render_link_form(*, slack_user: str, workspace: str, email: str, csrf_token: str, error: str | None = None) -> str:
+    """The sign-in form naming the Slack user being linked, with a required confirmation; `error`
+    (plain text) is announced to screen readers and tied to the fields."""
     described = ' aria-describedby="form-error" aria-invalid="true"' if error else ""
-    parts = [f"<p>{escape(FORM_INTRO)}</p>"]
+    names = {"user": slack_user, "workspace": workspace}
+    parts = [f'<p class="subject">{escape(FORM_SUBJECT.format(**names))}</p>', f"<p>{escape(FORM_INTRO)}</p>"]
     if error:
         parts.append(f'<p class="error" id="form-error" role="alert">{escape(error)}</p>')
     parts.append(
@@ -74,6 +83,8 @@ def render_link_form(*, email: str, csrf_token: str, error: str | None = None) -
         f'value="{escape(email)}"{described}>\n'
         '<label for="password">Password</label>\n'
         f'<input id="password" name="password" type="password" autocomplete="current-password" required{described}>\n'
+        '<label class="confirm" for="confirm"><input id="confirm" name="confirm" type="checkbox" value="yes" required>'
+        f"{escape(CONFIRM_LABEL.format(**names))}</label>\n"
         '<button type="submit">Link account</button>\n'
         "</form>"
     )
@@ -81,9 +92,13 @@ def render_link_form(*, email: str, csrf_token: str, error: str | None = None) -
     return render_page(FORM_TITLE, "\n".join(parts))
 
 
-def render_link_success(name: str, email: str, joined: Sequence[tuple[str, str]] = ()) -> str:
+def render_link_success(
+    name: str, email: str, joined: Sequence[tuple[str, str]] = (), *, slack_user: str = "", workspace: str = ""
+) -> str:
     """Shown after a link; `joined` lists (organisation, role) accepted from invites."""
     parts = [f'<p role="status">{escape(SUCCESS_MESSAGE.format(name=name, email=email))}</p>']
+    if slack_user:
+        parts.append(f"<p>{escape(SUCCESS_SUBJECT.format(user=slack_user, workspace=workspace))}</p>")
     if joined:
         organizations = ", ".join(f"{org} ({role})" for org, role in joined)
         parts.append(f"<p>{escape(JOINED_MESSAGE.format(organizations=organizations))}</p>")

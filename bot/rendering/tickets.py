@@ -259,8 +259,14 @@ def _input(block_id: str, label: str, element: dict[str, Any], hint: str | None 
 
 
 def render_new_modal(
-    *, subject: str = "", message: str = "", channel_id: str | None = None, message_ts: str | None = None
+    *,
+    organization_id: object,
+    subject: str = "",
+    message: str = "",
+    channel_id: str | None = None,
+    message_ts: str | None = None,
 ) -> dict[str, Any]:
+    """The new-ticket form, bound to `organization_id`: the ticket is filed there or nowhere."""
     subject_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 500}
     if subject:
         subject_el["initial_value"] = subject[:500]
@@ -274,7 +280,7 @@ def render_new_modal(
         "options": [_option(p, p) for p in PRIORITIES],
     }
     category_el = {"type": "plain_text_input", "action_id": "value", "initial_value": "general", "max_length": 100}
-    meta = json.dumps({"channel_id": channel_id, "message_ts": message_ts})
+    meta = json.dumps({"organization_id": str(organization_id), "channel_id": channel_id, "message_ts": message_ts})
     return {
         "type": "modal",
         "callback_id": NEW_CALLBACK_ID,
@@ -307,11 +313,17 @@ def render_reply_modal(ticket: TicketRow) -> dict[str, Any]:
 
 
 def new_modal_metadata(raw: str) -> tuple[str | None, str | None]:
+    data = read_new_modal_metadata(raw)
+    return data.get("channel_id"), data.get("message_ts")
+
+
+def read_new_modal_metadata(raw: str) -> dict[str, Any]:
+    """The new-ticket form's private_metadata (ours, but read defensively): organisation, channel, message."""
     try:
         data = json.loads(raw or "{}")
     except ValueError:
-        return None, None
-    return data.get("channel_id"), data.get("message_ts")
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def submitted(values: dict[str, Any], block_id: str) -> str:

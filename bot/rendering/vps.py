@@ -154,8 +154,8 @@ def render_server_list(listing: ServerList, command: str) -> dict[str, Any]:
         if listing.can_manage:
             blocks.append(server_buttons(server))
     if listing.can_manage:
-        blocks.append({"type": "actions", "elements": [_button("Create server", CREATE_OPEN_ACTION_ID, "create",
-                                                               style="primary")]})  # fmt: skip
+        create = _button("Create server", CREATE_OPEN_ACTION_ID, str(listing.organization_id), style="primary")
+        blocks.append({"type": "actions", "elements": [create]})
     blocks.append(_context(f"`{command} vps <label>` shows one · `{command} vps plans` lists prices"))
     text = f"{title}: {len(listing.servers)} server(s)"
     return _message(text, blocks)
@@ -440,12 +440,20 @@ def submitted_confirmation(values: dict[str, Any]) -> str:
 
 
 def create_metadata(
-    channel_id: str | None, response_url: str | None, stackscripts: dict[str, Any] | None = None
+    channel_id: str | None,
+    response_url: str | None,
+    stackscripts: dict[str, Any] | None = None,
+    *,
+    organization_id: object = None,
 ) -> str:
-    """The create modal's private_metadata; StackScript rules ride along when they fit in 3000 chars."""
-    value = json.dumps({"channel_id": channel_id, "response_url": response_url, "stackscripts": stackscripts or {}})
+    """The create modal's private_metadata: the organisation the form is bound to (it creates there or
+    nowhere); StackScript rules ride along when they fit in 3000 chars."""
+    bound = {"organization_id": str(organization_id) if organization_id else None}
+    value = json.dumps(
+        {**bound, "channel_id": channel_id, "response_url": response_url, "stackscripts": stackscripts or {}}
+    )
     if len(value) > 3000:
-        value = json.dumps({"channel_id": channel_id, "response_url": response_url, "stackscripts": None})
+        value = json.dumps({**bound, "channel_id": channel_id, "response_url": response_url, "stackscripts": None})
     return value
 
 

@@ -62,7 +62,7 @@ class BrowserError(RuntimeError):
 
 
 async def complete_link(url: str, email: str, password: str) -> Visit:
-    """Open the link page, then submit it with the CSRF token and cookie it handed out."""
+    """Open the link page, then submit it (confirmation ticked) with the CSRF token and cookie it handed out."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
         async with session.get(url) as response:
             body = await response.text()
@@ -73,7 +73,7 @@ async def complete_link(url: str, email: str, password: str) -> Visit:
         if match is None:
             raise BrowserError("the link page has no sign-in form:\n" + page_text(body))
         headers = {"Cookie": f"{CSRF_COOKIE}={morsel.value}"} if morsel else {}
-        form = {"csrf": match.group(1), "email": email, "password": password}
+        form = {"csrf": match.group(1), "email": email, "password": password, "confirm": "yes"}
         async with session.post(url, data=form, headers=headers) as response:
             return Visit(url, response.status, page_text(await response.text()))
 

@@ -13,9 +13,10 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-import bcrypt
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.panel_passwords import panel_hash
 
 PROVIDER_NAME = "Linode (sandbox emulator)"
 STACKSCRIPT_ID = 10079
@@ -85,11 +86,6 @@ PLANS: tuple[DemoPlan, ...] = (
 _HASH_COST = 10  # the panel uses 12; 10 keeps the first start quick and is still a real bcrypt hash
 
 
-def panel_hash(password: str) -> str:
-    """A bcryptjs-style ``$2a$`` hash, as the panel stores it."""
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(_HASH_COST)).decode().replace("$2b$", "$2a$", 1)
-
-
 def user_by_handle(handle: str) -> DemoUser | None:
     return next((u for u in USERS if u.handle == handle.lower()), None)
 
@@ -127,7 +123,7 @@ async def _user(conn: AsyncConnection, user: DemoUser) -> object:
     return (
         await conn.execute(
             text("INSERT INTO users (email, password_hash, name, role) VALUES (:e, :h, :n, :r) RETURNING id"),
-            {"e": user.email, "h": panel_hash(user.password), "n": user.name, "r": user.role},
+            {"e": user.email, "h": panel_hash(user.password, cost=_HASH_COST), "n": user.name, "r": user.role},
         )
     ).scalar_one()
 

@@ -34,6 +34,7 @@ async def record(
     status: str = "success",
     channel_id: str | None = None,
     metadata: dict[str, Any] | None = None,
+    is_read: bool = False,
 ) -> uuid.UUID:
     """Write one activity row in the caller's transaction (so it commits with the change)."""
     return await insert_activity(
@@ -47,6 +48,7 @@ async def record(
         status=status,
         metadata={**slack_metadata(slack, channel_id), **(metadata or {})},
         user_agent=SLACK_USER_AGENT,
+        is_read=is_read,
     )
 
 

@@ -20,13 +20,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import bcrypt
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import identities as identities_db
 from bot.db import outbox as outbox_db
 from bot.db import users as users_db
 from bot.db.users import UserRow
 from bot.errors import UserError
+from bot.panel_passwords import is_known_default
 from bot.services import audit, link_tokens, login_throttle
 from bot.services.identity import SlackRef
 from bot.services.invites import accept_pending_invites
@@ -51,13 +52,43 @@ class MissingCredentials(UserError):
     """Enter your ContainerStacks email and password."""
 
 
+class NotConfirmed(UserError):
+    """Tick the box to confirm that this Slack user may act as your ContainerStacks account."""
+
+
 class BadCredentials(UserError):
     """That email and password don't match an account."""
+
+
+class DefaultPasswordRefused(UserError):
+    """A published default password proves nothing about who is signing in."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This account still has a published default password, so nothing was linked: "
+            "change this password in the panel first, then sign in here again."
+        )
 
 
 class BadApiKey(UserError):
     """That key doesn't match an active ContainerStacks API key. Check that you copied the whole key,
     or create a new one in the panel."""
+
+
+@dataclass(frozen=True)
+class SlackNames:
+    """The linked Slack user and workspace as the account's owner will recognise them."""
+
+    user: str  # "@name" (or the user id)
+    workspace: str  # the workspace's name (or domain, or id)
+
+
+#: The panel pushes notifications live only for a few event types (its notify trigger); a sign-in is one.
+LINK_NOTICE_EVENT = "auth.login"
+LINK_NOTICE = (
+    "Slack user {user} in workspace {workspace} was linked to your account and can now act as you from Slack"
+    " ({via}). If this was not you, change your password and contact support."
+)
 
 
 @dataclass(frozen=True)
@@ -143,39 +174,73 @@ def api_key_hash(key: str) -> str:
 # -- linking ----------------------------------------------------------------------------------------
 
 
-async def link_with_password(
+async def check_link_form(
     engine: AsyncEngine,
     *,
     secret: str,
     token: str,
     csrf_cookie: str | None,
     csrf_submitted: str | None,
-    email: str,
-    password: str,
-    client_ip: str | None,
-    confirmation: ConfirmationMessage,
     now: datetime | None = None,
-) -> LinkedAccount:
-    """The link page's POST: token, CSRF, throttle, password, then the one linking transaction."""
+) -> LinkClaims:
+    """The link page's POST, before anything else: a valid unused token and a matching CSRF pair."""
     claims = link_tokens.verify_token(secret, token, now or datetime.now(UTC))
     check_csrf(secret, claims.nonce, csrf_cookie, csrf_submitted)
     async with engine.connect() as conn:
         await link_tokens.ensure_unused(conn, claims)
+    return claims
+
+
+async def link_with_password(
+    engine: AsyncEngine,
+    claims: LinkClaims,
+    *,
+    email: str,
+    password: str,
+    confirmed: bool,
+    names: SlackNames,
+    client_ip: str | None,
+    confirmation: ConfirmationMessage,
+) -> LinkedAccount:
+    """A checked form (`check_link_form`): the explicit confirmation, throttle, password, then the one
+    linking transaction (which consumes the token, so a second use fails there)."""
     email = email.strip()
     if not email or not password:
         raise MissingCredentials
+    if not confirmed:
+        raise NotConfirmed
     limits = (login_throttle.email_limit(email), login_throttle.ip_limit(client_ip))
     await login_throttle.charge(engine, limits)
     async with engine.connect() as conn:
         user = await users_db.find_by_email(conn, email)
     if not await password_matches(password, user.password_hash if user else None) or user is None:
         raise BadCredentials
+    if is_known_default(password):  # whoever read the panel's docs could link it: not a proof of anything
+        await _record_default_password_refusal(engine, claims.slack, user)
+        raise DefaultPasswordRefused
     await login_throttle.succeeded(engine, clear=limits[:1], refund=limits[1:])
-    return await _complete_link(engine, claims.slack, user, "password", confirmation=confirmation, claims=claims)
+    return await _complete_link(
+        engine, claims.slack, user, "password", names=names, confirmation=confirmation, claims=claims
+    )
+
+
+async def _record_default_password_refusal(engine: AsyncEngine, slack: SlackRef, user: UserRow) -> None:
+    async with engine.begin() as conn:
+        await audit.record(
+            conn,
+            user_id=user.id,
+            slack=slack,
+            event_type="slack.link_refused",
+            entity_type="user",
+            entity_id=str(user.id),
+            status="warning",
+            message=f"Refused to link Slack account {slack.user_id}: this account still has a default password",
+            metadata={"reason": "default_password"},
+        )
 
 
 async def link_with_api_key(
-    engine: AsyncEngine, slack: SlackRef, key: str, *, confirmation: ConfirmationMessage
+    engine: AsyncEngine, slack: SlackRef, key: str, *, names: SlackNames, confirmation: ConfirmationMessage
 ) -> LinkedAccount:
     """The API-key modal: active, unexpired key whose base64 equals `key_hash`, throttled per Slack user."""
     key = key.strip()
@@ -189,7 +254,7 @@ async def link_with_api_key(
     if found is None or not hmac.compare_digest(found.key_hash.encode(), presented.encode()):
         raise BadApiKey
     await login_throttle.succeeded(engine, clear=[limit])
-    return await _complete_link(engine, slack, found.user, "api_key", confirmation=confirmation)
+    return await _complete_link(engine, slack, found.user, "api_key", names=names, confirmation=confirmation)
 
 
 async def _complete_link(
@@ -198,6 +263,7 @@ async def _complete_link(
     user: UserRow,
     method: str,
     *,
+    names: SlackNames,
     confirmation: ConfirmationMessage,
     claims: LinkClaims | None = None,
 ) -> LinkedAccount:
@@ -218,6 +284,7 @@ async def _complete_link(
         metadata: dict[str, str] = {"method": method}
         if previous is not None and previous.user_id != user.id:
             metadata["previous_user_id"] = str(previous.user_id)
+        via = "API key" if method == "api_key" else "password"
         await audit.record(
             conn,
             user_id=user.id,
@@ -225,12 +292,36 @@ async def _complete_link(
             event_type="slack.link",
             entity_type="user",
             entity_id=str(user.id),
-            message=f"Linked Slack account {slack.user_id} ({'API key' if method == 'api_key' else 'password'})",
+            message=f"Linked Slack account {slack.user_id} ({via})",
             metadata=metadata,
+            is_read=True,  # the notice below is what the owner is shown; this row is the audit trail
         )
+        await _notify_owner(conn, slack, user, names, via=via, method=method)
         account = LinkedAccount(slack, user.id, user.name, user.email, method, joined)
         await outbox_db.enqueue(conn, slack.user_id, confirmation(account))  # a user id as channel: a DM
     return account
+
+
+async def _notify_owner(
+    conn: AsyncConnection, slack: SlackRef, user: UserRow, names: SlackNames, *, via: str, method: str
+) -> None:
+    """Tell the panel account's owner, in the panel's notifications, which Slack user now acts as them."""
+    await audit.record(
+        conn,
+        user_id=user.id,
+        slack=slack,
+        event_type=LINK_NOTICE_EVENT,
+        entity_type="user",
+        entity_id=str(user.id),
+        status="warning",
+        message=LINK_NOTICE.format(user=names.user, workspace=names.workspace, via=via),
+        metadata={
+            "email": user.email,
+            "method": method,
+            "slack_user_name": names.user,
+            "slack_workspace": names.workspace,
+        },
+    )
 
 
 # -- status and unlinking ---------------------------------------------------------------------------

@@ -140,6 +140,14 @@ async def conversation(engine: AsyncEngine, actor: Actor, reference: str) -> tup
         return ticket, await tickets_db.replies(conn, ticket.id)
 
 
+def filing_organization(actor: Actor) -> uuid.UUID:
+    """Where a new ticket form files its ticket: the actor's organisation, which they can see."""
+    if actor.org is None:
+        raise UserError("You are not in an organisation yet, so there is nowhere to file the ticket.")
+    actor.require(Action.VIEW)
+    return actor.org.id
+
+
 async def create_ticket(
     engine: AsyncEngine,
     actor: Actor,
@@ -149,15 +157,14 @@ async def create_ticket(
     link_url: str | None,
     default_channel: str | None,
 ) -> TicketRow:
-    """Insert the ticket in the active organisation, open its requester thread and triage card."""
-    if actor.org is None:
-        raise UserError("You are not in an organisation yet, so there is nowhere to file the ticket.")
-    actor.require(Action.VIEW)
+    """Insert the ticket in the actor's organisation (the one the form was bound to), open its requester
+    thread and triage card."""
+    organization_id = filing_organization(actor)
     message = draft.message.strip() + (f"\n\n(Created from Slack: {link_url})" if link_url else "")
     async with engine.begin() as conn:
         ticket_id = await tickets_db.insert_ticket(
             conn,
-            organization_id=actor.org.id,
+            organization_id=organization_id,
             user_id=actor.user_id,
             subject=draft.subject.strip(),
             message=message,

@@ -77,6 +77,7 @@ class ServerList:
     organization: str
     servers: list[ServerView]
     can_manage: bool
+    organization_id: uuid.UUID | None = None  # what the list's Create button is bound to
 
 
 def hourly_rate(plan: PlanRow | None) -> Decimal:
@@ -134,7 +135,7 @@ async def list_servers(engine: AsyncEngine, actor: Actor) -> ServerList:
         actor.require(Action.MANAGE_SERVERS)
     except UserError:
         can_manage = False
-    return ServerList(actor.org.name if actor.org else "", views, can_manage)
+    return ServerList(actor.org.name if actor.org else "", views, can_manage, org_id)
 
 
 async def find_server(engine: AsyncEngine, actor: Actor, label: str) -> ServerView:

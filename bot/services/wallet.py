@@ -10,7 +10,6 @@ PayPal replays the first create instead of opening a second order. No Slack type
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import secrets
@@ -31,9 +30,10 @@ from bot.errors import UserError
 from bot.money import SYMBOLS, format_money
 from bot.paypal.client import PayPalClient, PayPalError
 from bot.paypal.models import MalformedResource, Order
+from bot.services import access
 from bot.services.audit import record as audit_record
 from bot.services.audit import record_for_actor
-from bot.services.identity import Actor, OrgContext, SlackRef, actor_from_row, choose_organization
+from bot.services.identity import Actor, OrgContext, SlackRef, actor_from_row
 from bot.services.permissions import Action
 from bot.services.topup_pages import page_urls
 from bot.services.topups import BRAND_NAME, attach_order, create_pending_topup, fail_topup, request_id_for_create
@@ -75,10 +75,6 @@ class PayPalNotConfigured(UserError):
 
 class NoWallet(UserError):
     """This organisation has no wallet yet. Open the ContainerStacks panel once to create it."""
-
-
-class NotInOrganisation(UserError):
-    """You are no longer a member of that organisation, so this button does nothing for you."""
 
 
 class StaleTopup(UserError):
@@ -243,17 +239,6 @@ async def history_page(engine: AsyncEngine, actor: Actor, *, limit: int, offset:
     return HistoryPage(org, currency, rows[:limit], offset, limit, has_older=len(rows) > limit)
 
 
-async def actor_in_org(engine: AsyncEngine, actor: Actor, organization_id: uuid.UUID) -> Actor:
-    """The actor acting in `organization_id` (from a button), with their role there re-read now."""
-    async with engine.connect() as conn:
-        org = await choose_organization(
-            conn, actor.user_id, is_staff=actor.is_staff, channel_org=None, chosen_org=organization_id
-        )
-    if org is None or org.id != organization_id:
-        raise NotInOrganisation
-    return dataclasses.replace(actor, org=org)
-
-
 # -- top-ups ------------------------------------------------------------------------------------------
 
 
@@ -374,7 +359,8 @@ async def confirm_topup(
     channel_id: str | None,
 ) -> StartedTopup:
     """Re-check everything, write the pending row, create the PayPal order, attach it and audit it."""
-    actor = await actor_in_org(engine, actor, request.organization_id)
+    async with engine.connect() as conn:
+        actor = await access.in_organization(conn, actor, request.organization_id)
     org = check_can_top_up(actor, settings, paypal_configured=paypal is not None)
     assert paypal is not None and settings.bot_secret is not None  # checked just above
     currency = await _wallet_currency(engine, org.id)

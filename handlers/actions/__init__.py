@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.container import Services
+from handlers.acting import PUBLIC, Interactions
 from handlers.actions import admin, org
 from handlers.actions import tickets as ticket_actions
 from handlers.actions import vps as vps_actions
@@ -19,8 +21,8 @@ URL_BUTTON_PREFIX = "open_url_"
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.action(re.compile(f"^{URL_BUTTON_PREFIX}"))
-    async def acknowledge_url_button(ack: AsyncAck) -> None:
+    @Interactions(app, services).action(URL_BUTTON_PREFIX, PUBLIC, prefix=True)
+    async def acknowledge_url_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
 
     org.register(app, services)

@@ -14,21 +14,17 @@ from bot.rendering.admin_payments import REPLAY_ACTION_ID, render_replayed
 from bot.rendering.identity import render_refusal
 from bot.services import admin_payments
 from bot.services.container import Services
-from handlers.acting import actor_or_prompt
+from bot.services.identity import Actor
+from handlers.acting import Interactions, Need
 from handlers.context import channel_id
-from handlers.errors import guarded
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.action(REPLAY_ACTION_ID)
-    @guarded(services)
+    @Interactions(app, services).action(REPLAY_ACTION_ID, Need(staff=True))
     async def replay_payment_event(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
-        actor = await actor_or_prompt(services, body, respond)
-        if actor is None:
-            return
         event_id = str(body["actions"][0].get("value") or "")
         try:
             await admin_payments.replay(services.engine, actor, event_id, channel_id=channel_id(body))

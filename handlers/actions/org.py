@@ -14,12 +14,12 @@ from bot.errors import UserError
 from bot.rendering import orgs as render
 from bot.rendering.escape import escape_mrkdwn
 from bot.services import orgs
+from bot.services.access import StaleControl, Target, TargetKind
 from bot.services.container import Services
-from bot.services.identity import resolve_actor
-from handlers.acting import link_prompt
+from bot.services.identity import Actor
+from handlers.acting import LINKED, Interactions, Need
 from handlers.commands.org import refresh_homes
-from handlers.context import channel_id, slack_ref
-from handlers.errors import guarded
+from handlers.context import channel_id
 
 STALE_BUTTON = "That button is no longer valid. Run the command again."
 
@@ -34,40 +34,42 @@ def _ids(value: str) -> tuple[uuid.UUID, uuid.UUID] | None:
         return None
 
 
+def removal_scope(body: dict[str, Any]) -> Target:
+    """The organisation a removal confirmation was asked in."""
+    ids = _ids(str(body["actions"][0].get("value") or ""))
+    if ids is None:
+        raise StaleControl
+    return Target(TargetKind.ORGANIZATION, ids[0])
+
+
 def register(app: AsyncApp, services: Services) -> None:
-    @app.action(render.CREATE_BUTTON_ACTION_ID)
-    @guarded(services)
+    on = Interactions(app, services)
+
+    @on.action(render.CREATE_BUTTON_ACTION_ID, LINKED)
     async def open_create_modal(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         view = render.render_create_modal("", channel_id=channel_id(body))
         await client.views_open(trigger_id=body["trigger_id"], view=view)
         await ack()
 
-    @app.action(render.REMOVE_CANCEL_ACTION_ID)
-    @guarded(services)
+    @on.action(render.REMOVE_CANCEL_ACTION_ID, LINKED)
     async def cancel_removal(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
         await respond(**render.render_replacement(render.REMOVE_CANCELLED))
 
-    @app.action(render.REMOVE_CONFIRM_ACTION_ID)
-    @guarded(services)
+    @on.action(render.REMOVE_CONFIRM_ACTION_ID, Need(scope=removal_scope))
     async def confirm_removal(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         """Re-check everything at click time (roles may have changed since the question was asked)."""
         await ack()
-        slack = slack_ref(body)
-        actor = await resolve_actor(services.pool, slack, channel_id(body))
-        ids = _ids(str(action.get("value") or ""))
-        if actor is None:
-            await respond(**await link_prompt(services, slack))
-            return
-        if ids is None:
+        org_id, user_id = _ids(str(body["actions"][0].get("value") or "")) or (None, None)
+        if org_id is None or user_id is None:
             await respond(**render.render_replacement(STALE_BUTTON))
             return
         try:
-            removal = await orgs.remove_member(services.engine, actor, *ids, channel_id=channel_id(body))
+            removal = await orgs.remove_member(services.engine, actor, org_id, user_id, channel_id=channel_id(body))
         except UserError as refusal:
             await respond(**render.render_replacement(f":no_entry_sign: {escape_mrkdwn(refusal.message)}"))
             return

@@ -1,7 +1,8 @@
 """Triage card controls: assign to me / to someone, priority, status, reply (a modal) and close.
 
-Each control acks at once, re-checks that the clicker is linked staff, and changes the ticket; the
-card itself is updated in place through the outbox by the ticket sync, never from here.
+The gate checks the clicker first (linked staff; for Reply, staff or a member of the ticket's own
+organisation); each control then acks and changes the ticket. The card itself is updated in place
+through the outbox by the ticket sync, never from here.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from bot.errors import UserError
 from bot.rendering import tickets as render
 from bot.rendering.escape import escape_mrkdwn
 from bot.services import tickets
+from bot.services.access import StaleControl, Target, TargetKind
 from bot.services.container import Services
-from bot.services.identity import Actor, SlackRef, resolve_actor
+from bot.services.identity import Actor, SlackRef
+from bot.services.permissions import Action
+from handlers.acting import Interactions, Need
 from handlers.context import channel_id, slack_ref
-from handlers.errors import guarded
 
-NOT_LINKED = "Link your Slack account to ContainerStacks first."
+STAFF = Need(staff=True)
+STALE_CONTROL = "That control is no longer valid."
 
 
 def _ticket_and_value(action: dict[str, Any]) -> tuple[uuid.UUID, str]:
@@ -35,92 +39,86 @@ def _ticket_and_value(action: dict[str, Any]) -> tuple[uuid.UUID, str]:
     return uuid.UUID(ticket), value
 
 
+def ticket_scope(body: dict[str, Any]) -> Target:
+    """The ticket a card control belongs to (and so its organisation)."""
+    try:
+        return Target(TargetKind.TICKET, _ticket_and_value(body["actions"][0])[0])
+    except ValueError:
+        raise StaleControl from None
+
+
 def register(app: AsyncApp, services: Services) -> None:
     engine = services.engine
     support = services.settings.support_channel
+    on = Interactions(app, services)
 
-    async def run(body: dict[str, Any], client: AsyncWebClient, work: Callable[[Actor], Awaitable[object]]) -> None:
-        slack = slack_ref(body)
+    async def run(body: dict[str, Any], client: AsyncWebClient, work: Callable[[], Awaitable[object]]) -> None:
+        """Do the change; a refusal (or a control that no longer parses) is told to the clicker only."""
         where = channel_id(body)
         try:
-            actor = await resolve_actor(services.pool, slack, where)
-            if actor is None:
-                raise UserError(NOT_LINKED)
-            await work(actor)
+            await work()
         except (UserError, ValueError) as refusal:
-            text = refusal.message if isinstance(refusal, UserError) else "That control is no longer valid."
+            text = refusal.message if isinstance(refusal, UserError) else STALE_CONTROL
             if where:
-                await client.chat_postEphemeral(channel=where, user=slack.user_id, text=escape_mrkdwn(text))
+                await client.chat_postEphemeral(channel=where, user=slack_ref(body).user_id, text=escape_mrkdwn(text))
 
-    @app.action(render.ACTION_ASSIGN_ME)
-    @guarded(services)
+    @on.action(render.ACTION_ASSIGN_ME, STAFF)
     async def assign_ticket_to_me(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any], actor: Actor
     ) -> None:
         await ack()
-        await run(
-            body,
-            client,
-            lambda actor: tickets.assign(
+
+        async def work() -> object:
+            return await tickets.assign(
                 engine, actor, _ticket_and_value(action)[0], actor.slack, default_channel=support
-            ),
-        )
+            )
 
-    @app.action(render.ACTION_ASSIGN_USER)
-    @guarded(services)
+        await run(body, client, work)
+
+    @on.action(render.ACTION_ASSIGN_USER, STAFF)
     async def assign_ticket_to_user(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any], actor: Actor
     ) -> None:
         await ack()
 
-        async def work(actor: Actor) -> object:
+        async def work() -> object:
             chosen = SlackRef(actor.slack.enterprise_id, actor.slack.team_id, str(action.get("selected_user") or ""))
             return await tickets.assign(engine, actor, _ticket_and_value(action)[0], chosen, default_channel=support)
 
         await run(body, client, work)
 
-    @app.action(render.ACTION_PRIORITY)
-    @guarded(services)
+    @on.action(render.ACTION_PRIORITY, STAFF)
     async def change_ticket_priority(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any], actor: Actor
     ) -> None:
         await ack()
-        ticket_id, priority = _ticket_and_value(action)
-        await run(
-            body,
-            client,
-            lambda actor: tickets.change_priority(engine, actor, ticket_id, priority, default_channel=support),
-        )
 
-    @app.action(render.ACTION_STATUS)
-    @guarded(services)
+        async def work() -> object:
+            ticket_id, priority = _ticket_and_value(action)
+            return await tickets.change_priority(engine, actor, ticket_id, priority, default_channel=support)
+
+        await run(body, client, work)
+
+    @on.action((render.ACTION_STATUS, render.ACTION_CLOSE), STAFF)
     async def change_ticket_status(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any], actor: Actor
     ) -> None:
+        """The status select, or the Close button (which sets `closed`)."""
         await ack()
-        ticket_id, status = _ticket_and_value(action)
-        await run(
-            body, client, lambda actor: tickets.change_status(engine, actor, ticket_id, status, default_channel=support)
-        )
 
-    @app.action(render.ACTION_CLOSE)
-    @guarded(services)
-    async def close_ticket(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any]) -> None:
-        await ack()
-        ticket_id = _ticket_and_value(action)[0]
-        await run(
-            body,
-            client,
-            lambda actor: tickets.change_status(engine, actor, ticket_id, "closed", default_channel=support),
-        )
+        async def work() -> object:
+            ticket_id, status = _ticket_and_value(action)
+            status = "closed" if action.get("action_id") == render.ACTION_CLOSE else status
+            return await tickets.change_status(engine, actor, ticket_id, status, default_channel=support)
 
-    @app.action(render.ACTION_REPLY)
-    @guarded(services)
+        await run(body, client, work)
+
+    @on.action(render.ACTION_REPLY, Need(action=Action.VIEW, scope=ticket_scope))
     async def open_ticket_reply(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, action: dict[str, Any], actor: Actor
     ) -> None:
-        """Open the modal first (trigger ids expire in 3 s), then ack; the submission checks staff again."""
-        ticket_id = _ticket_and_value(action)[0]
-        ticket = await tickets.ticket_for_modal(engine, ticket_id)
+        """The gate has checked the clicker against the ticket's own organisation: open the modal
+        (trigger ids expire in 3 s), then ack; the submission checks again."""
+        ticket = await tickets.ticket_for_modal(engine, _ticket_and_value(action)[0])
         await client.views_open(trigger_id=body["trigger_id"], view=render.render_reply_modal(ticket))
         await ack()

@@ -1,5 +1,6 @@
 """Server buttons and selects: power actions, rebuild/resize pickers and confirmations, and the
-create/delete modals. Each listener acks at once (modals open first) and re-checks the actor."""
+create/delete modals. The gate checks the clicker against the server's (or the list's) own
+organisation first; each listener then acks at once (modals open first)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import UserError
 from bot.rendering import vps as render
 from bot.services import vps, vps_actions
+from bot.services.access import Target, TargetKind
 from bot.services.container import Services
-from bot.services.identity import Actor, resolve_actor
+from bot.services.identity import Actor
 from bot.services.permissions import Action
 from bot.slack.modals import update_modal
-from handlers.acting import actor_or_prompt, link_prompt
+from handlers.acting import LINKED, Interactions, Need
 from handlers.commands.vps import (
     fill_create_modal,
     open_delete_modal,
@@ -29,11 +31,27 @@ from handlers.commands.vps import (
     run_reported,
     show_rebuild_picker,
 )
-from handlers.context import channel_id, slack_ref
-from handlers.errors import guarded, run_after_ack
+from handlers.context import channel_id
+from handlers.errors import run_after_ack
 
 STALE_BUTTON = "That button is no longer valid. Run the command again."
 POWER = re.compile("^vps_power_(start|stop|reboot)$")
+
+
+def server_scope(body: dict[str, Any]) -> Target:
+    """The server a button or select is about: its value is `<server id>` or `<server id>|<choice>`."""
+    value = _value(body["actions"][0])
+    pair = render.parse_pair(value)
+    return Target.parse(TargetKind.SERVER, pair[0] if pair else value)
+
+
+def list_scope(body: dict[str, Any]) -> Target:
+    """The organisation whose server list the Create button was on."""
+    return Target.parse(TargetKind.ORGANIZATION, _value(body["actions"][0]))
+
+
+#: Changing a server needs an admin (or owner) of the server's own organisation, or staff.
+ON_SERVER = Need(action=Action.MANAGE_SERVERS, scope=server_scope)
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -71,32 +89,28 @@ async def _server(services: Services, actor: Actor, raw_id: str, respond: AsyncR
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.action(POWER)
-    @guarded(services)
+    on = Interactions(app, services)
+
+    @on.action(tuple(render.POWER_ACTION_IDS.values()), ON_SERVER)
     async def power_button(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
+        action = body["actions"][0]
         verb = POWER.match(action["action_id"]).group(1)  # type: ignore[union-attr]
-        actor = await actor_or_prompt(services, body, respond)
-        row = actor and await _server(services, actor, _value(action), respond)
-        if actor is None or row is None:
+        row = await _server(services, actor, _value(action), respond)
+        if row is None:
             return
         await respond(**render.render_progress(row.label, vps_actions.POWER_ACTIONS[verb].doing, row.status))
         await run_power(services, actor, respond, row.id, label=row.label, verb=verb, channel_id=channel_id(body))
 
-    @app.action(render.CREATE_OPEN_ACTION_ID)
-    @guarded(services)
-    async def create_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    @on.action(render.CREATE_OPEN_ACTION_ID, Need(action=Action.MANAGE_SERVERS, scope=list_scope))
+    async def create_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, actor: Actor) -> None:
+        """The gate has checked the role in the list's organisation; the form is bound to it."""
         opened = await client.views_open(trigger_id=body["trigger_id"], view=render.loading_modal())
         await ack()
         view_id = str(opened["view"]["id"])
-        actor = await resolve_actor(services.pool, slack_ref(body), channel_id(body))
         try:
-            if actor is None:
-                raise UserError("Link your Slack account first: type /cs link.")
-            vps.in_org(actor)
-            actor.require(Action.MANAGE_SERVERS)
             require_linode(services)
         except UserError as refusal:
             await update_modal(client, view_id, render.message_modal("Create a server", refusal.message))
@@ -106,58 +120,44 @@ def register(app: AsyncApp, services: Services) -> None:
             services, body, client, fill_create_modal(services, client, actor, view_id, metadata), view_id=view_id
         )
 
-    @app.action(render.DELETE_OPEN_ACTION_ID)
-    @guarded(services)
+    @on.action(render.DELETE_OPEN_ACTION_ID, ON_SERVER)
     async def delete_button(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
-        server_id = _uuid(_value(action))
+        server_id = _uuid(_value(body["actions"][0]))
         if server_id is None:
             await ack()
             await respond(**render.render_problem(STALE_BUTTON))
             return
-        actor = await resolve_actor(services.pool, slack_ref(body), channel_id(body))
-        if actor is None:
-            await ack()
-            await respond(**await link_prompt(services, slack_ref(body)), replace_original=False)
-            return
         await open_delete_modal(services, client, actor, body["trigger_id"], server_id=server_id, ack=ack)
 
-    @app.action(render.CANCEL_ACTION_ID)
-    @guarded(services)
+    @on.action(render.CANCEL_ACTION_ID, LINKED)
     async def cancel(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         await ack()
         await respond(text=render.CANCELLED, replace_original=True)
 
-    @app.action(render.REBUILD_PICK_ACTION_ID)
-    @guarded(services)
+    @on.action(render.REBUILD_PICK_ACTION_ID, ON_SERVER)
     async def rebuild_pick(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
-        actor = await actor_or_prompt(services, body, respond)
-        row = actor and await _server(services, actor, _value(action), respond)
+        row = await _server(services, actor, _value(body["actions"][0]), respond)
         if row:
             await show_rebuild_picker(services, respond, str(row.id), row.label)
 
-    @app.action(render.REBUILD_IMAGE_ACTION_ID)
-    @guarded(services)
+    @on.action(render.REBUILD_IMAGE_ACTION_ID, ON_SERVER)
     async def rebuild_image(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
-        pair = await _pair(_value(action), respond)
-        if pair is None:
-            return
-        actor = await actor_or_prompt(services, body, respond)
-        row = actor and await _server(services, actor, pair[0], respond)
-        if row:
+        pair = await _pair(_value(body["actions"][0]), respond)
+        row = pair and await _server(services, actor, pair[0], respond)
+        if pair and row:
             await respond(**render.render_rebuild_confirm(str(row.id), row.label, pair[1]))
 
-    @app.action(render.REBUILD_CONFIRM_ACTION_ID)
-    @guarded(services)
+    @on.action(render.REBUILD_CONFIRM_ACTION_ID, ON_SERVER)
     async def rebuild_confirm(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
 
@@ -167,35 +167,29 @@ def register(app: AsyncApp, services: Services) -> None:
                 image=image, report=report, channel_id=channel_id(body),
             )  # fmt: skip
 
-        await _run_confirmed(services, body, action, respond, words=("Rebuilding", "Rebuilt:"), change=rebuild)
+        await _run_confirmed(services, body, actor, respond, words=("Rebuilding", "Rebuilt:"), change=rebuild)
 
-    @app.action(render.RESIZE_PICK_ACTION_ID)
-    @guarded(services)
+    @on.action(render.RESIZE_PICK_ACTION_ID, ON_SERVER)
     async def resize_pick(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
-        actor = await actor_or_prompt(services, body, respond)
-        row = actor and await _server(services, actor, _value(action), respond)
+        row = await _server(services, actor, _value(body["actions"][0]), respond)
         if row:
             plans = await vps.list_plans(services.engine)
             await respond(**render.render_resize_picker(str(row.id), row.label, plans))
 
-    @app.action(render.RESIZE_PLAN_ACTION_ID)
-    @guarded(services)
+    @on.action(render.RESIZE_PLAN_ACTION_ID, ON_SERVER)
     async def resize_plan(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
-        pair = await _pair(_value(action), respond)
+        pair = await _pair(_value(body["actions"][0]), respond)
         if pair is None:
             return
         server_id = _uuid(pair[0])
         if server_id is None:
             await respond(**render.render_problem(STALE_BUTTON))
-            return
-        actor = await actor_or_prompt(services, body, respond)
-        if actor is None:
             return
         try:
             preview = await vps_actions.resize_preview(services.engine, actor, server_id, pair[1])
@@ -204,10 +198,9 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await respond(**render.render_resize_confirm(preview))
 
-    @app.action(render.RESIZE_CONFIRM_ACTION_ID)
-    @guarded(services)
+    @on.action(render.RESIZE_CONFIRM_ACTION_ID, ON_SERVER)
     async def resize_confirm(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
 
@@ -217,7 +210,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 plan_id=plan_id, report=report, channel_id=channel_id(body),
             )  # fmt: skip
 
-        await _run_confirmed(services, body, action, respond, words=("Resizing", "Resized:"), change=resize)
+        await _run_confirmed(services, body, actor, respond, words=("Resizing", "Resized:"), change=resize)
 
 
 Change = Callable[[Actor, uuid.UUID, str, vps.Report], Awaitable[str]]
@@ -226,22 +219,19 @@ Change = Callable[[Actor, uuid.UUID, str, vps.Report], Awaitable[str]]
 async def _run_confirmed(
     services: Services,
     body: dict[str, Any],
-    action: dict[str, Any],
+    actor: Actor,
     respond: AsyncRespond,
     *,
     words: tuple[str, str],
     change: Change,
 ) -> None:
-    """A confirmed rebuild/resize: re-check who and which server, then run it with progress.
+    """A confirmed rebuild/resize of the server the gate checked, with progress.
 
-    The button value is `<server id>:<image or plan>`; `words` are the progress verb and the done label.
+    The button value is `<server id>|<image or plan>`; `words` are the progress verb and the done label.
     """
-    pair = await _pair(_value(action), respond)
-    if pair is None:
-        return
-    actor = await actor_or_prompt(services, body, respond)
-    row = actor and await _server(services, actor, pair[0], respond)
-    if not (actor and row):
+    pair = await _pair(_value(body["actions"][0]), respond)
+    row = pair and await _server(services, actor, pair[0], respond)
+    if not (pair and row):
         return
     verb, done = words
 

@@ -1,12 +1,12 @@
 """Wallet buttons: confirm or cancel a top-up preview, and page through the ledger history.
 
-Each listener acks at once and then works, re-checking the actor and their role at click time
-(roles and wallets may have changed since the message was shown).
+Each button carries the organisation it was shown for; the gate re-reads the clicker's role there
+at click time (roles and wallets may have changed since the message was shown), whichever
+organisation is active by then.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -17,32 +17,49 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import UserError
 from bot.rendering import wallet as render
 from bot.services import wallet
+from bot.services.access import StaleControl, Target, TargetKind
 from bot.services.container import Services
-from handlers.acting import actor_or_prompt
+from bot.services.identity import Actor
+from bot.services.permissions import Action
+from handlers.acting import LINKED, Interactions, Need
 from handlers.context import channel_id
-from handlers.errors import guarded
 
 STALE_BUTTON = "That button is no longer valid. Run the command again."
-HISTORY_ACTIONS = re.compile(f"^({render.HISTORY_OLDER_ACTION_ID}|{render.HISTORY_NEWER_ACTION_ID})$")
+HISTORY_ACTION_IDS = (render.HISTORY_OLDER_ACTION_ID, render.HISTORY_NEWER_ACTION_ID)
+
+
+def _value(body: dict[str, Any]) -> str:
+    return str(body["actions"][0].get("value") or "")
+
+
+def topup_scope(body: dict[str, Any]) -> Target:
+    request = render.parse_topup_value(_value(body))
+    if request is None:
+        raise StaleControl
+    return Target(TargetKind.ORGANIZATION, request.organization_id)
+
+
+def history_scope(body: dict[str, Any]) -> Target:
+    parsed = render.parse_history_value(_value(body))
+    if parsed is None:
+        raise StaleControl
+    return Target(TargetKind.ORGANIZATION, parsed[0])
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.action(render.TOPUP_CANCEL_ACTION_ID)
-    @guarded(services)
+    on = Interactions(app, services)
+
+    @on.action(render.TOPUP_CANCEL_ACTION_ID, LINKED)
     async def cancel_topup(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         await ack()
         await respond(**render.render_topup_cancelled())
 
-    @app.action(render.TOPUP_CONFIRM_ACTION_ID)
-    @guarded(services)
+    @on.action(render.TOPUP_CONFIRM_ACTION_ID, Need(action=Action.TOP_UP_WALLET, scope=topup_scope))
     async def confirm_topup(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
-        request = render.parse_topup_value(str(action.get("value") or ""))
-        actor = await actor_or_prompt(services, body, respond)
-        if actor is None:
-            return
+        request = render.parse_topup_value(_value(body))
         if request is None:
             await respond(**render.render_problem(STALE_BUTTON))
             return
@@ -59,23 +76,18 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await respond(**render.render_topup_started(started))
 
-    @app.action(HISTORY_ACTIONS)
-    @guarded(services)
+    @on.action(HISTORY_ACTION_IDS, Need(action=Action.VIEW, scope=history_scope))
     async def page_history(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         await ack()
-        parsed = render.parse_history_value(str(action.get("value") or ""))
-        actor = await actor_or_prompt(services, body, respond)
-        if actor is None:
-            return
+        parsed = render.parse_history_value(_value(body))
         if parsed is None:
             await respond(**render.replacement(STALE_BUTTON))
             return
-        org_id, offset, limit = parsed
+        _, offset, limit = parsed
         try:
-            in_org = await wallet.actor_in_org(services.engine, actor, org_id)
-            page = await wallet.history_page(services.engine, in_org, limit=limit, offset=offset)
+            page = await wallet.history_page(services.engine, actor, limit=limit, offset=offset)
         except UserError as refusal:
             await respond(**render.render_problem(refusal.message))
             return

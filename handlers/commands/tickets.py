@@ -62,8 +62,10 @@ async def _open(call: CommandCall, view: dict[str, object]) -> None:
 
 
 async def new_ticket(call: CommandCall) -> None:
-    """Open the form at once (the trigger id lives 3 s); the submission files the ticket."""
-    await _open(call, render.render_new_modal(channel_id=call.channel_id))
+    """Open the form at once (the trigger id lives 3 s), bound to the organisation it is shown for;
+    the submission files the ticket there."""
+    organization_id = tickets.filing_organization(call.linked)
+    await _open(call, render.render_new_modal(organization_id=organization_id, channel_id=call.channel_id))
 
 
 async def list_tickets(call: CommandCall) -> None:

@@ -137,7 +137,8 @@ async def fill_create_modal(
         return
     scripts = {str(s.id): {"images": list(s.images), "fields": [dict(f) for f in s.fields]} for s in form.stackscripts}
     meta = render.read_metadata(metadata)
-    full = render.create_metadata(meta.get("channel_id"), meta.get("response_url"), scripts)
+    bound = actor.org.id if actor.org else None  # the form creates in this organisation or nowhere
+    full = render.create_metadata(meta.get("channel_id"), meta.get("response_url"), scripts, organization_id=bound)
     view = render.create_modal(form, metadata=full, errors=errors)
     await update_modal(client, view_id, view)
 

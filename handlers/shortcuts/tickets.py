@@ -10,8 +10,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.manifest import TICKET_SHORTCUT_CALLBACK
 from bot.rendering import tickets as render
+from bot.services import tickets
 from bot.services.container import Services
-from handlers.errors import guarded
+from bot.services.identity import Actor
+from bot.services.permissions import Action
+from handlers.acting import Interactions, Need
 
 SUBJECT_MAX = 80
 
@@ -25,11 +28,13 @@ def prefill(message: dict[str, Any]) -> tuple[str, str]:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.shortcut(TICKET_SHORTCUT_CALLBACK)
-    @guarded(services)
-    async def ticket_from_message(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    @Interactions(app, services).shortcut(TICKET_SHORTCUT_CALLBACK, Need(action=Action.VIEW))
+    async def ticket_from_message(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, actor: Actor) -> None:
+        """Only for a linked member of an organisation (the channel's, else their active one); the form
+        is bound to that organisation."""
         subject, text = prefill(body.get("message") or {})
         view = render.render_new_modal(
+            organization_id=tickets.filing_organization(actor),
             subject=subject,
             message=text,
             channel_id=(body.get("channel") or {}).get("id"),

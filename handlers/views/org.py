@@ -12,19 +12,16 @@ from bot.errors import UserError
 from bot.rendering import orgs as render
 from bot.services import orgs
 from bot.services.container import Services
-from bot.services.identity import resolve_actor
+from bot.services.identity import Actor
 from bot.slack.home import refresh_home
+from handlers.acting import LINKED, Interactions
 from handlers.context import slack_ref
-from handlers.errors import guarded
-
-NOT_LINKED = "Your Slack account is no longer linked to ContainerStacks. Type {command} to link it again."
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.view(render.CREATE_CALLBACK_ID)
-    @guarded(services)
+    @Interactions(app, services).view(render.CREATE_CALLBACK_ID, LINKED)
     async def submit_create_organisation(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any], actor: Actor
     ) -> None:
         name = render.submitted_name(view["state"]["values"])
         try:
@@ -34,11 +31,6 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         slack = slack_ref(body)
         channel_id = render.create_metadata(str(view.get("private_metadata") or ""))
-        actor = await resolve_actor(services.pool, slack, channel_id)
-        if actor is None:
-            message = NOT_LINKED.format(command=services.settings.slack_command)
-            await ack(response_action="errors", errors=render.render_create_errors(message))
-            return
         await ack()  # closes the modal; the confirmation is a DM queued with the organisation
         created = await orgs.create_organization(
             services.engine,

@@ -1,4 +1,8 @@
-"""Ticket modal submissions: field errors in the ack, otherwise close the modal and do the work."""
+"""Ticket modal submissions: field errors in the ack, otherwise close the modal and do the work.
+
+The new-ticket form is bound to the organisation it was opened for and the reply form to its ticket:
+the gate re-checks membership there at submit time, and the ticket is filed (or answered) there,
+whichever organisation is active by then."""
 
 from __future__ import annotations
 
@@ -14,21 +18,30 @@ from bot.errors import UserError
 from bot.rendering import tickets as render
 from bot.rendering.escape import escape_mrkdwn
 from bot.services import tickets
+from bot.services.access import Target, TargetKind
 from bot.services.container import Services
-from bot.services.identity import resolve_actor
+from bot.services.identity import Actor
+from bot.services.permissions import Action
+from handlers.acting import Interactions, Need
 from handlers.context import slack_ref
-from handlers.errors import guarded
 
-NOT_LINKED = "Your Slack account is not linked to ContainerStacks. Type {command} link first."
+
+def new_form_scope(body: dict[str, Any]) -> Target:
+    metadata = render.read_new_modal_metadata(str(body["view"].get("private_metadata") or ""))
+    return Target.parse(TargetKind.ORGANIZATION, metadata.get("organization_id"))
+
+
+def reply_form_scope(body: dict[str, Any]) -> Target:
+    return Target.parse(TargetKind.TICKET, body["view"].get("private_metadata"))
 
 
 def register(app: AsyncApp, services: Services) -> None:
     support = services.settings.support_channel
+    on = Interactions(app, services)
 
-    @app.view(render.NEW_CALLBACK_ID)
-    @guarded(services)
+    @on.view(render.NEW_CALLBACK_ID, Need(action=Action.VIEW, scope=new_form_scope))
     async def submit_new_ticket(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any], actor: Actor
     ) -> None:
         values = view["state"]["values"]
         draft = tickets.TicketDraft(
@@ -39,12 +52,6 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         slack = slack_ref(body)
         channel_id, message_ts = render.new_modal_metadata(str(view.get("private_metadata") or ""))
-        actor = await resolve_actor(services.pool, slack, channel_id)
-        if actor is None:
-            await ack(
-                response_action="errors", errors={"subject": NOT_LINKED.format(command=services.settings.slack_command)}
-            )
-            return
         await ack()
         link_url = await _permalink(client, channel_id, message_ts) if message_ts else None
         try:
@@ -59,22 +66,15 @@ def register(app: AsyncApp, services: Services) -> None:
         except UserError as refusal:
             await client.chat_postMessage(channel=slack.user_id, text=escape_mrkdwn(refusal.message))
 
-    @app.view(render.REPLY_CALLBACK_ID)
-    @guarded(services)
+    @on.view(render.REPLY_CALLBACK_ID, Need(action=Action.VIEW, scope=reply_form_scope))
     async def submit_ticket_reply(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any], actor: Actor
     ) -> None:
         text = render.submitted(view["state"]["values"], "message")
         if not text:
             await ack(response_action="errors", errors={"message": "Write a reply first."})
             return
         slack = slack_ref(body)
-        actor = await resolve_actor(services.pool, slack, None)
-        if actor is None:
-            await ack(
-                response_action="errors", errors={"message": NOT_LINKED.format(command=services.settings.slack_command)}
-            )
-            return
         await ack()
         try:
             await tickets.reply(

@@ -1,5 +1,7 @@
 """Server modal submissions: create (field errors in the ack, then progress in the modal) and delete
-(the label must be typed; a mismatch is a field error)."""
+(the label must be typed; a mismatch is a field error). Each form is bound to what it was opened
+for (the create form to its organisation, the delete form to its server): the gate re-checks the
+role there at submit time, and the form acts there, whichever organisation is active by then."""
 
 from __future__ import annotations
 
@@ -14,14 +16,25 @@ from bot.errors import UserError
 from bot.linode.errors import LinodeError, LinodeFailure
 from bot.rendering import vps as render
 from bot.services import vps_actions, vps_create
+from bot.services.access import Target, TargetKind
 from bot.services.container import Services
-from bot.services.identity import Actor, resolve_actor
+from bot.services.identity import Actor
+from bot.services.permissions import Action
 from bot.slack.modals import update_modal
+from handlers.acting import Interactions, Need
 from handlers.commands.vps import fill_create_modal, require_linode
-from handlers.context import slack_ref
-from handlers.errors import guarded
 
-NOT_LINKED = "Your Slack account is no longer linked to ContainerStacks. Type /cs link to link it again."
+
+def _bound(body: dict[str, Any], key: str, kind: TargetKind) -> Target:
+    return Target.parse(kind, render.read_metadata(str(body["view"].get("private_metadata") or "")).get(key))
+
+
+def create_form_scope(body: dict[str, Any]) -> Target:
+    return _bound(body, "organization_id", TargetKind.ORGANIZATION)
+
+
+def delete_form_scope(body: dict[str, Any]) -> Target:
+    return _bound(body, "server_id", TargetKind.SERVER)
 
 
 def _stackscript(meta: dict[str, Any], request: vps_create.CreateRequest) -> vps_create.StackScriptChoice | None:
@@ -39,14 +52,14 @@ def _stackscript(meta: dict[str, Any], request: vps_create.CreateRequest) -> vps
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.view(render.CREATE_CALLBACK_ID)
-    @guarded(services)
-    async def submit_create(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]) -> None:
+    on = Interactions(app, services)
+
+    @on.view(render.CREATE_CALLBACK_ID, Need(action=Action.MANAGE_SERVERS, scope=create_form_scope))
+    async def submit_create(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any], actor: Actor
+    ) -> None:
         meta = render.read_metadata(str(view.get("private_metadata") or ""))
-        actor = await resolve_actor(services.pool, slack_ref(body), meta.get("channel_id"))
         try:
-            if actor is None:
-                raise UserError(NOT_LINKED)
             require_linode(services)
             request = vps_create.validate_request(render.parse_create_submission(view["state"]["values"]))
             if meta.get("stackscripts") is not None:
@@ -60,19 +73,17 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors=render.field_errors({"label": refusal.message}))
             return
         await ack(response_action="update", view=render.create_progress_view(pending.label, "provisioning"))
-        if pending.repeated or actor is None:
+        if pending.repeated:
             return
         await _provision(services, client, actor, pending, view_id=str(view["id"]), meta=meta)
 
-    @app.view(render.DELETE_CALLBACK_ID)
-    @guarded(services)
-    async def submit_delete(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]) -> None:
+    @on.view(render.DELETE_CALLBACK_ID, Need(action=Action.MANAGE_SERVERS, scope=delete_form_scope))
+    async def submit_delete(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any], actor: Actor
+    ) -> None:
         meta = render.read_metadata(str(view.get("private_metadata") or ""))
         typed = render.submitted_confirmation(view["state"]["values"])
-        actor = await resolve_actor(services.pool, slack_ref(body), meta.get("channel_id"))
         try:
-            if actor is None:
-                raise UserError(NOT_LINKED)
             server_id = uuid.UUID(str(meta.get("server_id")))
             await vps_actions.check_delete_confirmation(services.engine, actor, server_id, typed)
         except vps_create.FieldErrors as bad:

@@ -144,8 +144,8 @@ NASTY = "<b>&*`x`*</b> \"'"
 
 
 def test_link_pages_escape_every_value() -> None:
-    form = render_link_form(email=NASTY, csrf_token=NASTY, error=NASTY)
-    success = render_link_success(NASTY, NASTY, [(NASTY, NASTY)])
+    form = render_link_form(slack_user=NASTY, workspace=NASTY, email=NASTY, csrf_token=NASTY, error=NASTY)
+    success = render_link_success(NASTY, NASTY, [(NASTY, NASTY)], slack_user=NASTY, workspace=NASTY)
     for page in (form, success):
         assert "<b>" not in page and "\"'" not in page
     assert 'value="&lt;b&gt;&amp;*`x`*&lt;/b&gt; &quot;&#x27;"' in form
@@ -155,7 +155,7 @@ def test_page_style_is_allowed_by_its_hash_and_nothing_else() -> None:
     digest = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
     assert f"style-src 'sha256-{digest}'" in CONTENT_SECURITY_POLICY
     assert re.search(r"default-src 'none'", CONTENT_SECURITY_POLICY)
-    page = render_link_form(email="", csrf_token="c")
+    page = render_link_form(slack_user="@a", workspace="W", email="", csrf_token="c")
     assert f"<style>{STYLE}</style>" in page and "<script" not in page
 
 

@@ -29,6 +29,7 @@ REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.open": ("im:write",),
     "conversations.replies": ("channels:history", "groups:history"),
     "reactions.add": ("reactions:write",),
+    "team.info": ("team:read",),
     "users.info": ("users:read",),
     "users.lookupByEmail": ("users:read.email",),
     "views.open": (),

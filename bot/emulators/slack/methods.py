@@ -34,6 +34,7 @@ BOT_SCOPES = (
     "channels:read",
     "groups:read",
     "reactions:write",
+    "team:read",
 )
 
 
@@ -127,6 +128,21 @@ def auth_test(b: Backend, args: Args) -> dict[str, Any]:
 
 def users_info(b: Backend, args: Args) -> dict[str, Any]:
     return {"user": b.world.user(args.get("user")).to_api()}
+
+
+def team_info(b: Backend, args: Args) -> dict[str, Any]:
+    """The workspace itself; another team (only possible inside an Enterprise Grid) is not found."""
+    if args.get("team") not in (None, "", b.identity.team_id):
+        raise SlackError("team_not_found")
+    return {
+        "team": {
+            "id": b.identity.team_id,
+            "name": b.identity.team_name,
+            "domain": b.identity.team_domain,
+            "email_domain": "",
+            "icon": {"image_default": True},
+        }
+    }
 
 
 def users_lookup_by_email(b: Backend, args: Args) -> dict[str, Any]:
@@ -310,6 +326,7 @@ METHODS: dict[str, Method] = {
     "conversations.open": conversations_open,
     "conversations.replies": conversations_replies,
     "reactions.add": reactions_add,
+    "team.info": team_info,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
     "views.open": views_open,

@@ -50,6 +50,7 @@ class SlackEmulator(EmulatorServer):
         bot_token: str = "xoxb-test-token",  # noqa: S107 - a fake workspace's fake token
         team_id: str = "T0CSBOT01",
         team_domain: str = "containerstacks",
+        team_name: str = "ContainerStacks",
         bot_user_id: str = "U0CSBOT",
         bot_id: str = "B0CSBOT",
         app_id: str = "A0CSBOT",
@@ -59,7 +60,7 @@ class SlackEmulator(EmulatorServer):
         strict_blocks: bool = True,
     ) -> None:
         super().__init__()
-        self.identity = Identity(bot_token, team_id, team_domain, bot_user_id, bot_id, app_id)
+        self.identity = Identity(bot_token, team_id, team_domain, bot_user_id, bot_id, app_id, team_name)
         self.clock = clock
         self.scopes: tuple[str, ...] = BOT_SCOPES
         self._world = World(self.identity, clock)
@@ -97,8 +98,15 @@ class SlackEmulator(EmulatorServer):
         is_bot: bool = False,
         deleted: bool = False,
         tz: str = "UTC",
+        email_confirmed: bool = True,
+        team_id: str | None = None,
     ) -> dict[str, Any]:
-        user = self._world.add_user(user_id, name=name, email=email, is_bot=is_bot, deleted=deleted, tz=tz)
+        """A workspace member; `email_confirmed=False` is an address Slack never verified, and another
+        `team_id` a Slack Connect member from another workspace."""
+        user = self._world.add_user(
+            user_id, name=name, email=email, is_bot=is_bot, deleted=deleted, tz=tz,
+            email_confirmed=email_confirmed, team_id=team_id,
+        )  # fmt: skip
         return user.to_api()
 
     def add_channel(

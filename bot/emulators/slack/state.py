@@ -27,6 +27,7 @@ class Identity:
     bot_user_id: str
     bot_id: str
     app_id: str
+    team_name: str = "ContainerStacks"
 
     @property
     def workspace_url(self) -> str:
@@ -42,6 +43,7 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     tz: str = "UTC"
+    email_confirmed: bool = True
 
     def to_api(self) -> dict[str, Any]:
         profile: dict[str, Any] = {
@@ -61,6 +63,7 @@ class User:
             "deleted": self.deleted,
             "is_bot": self.is_bot,
             "is_app_user": False,
+            "is_email_confirmed": self.email_confirmed,
             "tz": self.tz,
             "tz_label": self.tz,
             "tz_offset": 0,
@@ -152,8 +155,10 @@ class World:
         is_bot: bool = False,
         deleted: bool = False,
         tz: str = "UTC",
+        email_confirmed: bool = True,
+        team_id: str | None = None,
     ) -> User:
-        user = User(user_id, name, self.identity.team_id, email, is_bot, deleted, tz)
+        user = User(user_id, name, team_id or self.identity.team_id, email, is_bot, deleted, tz, email_confirmed)
         self.users[user_id] = user
         self.channels[GENERAL_CHANNEL_ID].members.add(user_id)
         return user
