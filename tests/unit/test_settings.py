@@ -95,3 +95,15 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
 def test_every_hint_names_a_real_setting() -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert set(HINTS) <= fields
+
+
+def test_paypal_webhook_max_age_defaults_to_15_minutes_and_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).paypal_webhook_max_age_seconds == 900  # type: ignore[call-arg]
+    monkeypatch.setenv("PAYPAL_WEBHOOK_MAX_AGE_SECONDS", "120")
+    assert load_settings(env_file=None).paypal_webhook_max_age_seconds == 120
+    for bad in ("0", "59", "86401", "fifteen minutes", "-900"):
+        monkeypatch.setenv("PAYPAL_WEBHOOK_MAX_AGE_SECONDS", bad)
+        with pytest.raises(SettingsError) as caught:
+            load_settings(env_file=None)
+        assert {p.name for p in caught.value.problems} == {"PAYPAL_WEBHOOK_MAX_AGE_SECONDS"}
+        assert "60 to 86400" in str(caught.value)
