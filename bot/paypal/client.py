@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,8 +17,11 @@ from typing import Any
 
 import aiohttp
 
-from bot.paypal.models import Order
+from bot.paypal.models import Capture, Order, Refund
 
+#: PayPal's order, capture and refund ids are short upper-case alphanumerics; anything else in a URL
+#: path is refused before a request is made.
+_RESOURCE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 LIVE_URL = "https://api-m.paypal.com"
 SANDBOX_URL = "https://api-m.sandbox.paypal.com"
 TOKEN_MARGIN_SECONDS = 60
@@ -171,10 +175,13 @@ class PayPalClient:
         self._raise_for(status, body)
         return Order.parse(body)
 
-    async def get_order(self, order_id: str) -> Order:
-        status, body = await self._call("GET", f"/v2/checkout/orders/{_safe_id(order_id)}")
+    async def _get(self, path: str) -> dict[str, Any]:
+        status, body = await self._call("GET", path)
         self._raise_for(status, body)
-        return Order.parse(body)
+        return body
+
+    async def get_order(self, order_id: str) -> Order:
+        return Order.parse(await self._get(f"/v2/checkout/orders/{_safe_id(order_id)}"))
 
     async def capture_order(self, order_id: str, *, request_id: str) -> Order:
         """Capture an approved order; if it was already captured, return its current state."""
@@ -189,6 +196,16 @@ class PayPalClient:
                 return await self.get_order(order_id)
             raise
         return Order.parse(body)
+
+    # -- Payments v2: PayPal's own copy of what a webhook names -----------------------------------
+
+    async def get_capture(self, capture_id: str) -> Capture:
+        """A capture with `supplementary_data.related_ids.order_id`: the order it belongs to."""
+        return Capture.parse(await self._get(f"/v2/payments/captures/{_safe_id(capture_id)}"))
+
+    async def get_refund(self, refund_id: str) -> Refund:
+        """A refund (also what PAYMENT.CAPTURE.REVERSED names); its capture is `links[rel=up]`."""
+        return Refund.parse(await self._get(f"/v2/payments/refunds/{_safe_id(refund_id)}"))
 
     # -- Webhooks -------------------------------------------------------------------------------
 
@@ -210,7 +227,7 @@ class PayPalClient:
 
 
 def _safe_id(value: str) -> str:
-    """Order ids are alphanumeric; refuse anything that could change the path."""
-    if not value or not value.replace("-", "").isalnum():
+    """Resource ids are ASCII alphanumerics; refuse anything that could change the path."""
+    if not isinstance(value, str) or not _RESOURCE_ID.fullmatch(value):
         raise PayPalError(400, "INVALID_RESOURCE_ID")
     return value
