@@ -351,6 +351,36 @@ async def test_a_refund_paypal_does_not_have_takes_nothing_back(
     assert "NOSUCHREFUND00001" in (await metadata_of(engine, topup))["anomaly"]
 
 
+async def test_a_refund_row_carries_the_refund_id_so_the_panel_finds_only_the_top_up_by_order_id(
+    hook_bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, paypal_emulator: PayPalEmulator
+) -> None:
+    """The panel finishes a capture by reading the first row whose provider_transaction_id is the
+    order id; a refund row there would answer for the top-up."""
+    topup, capture_id = await captured_topup(hook_bot, engine, slack, paypal_emulator)
+    refund = paypal_emulator.refund(capture_id, "10.00")
+    event = paypal_emulator.event_capture_refunded(refund)
+    assert await deliver(paypal_emulator, hook_bot, event) == [200]
+    await settled(engine, event["id"])
+    async with engine.connect() as conn:
+        by_order = (
+            await conn.execute(
+                text("SELECT id, status FROM payment_transactions WHERE provider_transaction_id = :o"),
+                {"o": topup.order_id},
+            )
+        ).all()
+        refund_row = (
+            await conn.execute(
+                text("SELECT amount, metadata FROM payment_transactions WHERE provider_transaction_id = :r"),
+                {"r": refund["id"]},
+            )
+        ).one()
+    assert [(r.id, r.status) for r in by_order] == [(topup.transaction_id, "completed")]
+    assert refund_row.amount == Decimal("-10.00")
+    assert refund_row.metadata["order_id"] == topup.order_id
+    assert refund_row.metadata["capture_id"] == capture_id
+    assert refund_row.metadata["topup_transaction_id"] == str(topup.transaction_id)
+
+
 # -- PayPal unreachable: the event waits ----------------------------------------------------------------
 
 

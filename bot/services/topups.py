@@ -214,11 +214,12 @@ async def _credit(
 
 
 async def apply_refund(conn: SqlConnection, refund: Refund, *, reversal: bool, source: str) -> PaymentResult:
-    """A refund or reversal of a captured top-up: one negative ledger row per refund id, and the
-    wallet debited by that much even if it goes negative (staff are alerted by the caller).
-    `refund` is PayPal's copy; its custom_id/invoice_id, when PayPal shows them, must be the
-    top-up's. Refunds never take back more in all than the top-up credited: one that would is a
-    mismatch."""
+    """A refund or reversal of a captured top-up: one negative ledger row per refund id (its
+    `provider_transaction_id`, never the order id: the panel finishes a capture by reading the
+    first row with the order id), and the wallet debited by that much even if it goes negative
+    (staff are alerted by the caller). `refund` is PayPal's copy; its custom_id/invoice_id, when
+    PayPal shows them, must be the top-up's. Refunds never take back more in all than the top-up
+    credited: one that would is a mismatch."""
     txn_id = await ledger_db.transaction_of_key(conn, f"paypal:capture:{refund.capture_id}")
     row = await ledger_db.transaction_for_update(conn, txn_id) if txn_id else None
     if row is None:
@@ -260,12 +261,13 @@ async def apply_refund(conn: SqlConnection, refund: Refund, *, reversal: bool, s
         currency=row.currency,
         payment_method="paypal",
         payment_provider="paypal",
-        provider_transaction_id=row.provider_transaction_id,
+        provider_transaction_id=refund.id,  # never the order id: the panel reads the first row with it
         status="completed",
         description=f"PayPal {kind} of top-up {row.provider_transaction_id}",
         metadata={
             "kind": kind,
             "refund_id": refund.id,
+            "order_id": row.provider_transaction_id,
             "capture_id": refund.capture_id,
             "topup_transaction_id": str(row.id),
             "balance_before": f"{before:.2f}",
