@@ -64,10 +64,10 @@ from bot.rendering.admin_payments import REPLAY_ACTION_ID
 from bot.rendering.identity import LINK_KEY_ACTION, LINK_KEY_BLOCK, LINK_KEY_CALLBACK
 from bot.services.paypal_copies import EventNotReady
 from bot.services.paypal_events import PayPalEventProcessor
-from bot.services.topups import attach_order, create_pending_topup, request_id_for_capture, request_id_for_create
+from bot.services.topups import request_id_for_capture
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, start_bot
 from tests.factories import add_member, add_slack_user, link_slack, make_org, make_user
-from tests.paypal_fixtures import approved_order
+from tests.paypal_fixtures import approved_order, pending_order
 from tests.vps_fixtures import add_plan, create_values
 
 T = TypeVar("T")
@@ -204,22 +204,9 @@ class LiveBot:
 
     async def _unpaid_order(self) -> str:
         """A $10,000 top-up whose order was created and never approved: PayPal holds it unpaid."""
-        client = self.processor.paypal
-        assert client is not None
-        amount = Decimal("10000.00")
-        async with self.engine.begin() as conn:
-            txn = await create_pending_topup(
-                conn, organization_id=self.org.id, amount=amount, currency="USD", description="Wallet top-up",
-                slack_metadata={},
-            )  # fmt: skip
-        order = await client.create_order(
-            request_id=request_id_for_create(txn), amount=amount, currency="USD", custom_id=str(self.org.id),
-            invoice_id=str(txn), description="top-up", brand_name="ContainerStacks",
-            return_url="https://bot.example/r", cancel_url="https://bot.example/c",
-        )  # fmt: skip
-        async with self.engine.begin() as conn:
-            await attach_order(conn, txn, order.id)
-        return order.id
+        assert self.processor.paypal is not None
+        _, order_id = await pending_order(self.engine, self.processor.paypal, self.org.id, Decimal("10000.00"))
+        return order_id
 
     async def _genuine(self) -> Transmission:
         """A genuine transmission of the credited capture's event, delivered to the bot (200)."""
