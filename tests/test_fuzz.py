@@ -740,8 +740,9 @@ def envelope_ok(body: bytes) -> bool:
         return False
     event_id, event_type = envelope.get("id"), envelope.get("event_type")
     return (
-        isinstance(event_id, str) and 0 < len(event_id) <= 128 and isinstance(event_type, str)
-        and 0 < len(event_type) <= 100 and isinstance(envelope.get("resource"), dict)
+        isinstance(event_id, str) and 0 < len(event_id) <= 128 and event_id.isprintable()
+        and isinstance(event_type, str) and 0 < len(event_type) <= 100 and event_type.isprintable()
+        and isinstance(envelope.get("resource"), dict)
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import uuid
 import zlib
 from collections.abc import AsyncIterator
@@ -439,3 +440,30 @@ async def test_without_paypal_credentials_a_capture_event_waits_and_moves_nothin
             await conn.execute(text("SELECT status FROM payment_transactions WHERE id = :i"), {"i": txn})
         ).scalar_one()
     assert status == "pending"
+
+
+# -- what the fuzzer found --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event_id", ["\x00", "WH-\ud800", "WH-1\tx"], ids=["nul", "lone_surrogate", "tab"])
+async def test_an_event_id_postgresql_cannot_hold_is_refused_not_a_503(
+    event_id: str, hook_bot: RunningBot, engine: AsyncEngine, paypal_emulator: PayPalEmulator
+) -> None:
+    """A 503 would make PayPal retry a delivery that can never be stored."""
+    event = paypal_emulator.build_event("CUSTOMER.DISPUTE.CREATED", {"dispute_id": "PP-D-NUL"}, event_id=event_id)
+    body = json.dumps(event).encode()  # \\u0000 and \\ud800 escapes, as JSON allows
+    assert await post(hook_bot, body, paypal_emulator.sign(body)) == 400
+
+
+@pytest.mark.parametrize("named", ["1" * 300, "à" * 20, "CAP TURE", ""], ids=["long", "not_ascii", "space", "empty"])
+async def test_a_money_event_naming_something_that_is_no_paypal_id_is_malformed_at_once(
+    named: str, hook_bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, paypal_emulator: PayPalEmulator
+) -> None:
+    topup = await new_topup(hook_bot, engine, slack)
+    event = paypal_emulator.event_capture_completed(await captured(hook_bot, paypal_emulator, topup))
+    event["resource"]["id"] = named
+    assert await deliver(paypal_emulator, hook_bot, event) == [200]
+    row = await settled(engine, event["id"])
+    assert (row.status, row.attempts) == ("dead", 1) and "MalformedResource" in row.last_error
+    assert paypal_emulator.calls_to("captures.get") == []
+    assert await balance(engine, topup.org) == START

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,11 +16,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.paypal.models import Capture, Order, Refund
+from bot.paypal.models import Capture, Order, Refund, is_resource_id
 
-#: PayPal's order, capture and refund ids are short upper-case alphanumerics; anything else in a URL
-#: path is refused before a request is made.
-_RESOURCE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 LIVE_URL = "https://api-m.paypal.com"
 SANDBOX_URL = "https://api-m.sandbox.paypal.com"
 TOKEN_MARGIN_SECONDS = 60
@@ -228,6 +224,6 @@ class PayPalClient:
 
 def _safe_id(value: str) -> str:
     """Resource ids are ASCII alphanumerics; refuse anything that could change the path."""
-    if not isinstance(value, str) or not _RESOURCE_ID.fullmatch(value):
+    if not is_resource_id(value):
         raise PayPalError(400, "INVALID_RESOURCE_ID")
     return value

@@ -25,7 +25,7 @@ from bot.db import plain
 from bot.db.paypal_events import InboxEvent
 from bot.db.plain import PlainConnection
 from bot.paypal.client import PayPalClient
-from bot.paypal.models import Capture, Dispute, MalformedResource, Order, Refund
+from bot.paypal.models import Capture, Dispute, MalformedResource, Order, Refund, is_resource_id
 from bot.services.payment_notices import alert_staff, enqueue_payment_notices
 from bot.services.paypal_copies import (
     EventNotReady,
@@ -96,9 +96,10 @@ def parse_envelope(raw_body: bytes) -> ParsedEvent:
     if not isinstance(envelope, dict):
         raise MalformedResource("body is not a JSON object")
     event_id, event_type, resource = envelope.get("id"), envelope.get("event_type"), envelope.get("resource")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 128:
+    # Printable: PayPal's are ASCII, and PostgreSQL's text types cannot hold NUL or lone surrogates.
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 128 or not event_id.isprintable():
         raise MalformedResource("event id missing or invalid")
-    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
+    if not isinstance(event_type, str) or not event_type or len(event_type) > 100 or not event_type.isprintable():
         raise MalformedResource("event type missing or invalid")
     if not isinstance(resource, dict):
         raise MalformedResource("resource missing")
@@ -117,22 +118,32 @@ class Claim:
 
 
 def claim_of(parsed: ParsedEvent) -> Claim | None:
-    """The claim of a money event; None for event types that move no money."""
+    """The claim of a money event; None for event types that move no money. The resource to fetch
+    must be a PayPal id (else the event is malformed); a claimed order or capture id that is not
+    one is dropped (it is only ever used to annotate an anomaly)."""
     if parsed.event_type in CAPTURE_EVENTS:
         capture = Capture.parse(parsed.resource)
-        return Claim(capture.id, order_id=capture.order_id)
+        return _claim(capture.id, order_id=capture.order_id)
     if parsed.event_type in REFUND_EVENTS:
         refund = Refund.parse(parsed.resource)
-        return Claim(refund.id, capture_id=refund.capture_id)
+        return _claim(refund.id, capture_id=refund.capture_id)
     if parsed.event_type == "CHECKOUT.ORDER.APPROVED":
         order = Order.parse(parsed.resource)
-        return Claim(order.id, order_id=order.id)
+        return _claim(order.id, order_id=order.id)
     if parsed.event_type == "CHECKOUT.PAYMENT-APPROVAL.REVERSED":
         order_id = parsed.resource.get("order_id") or parsed.resource.get("id")
-        if not isinstance(order_id, str) or not order_id:
-            raise MalformedResource("approval reversal names no order")
-        return Claim(order_id, order_id=order_id)
+        return _claim(order_id, order_id=order_id)
     return None
+
+
+def _claim(resource_id: object, *, order_id: object = None, capture_id: object = None) -> Claim:
+    if not is_resource_id(resource_id):
+        raise MalformedResource("the event names no PayPal resource id")
+    return Claim(
+        str(resource_id),
+        order_id=str(order_id) if is_resource_id(order_id) else None,
+        capture_id=str(capture_id) if is_resource_id(capture_id) else None,
+    )
 
 
 #: What the worker applies, read from PayPal before the transaction: PayPal's copy of the resource

@@ -18,7 +18,7 @@ import asyncpg
 from bot.db import paypal_events as inbox_db
 from bot.db.paypal_events import Stored
 from bot.paypal.client import PayPalError
-from bot.paypal.models import MalformedResource
+from bot.paypal.models import MalformedResource, is_resource_id
 from bot.paypal.verify import CertificateUnavailable, InvalidWebhook
 from bot.services.container import Services
 from bot.services.paypal_events import is_handled, parse_envelope
@@ -80,13 +80,13 @@ async def receive(services: Services, headers: Mapping[str, str], body: bytes, *
         log.warning("paypal.webhook.rejected", extra={"reason": str(exc), "remote": remote})
         return Receipt.INVALID
     kept = {k: _printable(v) for k, v in lowered.items() if k.startswith(KEPT_HEADERS)}
-    resource_id = event.resource.get("id")
+    resource_id = event.resource.get("id")  # informative only (staff views); kept when PayPal-shaped
     try:
         stored = await inbox_db.store(
             services.pool,
             event_id=event.event_id,
             event_type=event.event_type,
-            resource_id=str(resource_id)[:128] if resource_id else None,
+            resource_id=resource_id if is_resource_id(resource_id) else None,
             raw_body=body,
             headers=kept,
             transmission=transmission,
