@@ -8,14 +8,17 @@ Targets: ≥ 2,000 events/s with p99 < 50 ms; the worker ≥ 1,000 credits/s; RS
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,10 +28,11 @@ from sqlalchemy import text
 
 from bot.db import plain
 from bot.db.engine import create_engine, plain_url
-from bot.db.paypal_events import store
+from bot.db.paypal_events import Transmission, store
 from bot.emulators.paypal import PayPalEmulator
 from bot.jobs.paypal_events import InboxPolicy, PayPalEventWorker
 from bot.metrics import Metrics
+from bot.paypal.client import PayPalClient
 from bot.services.paypal_events import PayPalEventProcessor
 from bot.settings import Settings
 
@@ -102,23 +106,40 @@ async def receive_benchmark(paypal: PayPalEmulator, database_url: str) -> list[s
     ]
 
 
-def capture_event(n: int, org: uuid.UUID, order_id: str) -> bytes:
+def capture_event(n: int, capture_id: str) -> bytes:
+    """A capture notice: only the capture id matters, the worker applies PayPal's copy."""
     event = {
         "id": f"WH-BENCH-{n}",
         "event_type": "PAYMENT.CAPTURE.COMPLETED",
-        "resource": {
-            "id": f"CAP{n}",
-            "status": "COMPLETED",
-            "amount": {"currency_code": "USD", "value": "1.00"},
-            "custom_id": str(org),
-            "supplementary_data": {"related_ids": {"order_id": order_id}},
-        },
+        "resource": {"id": capture_id, "status": "COMPLETED", "amount": {"currency_code": "USD", "value": "1.00"}},
     }
     return json.dumps(event).encode()
 
 
-async def credit_benchmark(database_url: str) -> str:
-    """Top-ups with stored PAYMENT.CAPTURE.COMPLETED events, applied by one worker."""
+async def paid_orders(
+    paypal: PayPalEmulator, client: PayPalClient, topups: list[tuple[uuid.UUID, uuid.UUID]]
+) -> list[tuple[str, str]]:
+    """Each (top-up, organisation) as an order created, approved and captured at the emulator:
+    (order id, capture id), so the worker's GET of each capture finds a real, paid one."""
+    gate = asyncio.Semaphore(16)
+
+    async def one(txn: uuid.UUID, org: uuid.UUID) -> tuple[str, str]:
+        async with gate:
+            order = await client.create_order(
+                request_id=f"bench-{txn}", amount=Decimal("1.00"), currency="USD", custom_id=str(org),
+                invoice_id=str(txn), description="bench", brand_name="Bench", return_url="https://b.example/r",
+                cancel_url="https://b.example/c",
+            )  # fmt: skip
+            paypal.approve(order.id)
+            captured = await client.capture_order(order.id, request_id=f"bench-capture-{txn}")
+            return order.id, captured.captures[0].id
+
+    return list(await asyncio.gather(*(one(txn, org) for txn, org in topups)))
+
+
+async def credit_benchmark(paypal: PayPalEmulator, database_url: str) -> str:
+    """Top-ups paid at the emulator, with stored PAYMENT.CAPTURE.COMPLETED events, applied by one
+    worker: each credit includes the worker's GET of PayPal's copy of the capture."""
     engine = create_engine(database_url, pool_size=8)
     pool = await asyncpg.create_pool(plain_url(database_url), min_size=1, max_size=2)
     async with engine.begin() as conn:
@@ -127,32 +148,37 @@ async def credit_benchmark(database_url: str) -> str:
         for n in range(ORGANISATIONS):
             orgs.append((await conn.execute(INSERT_ORG, {"owner": owner, "slug": f"bench-{n}"})).scalar_one())
             await conn.execute(INSERT_WALLET, {"org": orgs[-1]})
-        for n in range(CREDITS):
-            org = orgs[n % ORGANISATIONS]
-            order_id = f"ORDER{n:012d}"
-            await conn.execute(INSERT_TOPUP, {"id": uuid.uuid4(), "org": org, "order": order_id})
-    for n in range(CREDITS):
-        org, order_id = orgs[n % ORGANISATIONS], f"ORDER{n:012d}"
-        await store(
-            pool, event_id=f"WH-BENCH-{n}", event_type="PAYMENT.CAPTURE.COMPLETED", resource_id=f"CAP{n}",
-            raw_body=capture_event(n, org, order_id), headers={},
-        )  # fmt: skip
-    await pool.close()
-    pool = await plain.create_pool(database_url)
-    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
-    processor = PayPalEventProcessor(engine, pool, settings, None)
-    worker = PayPalEventWorker(processor, Metrics(), InboxPolicy(batch_size=100, concurrency=8))
-    started = time.perf_counter()
-    while await worker.run_once():
-        pass
-    elapsed = time.perf_counter() - started
+    topups = [(uuid.uuid4(), orgs[n % ORGANISATIONS]) for n in range(CREDITS)]
+    async with aiohttp.ClientSession() as http:
+        client = PayPalClient(http, paypal.base_url, "emu-client-id", "emu-client-secret")
+        paid = await paid_orders(paypal, client, topups)
+        async with engine.begin() as conn:
+            for (txn, org), (order_id, _) in zip(topups, paid, strict=True):
+                await conn.execute(INSERT_TOPUP, {"id": txn, "org": org, "order": order_id})
+        now = datetime.now(UTC)
+        for n, (_, capture_id) in enumerate(paid):
+            body = capture_event(n, capture_id)
+            await store(
+                pool, event_id=f"WH-BENCH-{n}", event_type="PAYMENT.CAPTURE.COMPLETED", resource_id=capture_id,
+                raw_body=body, headers={}, transmission=Transmission(f"bench-{n}", now, hashlib.sha256(body).digest()),
+            )  # fmt: skip
+        await pool.close()
+        pool = await plain.create_pool(database_url)
+        settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+        processor = PayPalEventProcessor(engine, pool, settings, client)
+        worker = PayPalEventWorker(processor, Metrics(), InboxPolicy(batch_size=100, concurrency=8))
+        started = time.perf_counter()
+        while await worker.run_once():
+            pass
+        elapsed = time.perf_counter() - started
     async with engine.connect() as conn:
         balance = (await conn.execute(TOTAL_BALANCE)).scalar_one()
     await engine.dispose()
     await pool.close()
     assert balance == Decimal(CREDITS), balance
     return (
-        f"worker: {CREDITS} credits applied in {elapsed:.2f} s = {CREDITS / elapsed:.0f} credits/s (target >= 1000/s)"
+        f"worker: {CREDITS} credits applied in {elapsed:.2f} s = {CREDITS / elapsed:.0f} credits/s (target >= 1000/s;"
+        " each includes a GET of the capture from the in-process emulator)"
     )
 
 
@@ -161,7 +187,7 @@ async def main() -> int:
         async with scratch_database() as database_url:
             lines = await receive_benchmark(paypal, database_url)
         async with scratch_database() as database_url:
-            lines.append(await credit_benchmark(database_url))
+            lines.append(await credit_benchmark(paypal, database_url))
     print("\n".join(lines))
     return 0
 

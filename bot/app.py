@@ -285,7 +285,10 @@ def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[N
 
 def _periodic_jobs(services: Services, options: AppOptions) -> list[PeriodicJob]:
     """Every periodic job besides billing and summaries, ticked by the scheduler (one replica each)."""
-    jobs = [PeriodicJob("housekeeping", HOUSEKEEPING_INTERVAL_SECONDS, partial(housekeeping, services.engine))]
+    tidy = partial(
+        housekeeping, services.engine, paypal_max_age_seconds=services.settings.paypal_webhook_max_age_seconds
+    )
+    jobs = [PeriodicJob("housekeeping", HOUSEKEEPING_INTERVAL_SECONDS, tidy)]
     if services.paypal is not None:
         reconciler = TopUpReconciler(services.engine, services.settings, services.paypal)
         jobs.append(PeriodicJob("paypal-reconciler", options.reconcile_every_seconds, reconciler.run_once))

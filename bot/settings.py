@@ -47,6 +47,7 @@ HINTS: dict[str, str] = {
     "LOG_FORMAT": "'json' or 'console'",
     "OUTBOX_MAX_ATTEMPTS": "a whole number of attempts, 1 or more",
     "PAYPAL_WEBHOOK_VERIFICATION": "'offline' (verify signatures locally) or 'api' (ask PayPal)",
+    "PAYPAL_WEBHOOK_MAX_AGE_SECONDS": "a whole number of seconds from 60 to 86400 (default 900, 15 minutes)",
     "TOPUP_MAX_AMOUNT": "a positive amount with at most two decimals, e.g. 10000",
     "METRICS_TOKEN": "at least 32 characters without spaces, e.g. from `openssl rand -hex 32`",
     "METRICS_HOST": "the address of the metrics listener, e.g. 127.0.0.1 (the default)",
@@ -93,6 +94,8 @@ class Settings(BaseSettings):
     paypal_cert_hosts: str = DEFAULT_PAYPAL_CERT_HOSTS
     paypal_cert_ca: Path | None = None
     paypal_webhook_verification: Literal["offline", "api"] = "offline"
+    #: How far a webhook's PAYPAL-TRANSMISSION-TIME may be from its arrival, either way (replays).
+    paypal_webhook_max_age_seconds: int = Field(default=900, ge=60, le=86400)
     topup_max_amount: Decimal = Field(default=Decimal("10000"), gt=0, max_digits=10, decimal_places=2)
 
     linode_api_token: SecretStr | None = None

@@ -277,11 +277,11 @@ async def activities(engine: AsyncEngine, org: OrgRecord, event_type: str) -> li
         return list(rows.all())
 
 
-async def approved_order(
-    engine: AsyncEngine, paypal: PayPalEmulator, client: PayPalClient, organization_id: uuid.UUID, amount: Decimal
+async def pending_order(
+    engine: AsyncEngine, client: PayPalClient, organization_id: uuid.UUID, amount: Decimal
 ) -> tuple[uuid.UUID, str]:
-    """A pending top-up with its PayPal order created by the real client and approved by the buyer
-    (not captured): its transaction id and order id."""
+    """A pending top-up with its PayPal order created by the real client, not yet approved (PayPal
+    holds it as PAYER_ACTION_REQUIRED): its transaction id and order id."""
     async with engine.begin() as conn:
         txn = await create_pending_topup(
             conn, organization_id=organization_id, amount=amount, currency="USD", description="Wallet top-up",
@@ -294,5 +294,13 @@ async def approved_order(
     )  # fmt: skip
     async with engine.begin() as conn:
         await attach_order(conn, txn, order.id)
-    paypal.approve(order.id)
     return txn, order.id
+
+
+async def approved_order(
+    engine: AsyncEngine, paypal: PayPalEmulator, client: PayPalClient, organization_id: uuid.UUID, amount: Decimal
+) -> tuple[uuid.UUID, str]:
+    """A pending top-up whose order the buyer approved (not captured): its transaction id and order id."""
+    txn, order_id = await pending_order(engine, client, organization_id, amount)
+    paypal.approve(order_id)
+    return txn, order_id

@@ -10,7 +10,12 @@ resends some that did; the bot is restarted on the same port.
 Afterwards every event is stored once and applied once: one capture per order at PayPal, one
 ledger key and one completed row per capture, one activity record per credit, and for every
 organisation wallet balance = starting balance + Σ completed ledger rows = starting balance + Σ
-its top-ups.
+its top-ups. Forged replays (genuine headers of the storm, another body patched to the same CRC32,
+claiming $10,000 for orders nobody paid) are sent among PayPal's retries: every one gets 400.
+
+A second storm runs while PayPal's own API fails for a while (5xx, 429, dropped connections,
+answers slower than the client waits): the events the worker cannot check against PayPal's copy
+wait, past the attempt limit, and are then applied exactly once.
 
 The bot runs in a child process (so SIGKILL is real) built by `serve_main` below: the real app with
 the inbox worker's lease and backoff shortened, so a claim orphaned by the kill is taken over in
@@ -21,6 +26,8 @@ so the reconciler cannot credit anything behind the webhooks' back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import os
 import random
 import signal
@@ -28,7 +35,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -39,16 +46,20 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import AppOptions
+from bot.db import plain
 from bot.db.engine import create_engine
 from bot.db.migrate import migrate
 from bot.emulators.paypal import PayPalEmulator
 from bot.emulators.slack import SlackEmulator
-from bot.jobs.paypal_events import InboxPolicy
+from bot.jobs.paypal_events import InboxPolicy, PayPalEventWorker
+from bot.metrics import Metrics
 from bot.paypal.client import PayPalClient
+from bot.services.paypal_events import PayPalEventProcessor
 from bot.services.topups import request_id_for_capture
-from tests.conftest import BOT_SECRET, BOT_TOKEN, SIGNING_SECRET
+from tests.conftest import BOT_SECRET, BOT_TOKEN, SIGNING_SECRET, make_settings, start_bot
 from tests.factories import OrgRecord, make_org, make_user
-from tests.paypal_fixtures import approved_order
+from tests.paypal_fixtures import approved_order, pending_order
 from tests.serve_fixtures import free_port
 
 ORGS = 100
@@ -62,6 +73,8 @@ CONCURRENCY = 24
 ROOT = Path(__file__).parents[1]
 #: The child's inbox worker: production behaviour, but leases and backoff in seconds, not minutes.
 STORM_INBOX = InboxPolicy(lease_seconds=3.0, backoff_base=0.2, backoff_cap=1.0, idle_poll_seconds=0.1)
+UNPAID = 10  # $10,000 top-ups whose orders were created and never approved: what forged replays claim
+FORGED = 300  # forged replays sent among PayPal's retries
 
 
 def serve_main() -> None:  # pragma: no cover - runs in the child process
@@ -133,19 +146,24 @@ class Delivery:
 
 
 async def _top_ups(
-    engine: AsyncEngine, paypal: PayPalEmulator, client: PayPalClient
+    engine: AsyncEngine,
+    paypal: PayPalEmulator,
+    client: PayPalClient,
+    *,
+    orgs_n: int = ORGS,
+    per_org: int = TOP_UPS_PER_ORG,
 ) -> tuple[dict[uuid.UUID, Decimal], list[TopUp]]:
-    """ORGS organisations (and their opening balances) with TOP_UPS_PER_ORG top-ups each, paid by
+    """`orgs_n` organisations (and their opening balances) with `per_org` top-ups each, paid by
     the buyer."""
     orgs, openings = [], {}
-    for n in range(ORGS):
+    for n in range(orgs_n):
         org = await make_org(engine, await make_user(engine), balance=Decimal(5 + n % 3))
         orgs.append(org)
         openings[org.id] = Decimal(5 + n % 3)
     gate = asyncio.Semaphore(16)
 
     async def one(n: int) -> TopUp:
-        org = orgs[n % ORGS]
+        org = orgs[n % orgs_n]
         amount = Decimal(f"{10 + n % 7}.{(n * 37) % 100:02d}")
         async with gate:
             txn, order_id = await approved_order(engine, paypal, client, org.id, amount)
@@ -156,7 +174,7 @@ async def _top_ups(
             completed = paypal.event_capture_completed(captured.captures[0].id)
             return TopUp(org, txn, order_id, amount, (approved, completed))
 
-    return openings, list(await asyncio.gather(*(one(n) for n in range(ORGS * TOP_UPS_PER_ORG))))
+    return openings, list(await asyncio.gather(*(one(n) for n in range(orgs_n * per_org))))
 
 
 def _schedule(paypal: PayPalEmulator, events: Sequence[dict[str, Any]], rng: random.Random) -> list[Delivery]:
@@ -194,21 +212,89 @@ async def _storm(url: str, schedule: Sequence[Delivery], answered: Callable[[int
     return statuses
 
 
+@dataclass(frozen=True)
+class Unpaid:
+    org: OrgRecord
+    transaction_id: uuid.UUID
+    order_id: str
+
+
+async def _unpaid(engine: AsyncEngine, client: PayPalClient, orgs: Sequence[OrgRecord]) -> list[Unpaid]:
+    """Top-ups of $10,000 with their orders created at PayPal and never approved."""
+    made = []
+    for org in orgs:
+        txn, order_id = await pending_order(engine, client, org.id, Decimal("10000.00"))
+        made.append(Unpaid(org, txn, order_id))
+    return made
+
+
+async def _forged_replays(
+    url: str, paypal: PayPalEmulator, genuine: Sequence[Delivery], unpaid: Sequence[Unpaid]
+) -> list[int]:
+    """Each genuine delivery's exact headers on a forged body of the same CRC32: PAYMENT.CAPTURE.
+    COMPLETED for an unpaid order, $10,000, with that top-up's ids. The status each got."""
+    statuses = []
+    timeout = aiohttp.ClientTimeout(total=15)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for delivery, victim in zip(genuine, itertools.cycle(unpaid), strict=False):
+            resource = {
+                "id": victim.order_id, "status": "COMPLETED", "amount": {"currency_code": "USD", "value": "10000.00"},
+                "custom_id": str(victim.org.id), "invoice_id": str(victim.transaction_id),
+                "supplementary_data": {"related_ids": {"order_id": victim.order_id}},
+            }  # fmt: skip
+            event = paypal.build_event("PAYMENT.CAPTURE.COMPLETED", resource)
+            body, headers = paypal.forged_replay(delivery, event)
+            statuses.append(await _post(session, url, Delivery(event["id"], body, headers)))
+    return statuses
+
+
+async def _migrated(fresh_database: Callable[[], Awaitable[str]]) -> tuple[str, AsyncEngine]:
+    url = await fresh_database()
+    engine = create_engine(url, pool_size=4)
+    await migrate(engine)
+    return url, engine
+
+
+async def _wallets_and_ledger(engine: AsyncEngine) -> tuple[dict[Any, Decimal], dict[Any, Decimal]]:
+    """Every wallet's balance, and the sum of each organisation's completed ledger rows."""
+    async with engine.connect() as conn:
+        balances = dict((await conn.execute(text("SELECT organization_id, balance FROM wallets"))).all())
+        sums = await conn.execute(
+            text(
+                "SELECT organization_id, sum(amount) FROM payment_transactions "
+                "WHERE status = 'completed' GROUP BY organization_id"
+            )
+        )
+        return balances, dict(sums.all())
+
+
+@contextlib.asynccontextmanager
+async def _emulators(name: str) -> AsyncIterator[tuple[PayPalEmulator, SlackEmulator, aiohttp.ClientSession]]:
+    """PayPal (credentials `<name>-id`/`<name>-secret`, webhook `WH-<NAME>`), Slack and an HTTP session."""
+    async with (
+        PayPalEmulator(client_id=f"{name}-id", client_secret=f"{name}-secret", webhook_id=f"WH-{name.upper()}") as pp,
+        SlackEmulator(bot_token=BOT_TOKEN) as slack,
+        aiohttp.ClientSession() as http,
+    ):
+        yield pp, slack, http
+
+
+async def _still_unpaid(engine: AsyncEngine, unpaid: Sequence[Unpaid]) -> list[str]:
+    async with engine.connect() as conn:
+        query = text("SELECT status FROM payment_transactions WHERE id = ANY(:ids)")
+        return list((await conn.execute(query, {"ids": [u.transaction_id for u in unpaid]})).scalars())
+
+
 @pytest.mark.timeout(240)
 async def test_sigkill_during_a_webhook_storm_loses_and_duplicates_nothing(
     fresh_database: Callable[[], Awaitable[str]], tmp_path: Path
 ) -> None:
-    url = await fresh_database()
-    engine = create_engine(url, pool_size=4)
-    await migrate(engine)
+    url, engine = await _migrated(fresh_database)
     rng = random.Random(20240607)
-    async with (
-        PayPalEmulator(client_id="storm-id", client_secret="storm-secret", webhook_id="WH-STORM") as paypal,
-        SlackEmulator(bot_token=BOT_TOKEN) as slack,
-        aiohttp.ClientSession() as http,
-    ):
+    async with _emulators("storm") as (paypal, slack, http):
         client = PayPalClient(http, paypal.base_url, "storm-id", "storm-secret")
         openings, top_ups = await _top_ups(engine, paypal, client)
+        unpaid = await _unpaid(engine, client, [t.org for t in top_ups[:UNPAID]])
         events = [event for top_up in top_ups for event in top_up.events]
         distinct = len(events)
         schedule = _schedule(paypal, events, rng)
@@ -275,6 +361,9 @@ async def test_sigkill_during_a_webhook_storm_loses_and_duplicates_nothing(
             again = await retrying
             assert all(attempts[-1] == 200 for attempts in again), Counter(a[-1] for a in again)
             assert any(len(attempts) > 1 for attempts in again)  # retried, as PayPal does
+            answered = [schedule[i] for i, status in enumerate(statuses) if status == 200]
+            forged = await _forged_replays(hook, paypal, rng.sample(answered, k=FORGED), unpaid)
+            assert Counter(forged) == Counter({400: FORGED})  # a transmission id bound to another body
 
             async def all_applied() -> bool:
                 done = await _scalar(engine, "SELECT count(*) FROM bot_paypal_events WHERE status = 'processed'")
@@ -313,15 +402,8 @@ async def test_sigkill_during_a_webhook_storm_loses_and_duplicates_nothing(
         anomalies = (
             await conn.execute(text("SELECT count(*) FROM activity_logs WHERE event_type = 'payment.anomaly'"))
         ).scalar_one()
-        wallets = await conn.execute(text("SELECT organization_id, balance FROM wallets"))
-        balances = {org_id: balance for org_id, balance in wallets}
-        sums = await conn.execute(
-            text(
-                "SELECT organization_id, sum(amount) FROM payment_transactions "
-                "WHERE status = 'completed' GROUP BY organization_id"
-            )
-        )
-        ledger_sums = {org_id: total for org_id, total in sums}
+    balances, ledger_sums = await _wallets_and_ledger(engine)
+    unpaid_statuses = await _still_unpaid(engine, unpaid)
     await engine.dispose()
 
     [(status, stored_events, deliveries)] = inbox
@@ -333,7 +415,8 @@ async def test_sigkill_during_a_webhook_storm_loses_and_duplicates_nothing(
                for k in keys)  # fmt: skip
     assert {r.id: (r.status, r.amount) for r in rows} == {t.transaction_id: ("completed", t.amount) for t in top_ups}
     assert credits == Counter({str(t.transaction_id): 1 for t in top_ups})  # one credit record per top-up
-    assert anomalies == 0
+    assert anomalies == 0  # the forged replays were refused before they were stored
+    assert unpaid_statuses == ["pending"] * UNPAID
 
     paid: Counter[Any] = Counter()
     for top_up in top_ups:
@@ -342,3 +425,125 @@ async def test_sigkill_during_a_webhook_storm_loses_and_duplicates_nothing(
     for org_id, opening in openings.items():
         # the invariant, and the independent expectation: every top-up of the organisation, once
         assert balances[org_id] == opening + ledger_sums[org_id] == opening + paid[org_id], org_id
+
+
+# -- PayPal's API failing for a while during a storm ------------------------------------------------
+
+OUTAGE_ORGS, OUTAGE_PER_ORG = 12, 5
+REFUND_EVERY = 6  # every REFUND_EVERY-th captured top-up is partly refunded at PayPal (1.00)
+#: The worker of the outage test: attempts run out after 4, so only waiting carries an event through
+#: an outage longer than that; backoff in tenths of a second.
+OUTAGE_INBOX = InboxPolicy(
+    batch_size=20, concurrency=4, lease_seconds=10.0, max_attempts=4, backoff_base=0.05, backoff_cap=0.3,
+    idle_poll_seconds=0.05,
+)  # fmt: skip
+CLIENT_TIMEOUT = 0.5  # the worker's PayPal client gives up after this; some faults answer later
+
+
+def _outage(paypal: PayPalEmulator, routes: Sequence[str], rounds: int) -> int:
+    """PayPal failing the next `rounds` × 5 requests to each route, every way it can: 503, 500, 429,
+    a dropped connection and an answer slower than the client waits. Returns the faults queued."""
+    for route in routes:
+        for _ in range(rounds):
+            paypal.fail(route, status=503)
+            paypal.fail(route, status=500)
+            paypal.fail(route, status=429, headers={"Retry-After": "1"})
+            paypal.fail(route, disconnect=True)
+            paypal.fail(route, status=503, delay=CLIENT_TIMEOUT * 2)
+    return len(routes) * rounds * 5
+
+
+async def _work_until_applied(
+    engine: AsyncEngine, processor: PayPalEventProcessor, expected: int, timeout: float
+) -> None:
+    """Two inbox workers (as two replicas would run) until `expected` events are processed."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(PayPalEventWorker(processor, Metrics(), OUTAGE_INBOX).run(stop)) for _ in range(2)]
+
+    async def applied() -> bool:
+        return await _scalar(engine, "SELECT count(*) FROM bot_paypal_events WHERE status = 'processed'") == expected
+
+    try:
+        await _until(applied, timeout, f"{expected} events to be applied")
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+@pytest.mark.timeout(240)
+async def test_paypal_failing_to_answer_during_a_storm_makes_events_wait_then_apply_exactly_once(
+    fresh_database: Callable[[], Awaitable[str]], tmp_path: Path
+) -> None:
+    url, engine = await _migrated(fresh_database)
+    rng = random.Random(20261206)
+    async with _emulators("outage") as (paypal, slack, http):
+        client = PayPalClient(http, paypal.base_url, "outage-id", "outage-secret")
+        openings, top_ups = await _top_ups(engine, paypal, client, orgs_n=OUTAGE_ORGS, per_org=OUTAGE_PER_ORG)
+        unpaid = await _unpaid(engine, client, [t.org for t in top_ups[:3]])
+        refunds = []
+        for top_up in [t for t in top_ups if len(t.events) == 2][::REFUND_EVERY]:
+            capture_id = top_up.events[1]["resource"]["id"]
+            refunds.append((top_up, paypal.event_capture_refunded(paypal.refund(capture_id, "1.00"))))
+        captures_and_approvals = [event for top_up in top_ups for event in top_up.events]
+
+        ca = tmp_path / "ca.pem"
+        ca.write_bytes(paypal.ca_pem)
+        settings = make_settings(
+            url, slack, paypal_client_id="outage-id", paypal_client_secret="outage-secret",
+            paypal_api_url=paypal.base_url, paypal_webhook_id="WH-OUTAGE", paypal_cert_hosts=paypal.base_url,
+            paypal_cert_ca=ca, scheduler_enabled=False,
+        )  # fmt: skip
+        runner, bot_url = await start_bot(settings, url, AppOptions(run_workers=False))  # receives only
+        hook = bot_url + "/webhooks/paypal"
+        pool = await plain.create_pool(url, max_size=4)
+        worker_client = PayPalClient(
+            http, paypal.base_url, "outage-id", "outage-secret", timeout_seconds=CLIENT_TIMEOUT
+        )
+        processor = PayPalEventProcessor(engine, pool, settings, worker_client)
+        try:
+            # Wave 1: approvals and captures, three transmissions each, shuffled; then forged replays.
+            storm = await paypal.deliver_many(
+                hook, captures_and_approvals, duplicates=3, shuffle=True, seed=3, concurrency=16
+            )
+            assert Counter(status for attempts in storm for status in attempts) == Counter({200: len(storm)})
+            forged = await _forged_replays(hook, paypal, rng.sample(paypal.deliveries, k=60), unpaid)
+            assert Counter(forged) == Counter({400: 60})
+            planned = _outage(paypal, ("orders.get", "orders.capture", "captures.get"), rounds=6)
+            await _work_until_applied(engine, processor, len(captures_and_approvals), timeout=120)
+
+            # Wave 2: the refunds, while PayPal's refund reads fail.
+            storm = await paypal.deliver_many(hook, [event for _, event in refunds], duplicates=3, shuffle=True, seed=4)
+            assert all(attempts == [200] for attempts in storm)
+            planned += _outage(paypal, ("refunds.get",), rounds=4)
+            await _work_until_applied(engine, processor, len(captures_and_approvals) + len(refunds), timeout=90)
+        finally:
+            await runner.cleanup()
+            await pool.close()
+        faults_left = paypal.faults_left()
+        captures = len(paypal.captures)
+
+    async with engine.connect() as conn:
+        inbox = (await conn.execute(text("SELECT status, attempts, waits FROM bot_paypal_events"))).all()
+        keys = Counter(k.split(":")[1] for k in (await conn.execute(text("SELECT key FROM bot_ledger_keys"))).scalars())
+        anomalies = (
+            await conn.execute(text("SELECT count(*) FROM activity_logs WHERE event_type = 'payment.anomaly'"))
+        ).scalar_one()
+    balances, ledger = await _wallets_and_ledger(engine)
+    unpaid_statuses = await _still_unpaid(engine, unpaid)
+    await engine.dispose()
+
+    assert planned > 100 and faults_left == 0  # every failure PayPal was scripted to give was met
+    assert {row.status for row in inbox} == {"processed"}
+    assert len(inbox) == len(captures_and_approvals) + len(refunds)  # forged replays were never stored
+    assert max(row.waits for row in inbox) >= OUTAGE_INBOX.max_attempts  # waited past the attempt limit
+    assert all(row.attempts <= OUTAGE_INBOX.max_attempts for row in inbox)
+    assert captures == len(top_ups)  # one capture per order, the bot's own captures included
+    assert keys == Counter({"capture": len(top_ups), "refund": len(refunds)})
+    assert anomalies == 0 and unpaid_statuses == ["pending"] * len(unpaid)
+    expected: Counter[Any] = Counter()
+    for top_up in top_ups:
+        expected[top_up.org.id] += top_up.amount
+    for top_up, _ in refunds:
+        expected[top_up.org.id] -= Decimal("1.00")
+    for org_id, opening in openings.items():
+        assert balances[org_id] == opening + ledger[org_id] == opening + expected[org_id], org_id

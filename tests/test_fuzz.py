@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +40,8 @@ from urllib.parse import parse_qsl, quote_from_bytes, urlencode, urlsplit
 
 import aiohttp
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 from sqlalchemy import text
 
@@ -48,7 +50,8 @@ from bot.app_keys import SERVICES
 from bot.db.engine import create_engine
 from bot.db.paypal_events import InboxEvent
 from bot.emulators.linode import LinodeEmulator
-from bot.emulators.paypal import PayPalEmulator
+from bot.emulators.paypal import PayPalEmulator, Transmission
+from bot.emulators.paypal.forgery import PLACEHOLDER
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.emulators.slack.signing import sign
 from bot.manifest import TICKET_SHORTCUT_CALLBACK
@@ -59,11 +62,12 @@ from bot.rendering import vps as vps_render
 from bot.rendering import wallet as wallet_render
 from bot.rendering.admin_payments import REPLAY_ACTION_ID
 from bot.rendering.identity import LINK_KEY_ACTION, LINK_KEY_BLOCK, LINK_KEY_CALLBACK
+from bot.services.paypal_copies import EventNotReady
 from bot.services.paypal_events import PayPalEventProcessor
 from bot.services.topups import request_id_for_capture
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, start_bot
 from tests.factories import add_member, add_slack_user, link_slack, make_org, make_user
-from tests.paypal_fixtures import approved_order
+from tests.paypal_fixtures import approved_order, pending_order
 from tests.vps_fixtures import add_plan, create_values
 
 T = TypeVar("T")
@@ -174,6 +178,7 @@ class LiveBot:
             engine=services.engine, pool=services.pool, settings=services.settings, paypal=services.paypal
         )
         self.credited = await self._credited_capture()
+        self.unpaid_order = await self._unpaid_order()
 
     async def _people(self) -> None:
         """An org owner and a member (both linked, with a wallet, a plan to pick) and a stranger."""
@@ -196,6 +201,33 @@ class LiveBot:
         body = self.paypal.serialize(event)
         await self.processor.process(InboxEvent(event["id"], event["event_type"], body, 1))
         return event
+
+    async def _unpaid_order(self) -> str:
+        """A $10,000 top-up whose order was created and never approved: PayPal holds it unpaid."""
+        assert self.processor.paypal is not None
+        _, order_id = await pending_order(self.engine, self.processor.paypal, self.org.id, Decimal("10000.00"))
+        return order_id
+
+    async def _genuine(self) -> Transmission:
+        """A genuine transmission of the credited capture's event, delivered to the bot (200)."""
+        body = self.paypal.serialize(self.credited)
+        headers = self.paypal.sign(body)
+        status, _ = await self._post("/webhooks/paypal", body, headers)
+        assert status == 200
+        return self.paypal.transmissions[headers["PAYPAL-TRANSMISSION-ID"]]
+
+    def genuine(self) -> Transmission:
+        return self.call(self._genuine())
+
+    async def _forget(self, transmission_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM bot_paypal_transmissions WHERE transmission_id = :t"), {"t": transmission_id}
+            )
+
+    def forget(self, transmission_id: str) -> None:
+        """What housekeeping does once the transmission's time is long outside the window."""
+        self.call(self._forget(transmission_id))
 
     async def digest(self) -> dict[str, str]:
         async with self.engine.connect() as conn:
@@ -694,6 +726,10 @@ PAYPAL_HEADERS = ["PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME", "PAYPAL-
                   "PAYPAL-AUTH-ALGO", "Content-Type"]  # fmt: skip
 
 
+#: What storing a delivery writes: the event, and its transmission id bound to the body's digest.
+STORED_WEBHOOK = frozenset({"bot_paypal_events", "bot_paypal_transmissions"})
+
+
 def envelope_ok(body: bytes) -> bool:
     """What PayPal's envelope must be for the bot to store it (id, event_type, resource object)."""
     try:
@@ -704,8 +740,9 @@ def envelope_ok(body: bytes) -> bool:
         return False
     event_id, event_type = envelope.get("id"), envelope.get("event_type")
     return (
-        isinstance(event_id, str) and 0 < len(event_id) <= 128 and isinstance(event_type, str)
-        and 0 < len(event_type) <= 100 and isinstance(envelope.get("resource"), dict)
+        isinstance(event_id, str) and 0 < len(event_id) <= 128 and event_id.isprintable()
+        and isinstance(event_type, str) and 0 < len(event_type) <= 100 and event_type.isprintable()
+        and isinstance(envelope.get("resource"), dict)
     )  # fmt: skip
 
 
@@ -758,7 +795,7 @@ def test_a_real_delivery_with_header_bytes_that_are_not_ascii_is_rejected_withou
     headers.append((header.encode(), signed_headers[header].encode() + value if append else value))
     ex = live.exchange_raw(body, headers, "/webhooks/paypal")
     if header == "Content-Type":  # not signed: PayPal's signature covers the body only
-        assert ex.status == 200 and ex.writes(allowed=frozenset()) <= {"bot_paypal_events"}
+        assert ex.status == 200 and ex.writes(allowed=frozenset()) <= STORED_WEBHOOK
         return
     if ex.status == 400 and ex.json is None:
         assert not ex.writes(allowed=frozenset())  # refused by the HTTP parser itself
@@ -804,7 +841,7 @@ def test_signed_paypal_bodies_are_stored_once_when_well_formed_and_rejected_othe
         rejected(ex)
         return
     assert (ex.status, ex.json) == (200, {"status": "received"}), ex.body
-    assert ex.writes(allowed=frozenset()) <= {"bot_paypal_events"}
+    assert ex.writes(allowed=frozenset()) <= STORED_WEBHOOK
     # The inbox worker then applies it: a wrongly typed resource is refused as malformed (the event
     # goes dead at once, staff are told) or handled; money never moves for this already-paid capture.
     before = live.money()
@@ -812,3 +849,60 @@ def test_signed_paypal_bodies_are_stored_once_when_well_formed_and_rejected_othe
     assert error is None or isinstance(error, MalformedResource), repr(error)
     assert outcome is None or outcome, outcome
     assert live.money() == before, (outcome, error)
+
+
+MONEY_EVENTS = [
+    "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.PENDING", "PAYMENT.CAPTURE.DENIED", "PAYMENT.CAPTURE.DECLINED",
+    "PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED", "CHECKOUT.ORDER.APPROVED",
+    "CHECKOUT.PAYMENT-APPROVAL.REVERSED",
+]  # fmt: skip
+
+
+def _claims(live: LiveBot) -> st.SearchStrategy[dict[str, Any]]:
+    """Money events an attacker would write: the credited capture's event turned into any money event
+    type, naming the unpaid order, the paid capture or order, or nothing PayPal knows, for any amount,
+    with the ids of the unpaid top-up; and the same with values inside replaced by wrongly typed ones."""
+    credited = live.credited["resource"]
+    capture_id, paid_order = credited["id"], credited["supplementary_data"]["related_ids"]["order_id"]
+    base = live.paypal.base_url
+
+    def claim(event_type: str, named: str, order_id: str, amount: str) -> dict[str, Any]:
+        event = copy.deepcopy(live.credited)
+        event.update(id=f"WH-FORGED-{uuid.uuid4().hex}", event_type=event_type)
+        resource = event["resource"]
+        resource.update(id=named, order_id=named, status="COMPLETED", amount={"currency_code": "USD", "value": amount})
+        resource["supplementary_data"] = {"related_ids": {"order_id": order_id}}
+        resource["links"] = [{"href": f"{base}/v2/payments/captures/{capture_id}", "rel": "up", "method": "GET"}]
+        return event
+
+    named = st.sampled_from([live.unpaid_order, capture_id, paid_order, "NOSUCHRESOURCE01"])
+    orders = st.sampled_from([live.unpaid_order, paid_order])
+    amounts = st.sampled_from(["10000.00", "12.00", "0.01", "99999999.99"])
+    claims = st.builds(claim, st.sampled_from(MONEY_EVENTS), named, orders, amounts)
+    return st.one_of(claims, claims.flatmap(lambda event: mutated(event, max_changes=2)))
+
+
+@FUZZ
+@given(data=st.data())
+def test_a_genuine_deliverys_headers_with_any_forged_body_of_its_crc32_never_move_money(
+    live: LiveBot, data: st.DataObject
+) -> None:
+    """The forged replay: refused while its transmission id is remembered; once forgotten, stored at
+    most, and applying it moves no money (PayPal's copy of what it names is what counts)."""
+    event = data.draw(_claims(live))
+    assume(PLACEHOLDER not in live.paypal.serialize(event))
+    genuine = live.genuine()
+    body, headers = live.paypal.forged_replay(genuine, event)
+    assert zlib.crc32(body) == zlib.crc32(genuine.body)
+    rejected(live.exchange(body, headers, "/webhooks/paypal"))
+
+    live.forget(genuine.transmission_id)
+    before = live.money()
+    ex = live.exchange(body, headers, "/webhooks/paypal")
+    assert ex.status in {200, 400}, ex.body
+    if ex.status == 200:
+        outcome, error = live.process(json.loads(body)["id"])
+        assert error is None or isinstance(error, MalformedResource | EventNotReady), repr(error)
+        assert outcome is None or not outcome.startswith(("credited", "refunded")), outcome
+        hypothesis_event(f"stored, then {outcome.split(':')[0] if outcome else type(error).__name__}")
+    assert live.money() == before

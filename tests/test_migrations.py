@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
 import bcrypt
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from bot.db.drift import inspect_drift
 from bot.db.engine import create_engine, plain_url
-from bot.db.migrate import BASELINE_REVISION, SEED_ADMIN_EMAIL, IncompatibleDatabase, head_revision, migrate
+from bot.db.migrate import (
+    BASELINE_REVISION,
+    SEED_ADMIN_EMAIL,
+    IncompatibleDatabase,
+    alembic_config,
+    head_revision,
+    migrate,
+)
 from bot.db.schema import PANEL_TABLES
 from bot.panel_passwords import KNOWN_DEFAULT_PASSWORDS
+from tests.factories import make_org, make_user
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOT_TABLES = ("bot_outbox", "bot_outbox_pace", "bot_slack_events")
@@ -233,3 +246,47 @@ async def test_cli_migrate_prints_the_seeded_admin_password_once_to_stdout_only(
     assert line not in first.stderr  # the logs (stderr) never see it
     second = await asyncio.to_thread(_csbot, "migrate", database_url=url, LOG_FORMAT="json")
     assert second.returncode == 0 and "password" not in second.stdout
+
+
+async def test_paypal_trust_revision_gives_the_bots_old_refund_rows_their_refund_ids(
+    fresh_database: NewDatabase,
+) -> None:
+    """Refund rows written before 0008 carried the order id, which the panel reads as the top-up's."""
+    url = await fresh_database()
+    before_trust = ScriptDirectory.from_config(alembic_config()).get_revision("0008_paypal_trust").down_revision
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), str(before_trust)))
+        org = await make_org(engine, await make_user(engine))
+        rows = {
+            "topup": (Decimal("25.00"), "ORDER-1", {"payment_id": "ORDER-1"}),
+            "refund": (Decimal("-10.00"), "ORDER-1", {"kind": "refund", "refund_id": "REFUND-1", "capture_id": "C1"}),
+            "reversal": (Decimal("-15.00"), "ORDER-1", {"kind": "reversal", "refund_id": "REFUND-2"}),
+            "panel_debit": (Decimal("-1.00"), None, {"kind": "refund"}),  # not one the bot wrote: no refund_id
+        }
+        ids = {name: uuid.uuid4() for name in rows}
+        async with engine.begin() as conn:
+            for name, (amount, provider_id, meta) in rows.items():
+                await conn.execute(
+                    text(
+                        "INSERT INTO payment_transactions (id, organization_id, amount, currency, payment_method,"
+                        " payment_provider, provider_transaction_id, status, metadata) VALUES (:i, :o, :a, 'USD',"
+                        " 'paypal', 'paypal', :p, 'completed', CAST(:m AS jsonb))"
+                    ),
+                    {"i": ids[name], "o": org.id, "a": amount, "p": provider_id, "m": json.dumps(meta)},
+                )
+        await migrate(engine)
+        async with engine.connect() as conn:
+            found = {
+                r.id: (r.provider_transaction_id, r.metadata)
+                for r in await conn.execute(
+                    text("SELECT id, provider_transaction_id, metadata FROM payment_transactions")
+                )
+            }
+    finally:
+        await engine.dispose()
+    assert found[ids["topup"]] == ("ORDER-1", {"payment_id": "ORDER-1"})
+    assert found[ids["refund"]][0] == "REFUND-1" and found[ids["refund"]][1]["order_id"] == "ORDER-1"
+    assert found[ids["reversal"]][0] == "REFUND-2" and found[ids["reversal"]][1]["order_id"] == "ORDER-1"
+    assert found[ids["panel_debit"]] == (None, {"kind": "refund"})

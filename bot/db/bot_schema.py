@@ -197,6 +197,7 @@ bot_paypal_events = Table(
     Column("outcome", Text),
     Column("last_error", Text),
     Column("processed_at", TZ),
+    Column("waits", Integer, nullable=False, server_default=text("0")),  # revision 0008
     PrimaryKeyConstraint("event_id", name="bot_paypal_events_pkey"),
     CheckConstraint(
         "status IN ('pending', 'processing', 'processed', 'failed', 'dead')", name="bot_paypal_events_status_check"
@@ -228,6 +229,19 @@ bot_ledger_keys = Table(
         ondelete="SET NULL",
     ),
     Index("idx_bot_ledger_keys_payment_transaction_id", "payment_transaction_id"),
+)
+
+#: Revision 0008: every webhook transmission id seen, bound to the body it came with.
+bot_paypal_transmissions = Table(
+    "bot_paypal_transmissions",
+    metadata,
+    Column("transmission_id", String(128), nullable=False),
+    Column("body_sha256", LargeBinary, nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("transmission_time", TZ, nullable=False),
+    Column("received_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("transmission_id", name="bot_paypal_transmissions_pkey"),
+    Index("idx_bot_paypal_transmissions_received_at", "received_at"),
 )
 
 

@@ -1,5 +1,10 @@
 """The PayPal inbox worker: claims stored events (SKIP LOCKED, leased), applies them, retries with
-backoff, and gives up loudly (dead + staff alert) after too many attempts."""
+backoff, and gives up loudly (dead + staff alert) after too many attempts.
+
+An event that failed only because PayPal could not be asked for its copy (`PayPalUnreachable`)
+waits instead: capped backoff, no attempt counted, never dead for that reason, and one staff
+alert once it has waited as many rounds as a failing event gets before it is dead.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from bot.db.paypal_events import InboxEvent
 from bot.metrics import Metrics
 from bot.paypal.models import MalformedResource
 from bot.services.payment_notices import alert_staff
+from bot.services.paypal_copies import PayPalUnreachable
 from bot.services.paypal_events import PayPalEventProcessor
 
 log = logging.getLogger(__name__)
@@ -30,10 +36,15 @@ class InboxPolicy:
     backoff_base: float = 5.0
     backoff_cap: float = 3600.0
     idle_poll_seconds: float = 1.0
+    #: Waiting for PayPal retries at least this often (and never less often than `backoff_cap`).
+    wait_backoff_cap: float = 900.0
 
-    def backoff(self, attempts: int) -> float:
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1)))
+    def backoff(self, attempts: int, *, cap: float | None = None) -> float:
+        ceiling = min(cap or self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1)))
         return ceiling * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
+
+    def wait_backoff(self, waits: int) -> float:
+        return self.backoff(waits + 1, cap=min(self.backoff_cap, self.wait_backoff_cap))
 
 
 class PayPalEventWorker:
@@ -74,6 +85,9 @@ class PayPalEventWorker:
 
     async def _failed(self, event: InboxEvent, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, PayPalUnreachable):
+            await self._waiting(event, error)
+            return
         dead = isinstance(exc, MalformedResource) or event.attempts >= self.policy.max_attempts
         delay = self.policy.backoff(event.attempts)
         await inbox_db.mark_failed(self._engine, event.event_id, error, delay_seconds=delay, dead=dead)
@@ -87,4 +101,24 @@ class PayPalEventWorker:
             await alert_staff(
                 conn, self._processor.settings, "PayPal event failed permanently", lines,
                 dedupe_key=f"paypal:dead:{event.event_id}:{event.attempts}",
+            )  # fmt: skip
+
+    async def _waiting(self, event: InboxEvent, error: str) -> None:
+        """PayPal could not be asked: the event waits (never applied from its body, never dropped)."""
+        delay = self.policy.wait_backoff(event.waits)
+        await inbox_db.mark_waiting(self._engine, event.event_id, error, delay_seconds=delay)
+        self._metrics.paypal_events_applied.labels(outcome="waiting").inc()
+        log.warning("paypal.event.waiting", extra={"event_id": event.event_id, "error": error, "delay": round(delay)})
+        if event.waits + 1 != self.policy.max_attempts:
+            return
+        async with self._engine.begin() as conn:
+            lines = [
+                f"Event {event.event_id} ({event.event_type}) has waited {event.waits + 1} rounds for PayPal.",
+                error,
+                "It is kept and retried; nothing is applied until PayPal confirms it. Check the PayPal credentials "
+                "and PayPal's status.",
+            ]
+            await alert_staff(
+                conn, self._processor.settings, "PayPal event waiting for PayPal", lines,
+                dedupe_key=f"paypal:waiting:{event.event_id}",
             )  # fmt: skip

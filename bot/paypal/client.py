@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.paypal.models import Order
+from bot.paypal.models import Capture, Order, Refund, is_resource_id
 
 LIVE_URL = "https://api-m.paypal.com"
 SANDBOX_URL = "https://api-m.sandbox.paypal.com"
@@ -171,10 +171,13 @@ class PayPalClient:
         self._raise_for(status, body)
         return Order.parse(body)
 
-    async def get_order(self, order_id: str) -> Order:
-        status, body = await self._call("GET", f"/v2/checkout/orders/{_safe_id(order_id)}")
+    async def _get(self, path: str) -> dict[str, Any]:
+        status, body = await self._call("GET", path)
         self._raise_for(status, body)
-        return Order.parse(body)
+        return body
+
+    async def get_order(self, order_id: str) -> Order:
+        return Order.parse(await self._get(f"/v2/checkout/orders/{_safe_id(order_id)}"))
 
     async def capture_order(self, order_id: str, *, request_id: str) -> Order:
         """Capture an approved order; if it was already captured, return its current state."""
@@ -189,6 +192,16 @@ class PayPalClient:
                 return await self.get_order(order_id)
             raise
         return Order.parse(body)
+
+    # -- Payments v2: PayPal's own copy of what a webhook names -----------------------------------
+
+    async def get_capture(self, capture_id: str) -> Capture:
+        """A capture with `supplementary_data.related_ids.order_id`: the order it belongs to."""
+        return Capture.parse(await self._get(f"/v2/payments/captures/{_safe_id(capture_id)}"))
+
+    async def get_refund(self, refund_id: str) -> Refund:
+        """A refund (also what PAYMENT.CAPTURE.REVERSED names); its capture is `links[rel=up]`."""
+        return Refund.parse(await self._get(f"/v2/payments/refunds/{_safe_id(refund_id)}"))
 
     # -- Webhooks -------------------------------------------------------------------------------
 
@@ -222,7 +235,7 @@ class PayPalClient:
 
 
 def _safe_id(value: str) -> str:
-    """Order ids are alphanumeric; refuse anything that could change the path."""
-    if not value or not value.replace("-", "").isalnum():
+    """Resource ids are ASCII alphanumerics; refuse anything that could change the path."""
+    if not is_resource_id(value):
         raise PayPalError(400, "INVALID_RESOURCE_ID")
     return value

@@ -17,6 +17,13 @@ class MalformedResource(ValueError):
 
 #: PayPal's `money.value`: a decimal string of at most 32 characters (never a JSON number).
 _VALUE = re.compile(r"-?[0-9]+|-?[0-9]*[.][0-9]+")
+#: Order, capture and refund ids: short upper-case alphanumerics at PayPal (17 characters today);
+#: anything else is not one of PayPal's ids and is never put in a URL path or looked up.
+_RESOURCE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+def is_resource_id(value: object) -> bool:
+    return isinstance(value, str) and _RESOURCE_ID.fullmatch(value) is not None
 
 
 def money(value: Any) -> tuple[Decimal, str]:

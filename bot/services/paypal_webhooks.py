@@ -1,20 +1,28 @@
-"""Receiving PayPal webhooks: verify the raw bytes (offline by default, or via PayPal's API), then
-store the event before answering, so nothing PayPal told us can be lost."""
+"""Receiving PayPal webhooks: refuse stale transmissions, verify the raw bytes (offline by default, or
+via PayPal's API), then store the event before answering, so nothing PayPal told us can be lost.
+
+A transmission id that already came with another body is refused here too (see
+`bot.services.paypal_replay`). What is stored is only a notification: the inbox worker applies
+PayPal's own copy of the resource, never the body.
+"""
 
 from __future__ import annotations
 
 import enum
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import asyncpg
 
 from bot.db import paypal_events as inbox_db
+from bot.db.paypal_events import Stored
 from bot.paypal.client import PayPalError
-from bot.paypal.models import MalformedResource
+from bot.paypal.models import MalformedResource, is_resource_id
 from bot.paypal.verify import CertificateUnavailable, InvalidWebhook
 from bot.services.container import Services
 from bot.services.paypal_events import is_handled, parse_envelope
+from bot.services.paypal_replay import transmission_of
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,9 @@ async def receive(services: Services, headers: Mapping[str, str], body: bytes, *
     """Verify, then store; invalid requests store nothing and get 400; storage trouble gets 503."""
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
+        transmission = transmission_of(
+            lowered, body, now=datetime.now(UTC), max_age_seconds=services.settings.paypal_webhook_max_age_seconds
+        )
         await _verify(services, lowered, body)
         event = parse_envelope(body)
     except CertificateUnavailable as exc:
@@ -69,23 +80,30 @@ async def receive(services: Services, headers: Mapping[str, str], body: bytes, *
         log.warning("paypal.webhook.rejected", extra={"reason": str(exc), "remote": remote})
         return Receipt.INVALID
     kept = {k: _printable(v) for k, v in lowered.items() if k.startswith(KEPT_HEADERS)}
-    resource_id = event.resource.get("id")
+    resource_id = event.resource.get("id")  # informative only (staff views); kept when PayPal-shaped
     try:
-        new = await inbox_db.store(
+        stored = await inbox_db.store(
             services.pool,
             event_id=event.event_id,
             event_type=event.event_type,
-            resource_id=str(resource_id)[:128] if resource_id else None,
+            resource_id=resource_id if is_resource_id(resource_id) else None,
             raw_body=body,
             headers=kept,
+            transmission=transmission,
             handled=is_handled(event.event_type),
         )
     except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError) as exc:
         # InternalClientError: a pooled connection the server dropped mid-operation (a restart).
         log.error("paypal.webhook.store_failed", extra={"event_id": event.event_id, "error": type(exc).__name__})
         return Receipt.UNAVAILABLE
+    if stored is Stored.REUSED_TRANSMISSION:
+        log.warning(
+            "paypal.webhook.rejected",
+            extra={"reason": "transmission id already seen with another body", "remote": remote},
+        )
+        return Receipt.INVALID
     log.info(
-        "paypal.webhook.stored" if new else "paypal.webhook.duplicate",
+        "paypal.webhook.stored" if stored is Stored.NEW else "paypal.webhook.duplicate",
         extra={"event_id": event.event_id, "event_type": event.event_type},
     )
-    return Receipt.STORED if new else Receipt.DUPLICATE
+    return Receipt.STORED if stored is Stored.NEW else Receipt.DUPLICATE

@@ -130,13 +130,32 @@ async def fail_topup(conn: SqlConnection, transaction_id: uuid.UUID, metadata: d
 # -- applying PayPal's answers ----------------------------------------------------------------
 
 
+def _ids_mismatch(row: TransactionRow, custom_id: str | None, invoice_id: str | None) -> str | None:
+    """Our orders carry `custom_id` = organisation (the panel's do too) and, when the bot created
+    them, `invoice_id` = our transaction id; PayPal copies both onto captures and refunds."""
+    if custom_id != str(row.organization_id):
+        return f"custom_id {custom_id!r} is not organisation {row.organization_id}"
+    if invoice_id is not None and invoice_id != str(row.id):
+        return f"invoice_id {invoice_id!r} is not top-up {row.id}"
+    return None
+
+
 def _mismatch(row: TransactionRow, capture: Capture) -> str | None:
-    if capture.custom_id is not None and capture.custom_id != str(row.organization_id):
-        return f"custom_id {capture.custom_id!r} is not organisation {row.organization_id}"
+    if problem := _ids_mismatch(row, capture.custom_id, capture.invoice_id):
+        return problem
     if capture.currency != row.currency.upper():
         return f"currency {capture.currency} differs from the top-up's {row.currency}"
     if capture.amount != row.amount:
         return f"amount {capture.amount} differs from the top-up's {row.amount}"
+    return None
+
+
+def order_mismatch(row: TransactionRow, order: Order) -> str | None:
+    """Why PayPal's copy of an order is not the one we created for this top-up, if it is not."""
+    if problem := _ids_mismatch(row, order.custom_id, order.invoice_id):
+        return problem
+    if order.amount != row.amount or (order.currency or "").upper() != row.currency.upper():
+        return f"order {order.amount} {order.currency} differs from the top-up's {row.amount} {row.currency}"
     return None
 
 
@@ -195,17 +214,22 @@ async def _credit(
 
 
 async def apply_refund(conn: SqlConnection, refund: Refund, *, reversal: bool, source: str) -> PaymentResult:
-    """A refund or reversal of a captured top-up: one negative ledger row per refund id, and the
-    wallet debited by that much even if it goes negative (staff are alerted by the caller).
-    Refunds never take back more in all than the top-up credited: one that would is a mismatch."""
+    """A refund or reversal of a captured top-up: one negative ledger row per refund id (its
+    `provider_transaction_id`, never the order id: the panel finishes a capture by reading the
+    first row with the order id), and the wallet debited by that much even if it goes negative
+    (staff are alerted by the caller). `refund` is PayPal's copy; its custom_id/invoice_id, when
+    PayPal shows them, must be the top-up's. Refunds never take back more in all than the top-up
+    credited: one that would is a mismatch."""
     txn_id = await ledger_db.transaction_of_key(conn, f"paypal:capture:{refund.capture_id}")
     row = await ledger_db.transaction_for_update(conn, txn_id) if txn_id else None
     if row is None:
         return PaymentResult(
             Outcome.UNKNOWN_ORDER, f"no credited top-up for capture {refund.capture_id}", reference=refund.id
         )
+    problem = _ids_mismatch(row, refund.custom_id or str(row.organization_id), refund.invoice_id)
     if refund.currency != row.currency.upper() or refund.amount <= 0 or refund.amount > row.amount:
         problem = f"refund {refund.amount} {refund.currency} does not fit top-up {row.amount} {row.currency}"
+    if problem is not None:
         await ledger_db.merge_metadata(conn, row.id, {"anomaly": problem, "anomaly_refund_id": refund.id})
         return _result(Outcome.MISMATCH, problem, row, reference=refund.id)
     refund_key = f"paypal:refund:{refund.id}"
@@ -237,12 +261,13 @@ async def apply_refund(conn: SqlConnection, refund: Refund, *, reversal: bool, s
         currency=row.currency,
         payment_method="paypal",
         payment_provider="paypal",
-        provider_transaction_id=row.provider_transaction_id,
+        provider_transaction_id=refund.id,  # never the order id: the panel reads the first row with it
         status="completed",
         description=f"PayPal {kind} of top-up {row.provider_transaction_id}",
         metadata={
             "kind": kind,
             "refund_id": refund.id,
+            "order_id": row.provider_transaction_id,
             "capture_id": refund.capture_id,
             "topup_transaction_id": str(row.id),
             "balance_before": f"{before:.2f}",
@@ -254,6 +279,21 @@ async def apply_refund(conn: SqlConnection, refund: Refund, *, reversal: bool, s
     return _result(
         Outcome.REFUNDED, f"{kind} applied", row, amount=refund.amount, balance_after=after, reference=refund.id
     )
+
+
+async def record_anomaly(
+    conn: SqlConnection, detail: str, reference: str, *, order_id: str | None = None, capture_id: str | None = None
+) -> PaymentResult:
+    """A notification PayPal's own copy contradicts (forged, garbled or about someone else's money):
+    nothing moves; the top-up it claimed to be about, if we have one, keeps a note for staff."""
+    row = await ledger_db.topup_by_order_for_update(conn, order_id) if order_id else None
+    if row is None and capture_id:
+        txn_id = await ledger_db.transaction_of_key(conn, f"paypal:capture:{capture_id}")
+        row = await ledger_db.transaction_for_update(conn, txn_id) if txn_id else None
+    if row is None:
+        return PaymentResult(Outcome.UNKNOWN_ORDER, detail, reference=reference)
+    await ledger_db.merge_metadata(conn, row.id, {"anomaly": detail, "anomaly_reference": reference})
+    return _result(Outcome.MISMATCH, detail, row, reference=reference)
 
 
 # -- an order read back from PayPal -----------------------------------------------------------

@@ -509,3 +509,42 @@ async def test_deliver_sends_raw_bytes_verbatim(em: PayPalEmulator, receiver: Re
     assert got.body == body
     assert em.deliveries[-1].event_id == "WH-RAW"
     assert em.transmissions[got.headers["PAYPAL-TRANSMISSION-ID"]].body == body
+
+
+# --- the forged replay PayPal's signature scheme allows ------------------------------------------
+
+
+async def test_a_forged_replay_keeps_the_genuine_crc32_so_the_genuine_headers_verify_it(
+    client: PayPalClient, em: PayPalEmulator, receiver: Receiver, verifier: OfflineVerifier
+) -> None:
+    _, capture = await paid(client, "25.00")
+    genuine_event = em.event_capture_completed(capture["id"])
+    assert await em.deliver(receiver.url, genuine_event) == [200]
+    [delivery] = em.deliveries
+    forged_event = json.loads(delivery.body)
+    forged_event["resource"]["amount"]["value"] = "10000.00"
+    forged_event["resource"]["supplementary_data"]["related_ids"]["order_id"] = "SOMEONEELSESORDER"
+
+    body, headers = em.forged_replay(delivery, forged_event)
+
+    assert body != delivery.body and zlib.crc32(body) == zlib.crc32(delivery.body)
+    assert headers == delivery.headers
+    parsed = json.loads(body)  # still PayPal-shaped JSON: only the summary's last characters were chosen
+    assert parsed["resource"]["amount"]["value"] == "10000.00"
+    assert parsed["summary"].startswith(genuine_event["summary"] + " ")
+    assert await verifier.check(headers, body) == "ok"
+    # The same works from a transmission PayPal signed but never delivered.
+    signed = em.transmissions[em.sign(delivery.body)["PAYPAL-TRANSMISSION-ID"]]
+    body2, headers2 = em.forged_replay(signed, forged_event)
+    assert await verifier.check(headers2, body2) == "ok"
+
+
+async def test_an_order_awaiting_the_buyer_has_no_capture_or_refund_at_paypal(client: PayPalClient) -> None:
+    _, order = await client.create_order("10000.00", custom_id="org-1", invoice_id="INV-UNPAID")
+    status, fetched = await client.call("GET", f"/v2/checkout/orders/{order['id']}")
+    assert (status, fetched["status"]) == (200, "PAYER_ACTION_REQUIRED")
+    for path in (f"/v2/payments/captures/{order['id']}", f"/v2/payments/refunds/{order['id']}"):
+        status, missing = await client.call("GET", path)
+        assert (status, missing["name"], missing["details"][0]["issue"]) == (
+            404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID"
+        )  # fmt: skip

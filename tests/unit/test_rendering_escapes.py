@@ -72,6 +72,7 @@ COMMAND = CommandSpec(("wallet", "topup"), "wallet topup <amount>", "Add funds w
 #: Arguments whose shape the type hints cannot tell.
 SHAPED: dict[tuple[str, str], Any] = {
     ("render_help", "groups"): {"Wallet": [COMMAND]},
+    ("render_refusal_view", "message"): {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "no"}}]},
     ("render_unknown_command", "suggestions"): [COMMAND],
     ("TransactionRow", "created_at"): datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
     ("render_digest", "counts"): {"under_1d": 1, "d1_3": 2, "d3_7": 3, "over_7d": 4},

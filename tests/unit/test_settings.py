@@ -127,3 +127,15 @@ def test_metrics_listener_is_on_loopback_unless_told_otherwise(monkeypatch: pyte
     monkeypatch.setenv("METRICS_TOKEN", "t" * 32)
     settings = load_settings(env_file=None)
     assert settings.metrics_listener == ("10.0.0.5", 9100) and "t" * 32 in settings.secret_values()
+
+
+def test_paypal_webhook_max_age_defaults_to_15_minutes_and_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).paypal_webhook_max_age_seconds == 900  # type: ignore[call-arg]
+    monkeypatch.setenv("PAYPAL_WEBHOOK_MAX_AGE_SECONDS", "120")
+    assert load_settings(env_file=None).paypal_webhook_max_age_seconds == 120
+    for bad in ("0", "59", "86401", "fifteen minutes", "-900"):
+        monkeypatch.setenv("PAYPAL_WEBHOOK_MAX_AGE_SECONDS", bad)
+        with pytest.raises(SettingsError) as caught:
+            load_settings(env_file=None)
+        assert {p.name for p in caught.value.problems} == {"PAYPAL_WEBHOOK_MAX_AGE_SECONDS"}
+        assert "60 to 86400" in str(caught.value)

@@ -263,6 +263,10 @@ class PayPalEmulator(WebhookMethods):
     def clear_faults(self) -> None:
         self._faults.clear()
 
+    def faults_left(self, route_key: str | None = None) -> int:
+        """How many scripted failures (``fail``) have not been met yet, for one route or all."""
+        return self._faults.left(route_key)
+
     # --- recording -----------------------------------------------------------------------------
 
     def calls_to(self, route_key: str) -> list[Call]:

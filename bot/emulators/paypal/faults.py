@@ -66,6 +66,11 @@ class FaultBook:
         self._queued.clear()
         self._slow.clear()
 
+    def left(self, route: str | None = None) -> int:
+        """Uses not yet consumed, for one route or all of them."""
+        queues = [self._queued.get(route, deque())] if route else list(self._queued.values())
+        return sum(fault.remaining for queue in queues for fault in queue)
+
     def take(self, route: str) -> Fault | None:
         """Consume one use of the oldest fault queued for ``route``."""
         queue = self._queued.get(route)

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from bot.emulators.paypal.crypto import SigningCert
 from bot.emulators.paypal.delivery import Sender
 from bot.emulators.paypal.events import EventBuilder, serialize
+from bot.emulators.paypal.forgery import PLACEHOLDER, forge
 from bot.emulators.paypal.signing import MOCK_WEBHOOK_ID, Signer, Transmission
 
 Event = dict[str, Any]
+
+
+class Signed(Protocol):
+    """A genuine transmission: a ``Delivery`` the emulator sent, or a ``Transmission`` it signed."""
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 def _body_and_id(event_or_body: Event | bytes) -> tuple[bytes, str | None]:
@@ -131,6 +142,14 @@ class WebhookMethods(ABC):
             record=not mock,
         )
         return transmission.headers
+
+    def forged_replay(self, genuine: Signed, event: Event) -> tuple[bytes, dict[str, str]]:
+        """What an attacker holding one genuine transmission can send: ``event`` serialised as PayPal
+        would, ten characters of its ``summary`` chosen so the bytes have the genuine body's CRC32,
+        and the genuine headers byte for byte. PayPal's signature verifies it; only the receiver's
+        own checks (transmission ids, PayPal's copy of the resource) can refuse it."""
+        summary = f"{event.get('summary') or event.get('event_type')} {PLACEHOLDER.decode()}"
+        return forge(genuine.body, serialize({**event, "summary": summary})), dict(genuine.headers)
 
     async def deliver(
         self,
