@@ -169,7 +169,7 @@ def render_server(server: ServerView, *, can_manage: bool) -> dict[str, Any]:
         f"IPv4: {code(server.ip_address) if server.ip_address else 'not assigned yet'}",
     ]
     if server.last_billed_at:
-        lines.append(f"Paid up to {server.last_billed_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"Billed up to {server.last_billed_at:%Y-%m-%d %H:%M} UTC")
     blocks = [_section("\n".join(lines))]
     if can_manage:
         blocks.append(server_buttons(server))
@@ -476,12 +476,16 @@ def deleted_notice(label: str, slack_user: str) -> dict[str, Any]:
     return _notice(f":wastebasket: Server *{escape_mrkdwn(label)}* was deleted by <@{slack_user}>.")
 
 
-def missing_notice(label: str) -> dict[str, Any]:
-    return _notice(f":warning: Server *{escape_mrkdwn(label)}* no longer exists at Linode; it is marked as error.")
+def missing_notice(label: str, final_charge: Decimal) -> dict[str, Any]:
+    charged = f" Its last hours were charged ({format_money(final_charge)})." if final_charge > 0 else ""
+    return _notice(
+        f":warning: Server *{escape_mrkdwn(label)}* no longer exists at Linode, so it was removed here too.{charged}"
+    )
 
 
-def abandoned_notice(label: str) -> dict[str, Any]:
-    return _notice(f"Server *{escape_mrkdwn(label)}* was never created at Linode and was removed. Nothing was charged.")
+def abandoned_notice(label: str, refunded: Decimal | None) -> dict[str, Any]:
+    money = f" Its first hour ({format_money(refunded)}) was refunded." if refunded else " Nothing was charged."
+    return _notice(f"Server *{escape_mrkdwn(label)}* was never created at Linode and was removed.{money}")
 
 
 def staff_alert(title: str, lines: list[str]) -> dict[str, Any]:
