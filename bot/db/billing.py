@@ -3,12 +3,15 @@
 A batch runs a handful of statements whatever its size:
 1. lock the batch's wallets `FOR UPDATE` in id order (one per organisation: the oldest, as the panel);
 2. compute every due hour of every billable server into a temp table (generate_series), with its
-   price (month-capped cumulative rounding) and a running total per organisation vs the balance;
+   price (month-capped cumulative rounding), plus the hours owed from earlier runs, and a running
+   total per organisation vs the balance;
 3. one statement claims the `bot_ledger_keys` (`ON CONFLICT DO NOTHING RETURNING`) and, for the
-   keys it won, writes the debits, the billing cycles, settles earlier failed cycles, debits the
-   wallets conditionally and advances `last_billed_at`;
-4. one statement records the hours the wallet could not pay, once each (`bot_billing_failures`);
-5. arrears bookkeeping for the batch's organisations.
+   keys it won, writes the debits (in charge order for the panel's ledger, none for $0.00), the
+   billing cycles, settles earlier failed cycles, debits the wallets conditionally and advances
+   `last_billed_at`;
+4. one statement records the hours the wallet could not pay, once each (`bot_billing_failures`),
+   and advances `last_billed_at` past them too (so the panel's biller never charges them);
+5. arrears bookkeeping and power-off jobs for the batch's organisations.
 The primary keys decide exactly-once; a runner killed between statements commits nothing.
 """
 

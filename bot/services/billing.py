@@ -205,8 +205,9 @@ async def charge_first_hour(
     conn: AsyncConnection, server_id: uuid.UUID, now: datetime | None = None
 ) -> OrgResult | None:
     """Charge hour 0 of a new server with the engine's rules and key (`vps:<id>:hour:0`), in the
-    caller's transaction. Returns what was charged or recorded unpaid, or None when hour 0 was
-    already charged, has not begun, or the server is unknown or not billable."""
+    caller's transaction — also while it is still `provisioning` (creation pays before Linode is
+    asked). Returns what was charged or recorded unpaid, or None when hour 0 was already charged,
+    has not begun, or the server is unknown."""
     organization_id = await billing_db.server_organization(conn, server_id)
     if organization_id is None:
         return None
