@@ -197,7 +197,8 @@ async def bill_batch(
         entry.hours_unpaid, entry.amount_unpaid, entry.hours_newly_failed = hours, amount, newly
     await billing_db.update_arrears(conn, organizations, now)
     await _notify_arrears(conn, organizations, now, policy)
-    power_offs = await _request_power_offs(conn, organizations, now, policy)
+    # One server's own charge (its creation or its end) powers nothing off: the runs do that.
+    power_offs = 0 if server_id is not None else await _request_power_offs(conn, organizations, now, policy)
     return outcome, power_offs
 
 
