@@ -570,7 +570,7 @@ def create_choices(live: LiveBot) -> dict[str, st.SearchStrategy[str | None]]:
         "plan": field([str(live.plan_id)], [str(live.do_plan_id), str(live.retired_plan_id), str(uuid.uuid4())]),
         "region": field(sorted(OFFERED_REGIONS), ["mars-1", "US-EAST"]),
         "image": field(sorted(OFFERED_IMAGES), ["private/123", "linode/debian13"]),
-        "stackscript": field([None], ["10079", "10080", "0"]),
+        "stackscript": field([None], ["10079", "10080", "0", "99999999999", "\u00b2"]),
     }
 
 

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 _NAMESPACE = uuid.UUID("6f1d3c52-8d59-4c64-9a53-2f0c0b9e6a11")
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")
 _UDF_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
+_STACKSCRIPT_ID = re.compile(r"^[0-9]{1,9}$")  # ASCII digits that fit the panel's integer column
 RDNS_JOB = "rdns"
 POWER_OFF_JOB = "power_off"
 #: Plans are priced in the panel's (and Linode's) currency; the panel has no per-plan currency.
@@ -287,7 +288,7 @@ def validate_request(raw: dict[str, Any]) -> CreateRequest:
     except FieldErrors as bad:
         errors.update(bad.errors)
     script = raw.get("stackscript")
-    if script and not str(script).isdigit():
+    if script and not _STACKSCRIPT_ID.match(str(script)):
         errors["stackscript"] = NOT_OFFERED["stackscript"]
     if errors:
         raise FieldErrors(errors)
