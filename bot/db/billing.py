@@ -185,10 +185,12 @@ _DUE_HOURS = text(
             f.amount AS hourly_rate, f.amount, f.cycle_id AS failed_cycle_id
         FROM bot_billing_failures f
         LEFT JOIN vps_instances v ON v.id = f.vps_instance_id
+        LEFT JOIN servers s ON s.server_id = f.vps_instance_id  -- `fresh` has its hours k_from..k_to
         WHERE f.collected_at IS NULL AND f.organization_id IN (SELECT organization_id FROM billing_wallets)
           AND (CAST(:server AS uuid) IS NULL OR f.vps_instance_id = CAST(:server AS uuid))
           AND f.hour_index <= coalesce(CAST(:max_k AS bigint), f.hour_index)
-          AND NOT EXISTS (SELECT 1 FROM priced p WHERE p.server_id = f.vps_instance_id AND p.k = f.hour_index)
+          AND (s.server_id IS NULL OR f.hour_index < s.k_from
+               OR f.hour_index > least(s.k_to, coalesce(CAST(:max_k AS bigint), s.k_to)))
     ),
     due AS (SELECT * FROM fresh UNION ALL SELECT * FROM owed)
     SELECT d.server_id, d.organization_id, d.label, d.k, d.period_start, d.period_end, d.hourly_rate,
