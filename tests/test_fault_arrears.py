@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.app_keys import SERVICES
-from bot.jobs.vps_sync import VpsSync
 from bot.rendering import vps as render
 from bot.rendering import wallet as wallet_render
 from bot.services.billing import BillingPolicy
@@ -34,6 +32,7 @@ from tests.vps_fixtures import (  # noqa: F401 - fixtures
     rows,
     server_row,
     submit,
+    sync_of,
     until,
     vps_bot_fixture,
     wait_modal,
@@ -43,12 +42,6 @@ from tests.vps_fixtures import (  # noqa: F401 - fixtures
 
 FORMS = 6
 GRACE = BillingPolicy(grace_hours=3, slack_command="/cs")
-
-
-def sync_of(world: VpsWorld) -> VpsSync:
-    services = world.bot.app[SERVICES]
-    assert services.linode is not None
-    return VpsSync(services.engine, services.linode, services.settings)
 
 
 async def test_concurrent_create_forms_with_money_for_one_hour_make_one_server(world: VpsWorld) -> None:

@@ -8,8 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bot.app_keys import SERVICES
-from bot.jobs.vps_sync import VpsSync
 from bot.rendering import vps as render
 from tests.billing_fixtures import bill_org, top_up
 from tests.panel_biller import double_charges, would_charge
@@ -25,6 +23,7 @@ from tests.vps_fixtures import (  # noqa: F401 - fixtures
     rows,
     server_row,
     submit,
+    sync_of,
     until,
     vps_bot_fixture,
     wait_modal,
@@ -44,12 +43,6 @@ async def assert_panel_consistent(world: VpsWorld, who: Payer, at: datetime, ste
     assert await would_charge(world.engine, at, [who.org.id]) == [], f"{step}: the panel would charge now"
     behind = await would_charge(world.engine, at + timedelta(hours=3), [who.org.id])
     assert await double_charges(world.engine, behind) == [], f"{step}: the panel would charge a bot hour"
-
-
-def sync_of(world: VpsWorld, **options: object) -> VpsSync:
-    services = world.bot.app[SERVICES]
-    assert services.linode is not None
-    return VpsSync(services.engine, services.linode, services.settings, **options)  # type: ignore[arg-type]
 
 
 async def test_create_power_arrears_recovery_and_delete_never_leave_an_hour_to_the_panel(world: VpsWorld) -> None:

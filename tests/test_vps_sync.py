@@ -12,7 +12,6 @@ from sqlalchemy import text
 
 from bot.app_keys import SERVICES
 from bot.db import jobs as jobs_db
-from bot.jobs.vps_sync import VpsSync
 from bot.services.identity import SlackRef, resolve_actor
 from bot.services.vps_create import CreateRequest, begin_create, linode_label
 from tests.conftest import TEAM_ID
@@ -25,17 +24,13 @@ from tests.vps_fixtures import (  # noqa: F401 - fixtures
     linode_fixture,
     rows,
     server_row,
+    sync_of,
     until,
     vps_bot_fixture,
     world_fixture,
 )
 
 NOTICE_CHANNEL = "C0VPSSYNC1"
-
-
-def sync_of(world: VpsWorld, **options: object) -> VpsSync:
-    services = world.bot.app[SERVICES]
-    return VpsSync(services.engine, services.linode, services.settings, **options)  # type: ignore[arg-type]
 
 
 async def provisioning_row(world: VpsWorld, owner: Payer, label: str, *, monthly: str = "5.00") -> object:
@@ -201,3 +196,25 @@ async def test_power_off_job_shuts_the_server_down(world: VpsWorld) -> None:
     await until(done, what="the power_off job")
     assert world.linode.calls_to("instances.shutdown")
     assert world.linode.instances[seeded["id"]]["status"] in ("shutting_down", "offline")
+
+
+async def test_most_servers_vanishing_at_once_removes_nothing_and_alerts_staff(world: VpsWorld) -> None:
+    """A wrong token (another Linode account) makes every server look gone: that is not a reason to
+    charge and remove them all."""
+    owner = await payer(world.engine, world.slack)
+    seeded = []
+    for n in range(5):
+        pending = await provisioning_row(world, owner, f"many-{n}")
+        seeded.append(world.linode.seed_instance(linode_label(pending.server_id), status="running"))  # type: ignore[attr-defined]
+    await sync_of(world).run_once()
+    for instance in seeded:
+        world.linode.remove_instance(instance["id"])
+
+    report = await sync_of(world, mass_missing_share=0.5).run_once()
+
+    assert report.missing == []
+    kept = await rows(world.engine, "SELECT label FROM vps_instances WHERE organization_id = :o", o=owner.org.id)
+    assert sorted(r["label"] for r in kept) == [f"many-{n}" for n in range(5)]
+    alerts = await rows(world.engine, "SELECT payload FROM bot_outbox WHERE channel = :c AND dedupe_key LIKE "
+                        "'vps:mass-missing:%'", c=STAFF_CHANNEL)  # fmt: skip
+    assert alerts and "Nothing was charged or removed" in json.dumps(alerts[-1]["payload"])

@@ -19,11 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import AppOptions
+from bot.app_keys import SERVICES
 from bot.emulators.linode import LinodeEmulator
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.jobs.durable import JobPolicy
 from bot.jobs.outbox import OutboxPolicy
-from bot.jobs.vps_sync import VpsOptions
+from bot.jobs.vps_sync import VpsOptions, VpsSync
 from bot.rendering import vps as render
 from tests.billing_fixtures import bill_org
 from tests.conftest import RunningBot, make_settings, start_bot
@@ -268,3 +269,12 @@ def action_buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if block.get("type") == "actions"
         for e in block.get("elements", [])
     }
+
+
+def sync_of(world: VpsWorld, **options: Any) -> VpsSync:
+    """The Linode sync job of the running bot. The shared test database also holds other tests'
+    servers, unknown to this emulator, so the guard against most servers vanishing at once is off
+    unless a test asks for it."""
+    services = world.bot.app[SERVICES]
+    assert services.linode is not None
+    return VpsSync(services.engine, services.linode, services.settings, **{"mass_missing_share": None, **options})

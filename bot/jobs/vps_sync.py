@@ -56,11 +56,13 @@ class VpsSync:
         settings: Settings,
         *,
         provisioning_grace: timedelta = timedelta(minutes=15),
+        mass_missing_share: float | None = 0.5,
     ) -> None:
         self._engine = engine
         self._gateway = gateway
         self._settings = settings
         self._grace = provisioning_grace
+        self._mass_missing_share = mass_missing_share
 
     async def run_once(self) -> SyncReport:
         report = SyncReport()
@@ -76,14 +78,29 @@ class VpsSync:
         by_label = {i["label"]: i for i in instances}
         async with self._engine.connect() as conn:
             rows = await servers_db.all_servers(conn)
+        missing = [r for r in rows if r.linode_id is not None and r.linode_id not in by_id]
+        settle_missing = not _implausibly_many(missing, rows, self._mass_missing_share)
+        if not settle_missing:
+            await self._alert_mass_missing(len(missing), len(rows))
         for row in rows:
             if row.linode_id is None:
                 await self._provisioning(row, by_label, report)
             elif row.linode_id in by_id:
                 await self._follow(row, by_id[row.linode_id], report)
-            else:  # also rows an earlier version only marked `error`: they are settled and removed now
+            elif settle_missing:  # also rows an earlier version only marked `error`: settled and removed now
                 await self._maybe_missing(row, report)
         return report
+
+    async def _alert_mass_missing(self, missing: int, known: int) -> None:
+        """Most servers absent at once looks like the wrong Linode account, not deletions: remove nothing."""
+        log.error("vps_sync.mass_missing", extra={"missing": missing, "known": known})
+        async with self._engine.begin() as conn:
+            await vps.alert_staff(
+                conn, self._settings, "Linode does not list most of the servers",
+                [f"{missing} of {known} servers are not at Linode", "Nothing was charged or removed: check "
+                 "LINODE_API_TOKEN (or the active linode service provider row) points at the right account."],
+                dedupe_key=f"vps:mass-missing:{datetime.now(UTC):%Y-%m-%dT%H}",
+            )  # fmt: skip
 
     async def _provisioning(self, row: ServerRow, by_label: dict[str, dict], report: SyncReport) -> None:
         if row.status != "provisioning":
@@ -151,6 +168,16 @@ class VpsSync:
                 dedupe_key=f"vps:missing:{row.id}:staff",
             )  # fmt: skip
         report.missing.append(row.label)
+
+
+#: Gone-at-Linode handling removes rows; when more than `mass_missing_share` of the servers (and more
+#: than this many) vanish in one sync, the token is more likely wrong than they all gone.
+MASS_MISSING_MIN = 3
+
+
+def _implausibly_many(missing: list[ServerRow], rows: list[ServerRow], share: float | None) -> bool:
+    with_ids = sum(1 for r in rows if r.linode_id is not None)
+    return share is not None and len(missing) > MASS_MISSING_MIN and len(missing) > share * with_ids
 
 
 def _gone_since(row: ServerRow) -> datetime | None:
