@@ -148,7 +148,9 @@ class VpsSync:
             locked = await servers_db.server(conn, row.id, for_update=True)
             if locked is None:
                 return
-            final = await billing.charge_final(conn, locked.id, _gone_since(locked) or now)
+            final = await billing.charge_final(
+                conn, locked.id, _gone_since(locked) or now, billing.BillingPolicy.of(self._settings)
+            )
             charged = final.amount_charged if final else Decimal("0.00")
             await servers_db.delete_server(conn, locked.id)
             await vps.record_system(

@@ -36,6 +36,7 @@ from bot.db import billing as billing_db
 from bot.db import notify_targets
 from bot.db.outbox import enqueue
 from bot.rendering import billing as render
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ CENT = Decimal("0.01")
 class BillingPolicy:
     grace_hours: int = 72
     slack_command: str = "/cs"
+
+    @classmethod
+    def of(cls, settings: Settings) -> BillingPolicy:
+        return cls(grace_hours=settings.billing_grace_hours, slack_command=settings.slack_command)
 
 
 @dataclass

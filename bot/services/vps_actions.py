@@ -266,7 +266,7 @@ async def delete(
             return Deleted(row.label, None, 0)
         # Through the billing engine: the same keys and rounding as the hourly run, so a concurrent run
         # cannot charge these hours again.
-        charged = await billing.charge_final(conn, locked.id, now)
+        charged = await billing.charge_final(conn, locked.id, now, billing.BillingPolicy.of(settings))
         await servers_db.delete_server(conn, locked.id)
         await record_for_actor(
             conn, actor, event_type="vps.delete", entity_type="vps", entity_id=str(locked.id),
