@@ -123,7 +123,7 @@ async def _billing_run(url: str, settings: Settings, at: datetime, dry_run: bool
 
     engine = create_engine(url)
     try:
-        policy = BillingPolicy(grace_hours=settings.billing_grace_hours, slack_command=settings.slack_command)
+        policy = BillingPolicy.of(settings)
         result = await run_billing(engine, at, policy, dry_run=dry_run, source="cli")
         print("\n".join(await describe_run(engine, result)))
     finally:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.services.billing import BillingPolicy, bill_batch
 from bot.settings import Settings
 from tests.factories import (
     OrgRecord,
@@ -179,3 +180,23 @@ async def top_up(engine: AsyncEngine, org: OrgRecord, amount: str) -> None:
     """Funds arrive without a ledger row the billing cares about (the opening moves with them)."""
     async with engine.begin() as conn:
         await adjust_balance(conn, org.id, Decimal(amount))
+
+
+async def bill_org(
+    engine: AsyncEngine, org_id: uuid.UUID, now: datetime, policy: BillingPolicy | None = None
+) -> tuple[Any, int]:
+    """One billing batch for this organisation only (the engine's own statements, as a run's batch
+    runs them): tests on real-time servers must not bill other tests' rows in the shared database."""
+    async with engine.begin() as conn:
+        outcome, power_offs = await bill_batch(conn, [org_id], now, policy or BillingPolicy())
+    return outcome.get(org_id), power_offs
+
+
+async def panel_ledger(engine: AsyncEngine, org_id: uuid.UUID) -> list[Any]:
+    """The organisation's ledger as the panel lists it: completed rows by (created_at, id)."""
+    return await rows(
+        engine,
+        "SELECT id, amount, description, metadata, created_at FROM payment_transactions "
+        "WHERE organization_id = :o AND status = 'completed' ORDER BY created_at, id",
+        o=org_id,
+    )

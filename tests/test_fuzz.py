@@ -68,7 +68,7 @@ from bot.services.topups import request_id_for_capture
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, start_bot
 from tests.factories import add_member, add_slack_user, link_slack, make_org, make_user
 from tests.paypal_fixtures import approved_order, pending_order
-from tests.vps_fixtures import add_plan, create_values
+from tests.vps_fixtures import add_plan, create_values, select
 
 T = TypeVar("T")
 FUZZ = settings(
@@ -190,6 +190,12 @@ class LiveBot:
         await link_slack(self.engine, self.owner, owner)
         await link_slack(self.engine, self.member, member)
         self.plan_id = await add_plan(self.engine)
+        self.retired_plan_id = await add_plan(self.engine)
+        async with self.engine.begin() as conn:
+            await conn.execute(text("UPDATE vps_plans SET active = false WHERE id = :p"), {"p": self.retired_plan_id})
+            self.do_plan_id = (
+                await conn.execute(text("SELECT id FROM vps_plans WHERE provider_plan_id = 's-1vcpu-1gb'"))
+            ).scalar_one()
 
     async def _credited_capture(self) -> dict[str, Any]:
         """A top-up already paid and credited: its capture event, which must never move money again."""
@@ -228,6 +234,17 @@ class LiveBot:
     def forget(self, transmission_id: str) -> None:
         """What housekeeping does once the transmission's time is long outside the window."""
         self.call(self._forget(transmission_id))
+
+    async def created_servers(self) -> list[dict[str, Any]]:
+        """The fuzz organisation's servers made by the create form: their plan and configuration."""
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                text(
+                    "SELECT plan_id, configuration FROM vps_instances WHERE organization_id = :o AND label LIKE 'fz%'"
+                ),
+                {"o": self.org.id},
+            )
+            return [{"plan_id": r.plan_id, **r.configuration} for r in found]
 
     async def digest(self) -> dict[str, str]:
         async with self.engine.connect() as conn:
@@ -567,6 +584,50 @@ def test_modal_submissions_with_garbage_get_a_clear_answer_and_write_nothing_whe
         assert parsed["errors"] and all(isinstance(m, str) and m for m in parsed["errors"].values()), parsed
     if not accepted(ex):
         assert not ex.writes(), (callback, ex.body, ex.changed)
+
+
+#: What the create form offers the fuzz organisation (the Linode emulator's catalogue; no StackScript
+#: is enabled in the panel's table for it).
+OFFERED_REGIONS = frozenset({"us-east", "ap-south", "eu-central"})
+OFFERED_IMAGES = frozenset({"linode/debian12", "linode/ubuntu24.04", "linode/debian9"})
+
+
+def create_choices(live: LiveBot) -> dict[str, st.SearchStrategy[str | None]]:
+    """Each field: half the time a value the form offered, else one it never offered, or garbage."""
+
+    def field(offered: list[str | None], never: list[str]) -> st.SearchStrategy[str | None]:
+        return st.one_of(st.sampled_from(offered), st.sampled_from(offered), st.sampled_from(never), ANY_TEXT)
+
+    return {
+        "plan": field([str(live.plan_id)], [str(live.do_plan_id), str(live.retired_plan_id), str(uuid.uuid4())]),
+        "region": field(sorted(OFFERED_REGIONS), ["mars-1", "US-EAST"]),
+        "image": field(sorted(OFFERED_IMAGES), ["private/123", "linode/debian13"]),
+        "stackscript": field([None], ["10079", "10080", "0", "99999999999", "\u00b2"]),
+    }
+
+
+@settings(FUZZ, max_examples=min(FUZZ.max_examples, 60))
+@given(data=st.data())
+def test_random_create_form_values_never_make_a_server_with_a_value_that_was_not_offered(
+    live: LiveBot, data: st.DataObject
+) -> None:
+    choices = {name: data.draw(strategy, label=name) for name, strategy in create_choices(live).items()}
+    values = create_values(live.plan_id, label=f"fz{uuid.uuid4().hex[:10]}")
+    for name, value in choices.items():
+        if value is not None:
+            values[vps_render.FIELD_BLOCKS[name]] = {vps_render.VALUE: select(value)}
+    view = {"callback_id": vps_render.CREATE_CALLBACK_ID, "private_metadata": json.dumps({"channel_id": CHANNEL})}
+    payload = payload_of(live.factory.view_submission(live.owner, view, values=values).body)
+    ex = live.exchange(*signed_form({"payload": json.dumps(payload)}))
+    assert ex.status == 200, ex.body
+    made = live.call(live.created_servers())
+    for config in made:
+        assert config["plan_id"] == str(live.plan_id), config
+        assert config["region"] in OFFERED_REGIONS and config["image"] in OFFERED_IMAGES, config
+        assert config["stackscriptId"] is None, config
+    for call in live.linode.calls_to("instances.create"):
+        assert call.body.get("region") in OFFERED_REGIONS and call.body.get("image") in OFFERED_IMAGES, call.body
+        assert call.body.get("type") == "g6-nanode-1" and "stackscript_id" not in call.body, call.body
 
 
 # -- interactive payloads and Events API bodies with wrongly typed fields -------------------------------

@@ -9,6 +9,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,13 +19,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import AppOptions
+from bot.app_keys import SERVICES
 from bot.emulators.linode import LinodeEmulator
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.jobs.durable import JobPolicy
 from bot.jobs.outbox import OutboxPolicy
-from bot.jobs.vps_sync import VpsOptions
+from bot.jobs.vps_sync import VpsOptions, VpsSync
 from bot.rendering import vps as render
+from tests.billing_fixtures import bill_org
 from tests.conftest import RunningBot, make_settings, start_bot
+from tests.factories import set_balance
 from tests.paypal_fixtures import CHANNEL_ID, Payer
 
 SSH_CRED_SECRET = "test-ssh-cred-secret-0123456789abcdef"
@@ -240,3 +244,38 @@ async def response_matching(world: VpsWorld, who: Payer, needle: str, *, after: 
 
 def response_count(world: VpsWorld, who: Payer) -> int:
     return len([r for r in world.slack.responses if r.user_id == who.slack_id])
+
+
+async def create_server(world: VpsWorld, who: Payer, plan_id: uuid.UUID, label: str) -> dict[str, Any]:
+    """A server made the way a customer makes one (the create modal, really signed), once running."""
+    await command(world, who, "vps create")
+    modal = await wait_modal(world.slack, who, render.CREATE_CALLBACK_ID)
+    answer = await submit(world, who, modal, create_values(plan_id, label=label))
+    assert answer.get("response_action") == "update", answer
+    return await wait_status(world.engine, who, label, "running")
+
+
+async def owe_hours(world: VpsWorld, who: Payer, hours: int = 3) -> None:
+    """Empty the wallet and bill this organisation `hours` hours ahead: those hours are owed."""
+    async with world.engine.begin() as conn:
+        await set_balance(conn, who.org.id, Decimal(0))
+    await bill_org(world.engine, who.org.id, datetime.now(UTC) + timedelta(hours=hours, minutes=1))
+
+
+def action_buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The buttons of a message by action id."""
+    return {
+        e["action_id"]: e
+        for block in message.get("blocks", [])
+        if block.get("type") == "actions"
+        for e in block.get("elements", [])
+    }
+
+
+def sync_of(world: VpsWorld, **options: Any) -> VpsSync:
+    """The Linode sync job of the running bot. The shared test database also holds other tests'
+    servers, unknown to this emulator, so the guard against most servers vanishing at once is off
+    unless a test asks for it."""
+    services = world.bot.app[SERVICES]
+    assert services.linode is not None
+    return VpsSync(services.engine, services.linode, services.settings, **{"mass_missing_share": None, **options})

@@ -3,12 +3,15 @@
 A batch runs a handful of statements whatever its size:
 1. lock the batch's wallets `FOR UPDATE` in id order (one per organisation: the oldest, as the panel);
 2. compute every due hour of every billable server into a temp table (generate_series), with its
-   price (month-capped cumulative rounding) and a running total per organisation vs the balance;
+   price (month-capped cumulative rounding), plus the hours owed from earlier runs, and a running
+   total per organisation vs the balance;
 3. one statement claims the `bot_ledger_keys` (`ON CONFLICT DO NOTHING RETURNING`) and, for the
-   keys it won, writes the debits, the billing cycles, settles earlier failed cycles, debits the
-   wallets conditionally and advances `last_billed_at`;
-4. one statement records the hours the wallet could not pay, once each (`bot_billing_failures`);
-5. arrears bookkeeping for the batch's organisations.
+   keys it won, writes the debits (in charge order for the panel's ledger, none for $0.00), the
+   billing cycles, settles earlier failed cycles, debits the wallets conditionally and advances
+   `last_billed_at`;
+4. one statement records the hours the wallet could not pay, once each (`bot_billing_failures`),
+   and advances `last_billed_at` past them too (so the panel's biller never charges them);
+5. arrears bookkeeping and power-off jobs for the batch's organisations.
 The primary keys decide exactly-once; a runner killed between statements commits nothing.
 """
 
@@ -51,18 +54,30 @@ class ArrearsState:
     name: str
     since: datetime
     notice_day: int
-    amount_owed: Decimal
+    amount_owed: Decimal  # unpaid hours plus a negative balance
     hours_owed: int
     servers: int
     currency: str
+    balance: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
-class PowerOffCandidate:
+class PowerOffRequest:
     server_id: uuid.UUID
     organization_id: uuid.UUID
     label: str
-    episode_start: datetime
+    dedupe_key: str
+    organization_name: str
+
+
+@dataclass(frozen=True)
+class Debt:
+    """An organisation's wallet and the hours it owes (recorded unpaid, not collected yet)."""
+
+    balance: Decimal
+    currency: str
+    hours_owed: int
+    hours_amount: Decimal
 
 
 _DUE_ORGS = text(
@@ -108,6 +123,12 @@ _BATCH_WALLETS = text(
 # last_billed_at, rounded to the nearest hour of the server's grid (the panel's creation charge set
 # it a few seconds after created_at). Within a UTC calendar month the cumulative charge after the
 # server's i-th hour starting in that month is least(monthly, round(i × monthly / 730, 2)).
+# `last_billed_at` also moves past hours the wallet could not pay (they are owed, in
+# bot_billing_failures): the panel's biller charges rows whose last_billed_at is an hour old, and it
+# must never charge an hour the bot charges or holds as owed. So the due hours are the server's new
+# hours plus its owed ones (`owed`, also those of a server that is gone).
+# An explicit :server is billed whatever its status (creation before Linode, deletion, gone at
+# Linode); :force makes every due hour chargeable (a final charge may take the balance negative).
 _DUE_HOURS = text(
     f"""
     CREATE TEMP TABLE billing_due ON COMMIT DROP AS
@@ -118,9 +139,9 @@ _DUE_HOURS = text(
             END AS k_from,
             floor(extract(epoch FROM CAST(:now AS timestamptz) - v.created_at) / 3600)::bigint AS k_to
         FROM vps_instances v
-        WHERE v.organization_id IN (SELECT organization_id FROM billing_wallets) AND {BILLABLE}
+        WHERE v.organization_id IN (SELECT organization_id FROM billing_wallets)
           AND coalesce(v.last_billed_at, v.created_at) <= CAST(:now AS timestamptz)
-          AND (CAST(:server AS uuid) IS NULL OR v.id = CAST(:server AS uuid))
+          AND CASE WHEN CAST(:server AS uuid) IS NULL THEN {BILLABLE} ELSE v.id = CAST(:server AS uuid) END
     ),
     plans AS (
         SELECT s.plan_id, coalesce(p.monthly, {DEFAULT_MONTHLY}) AS monthly
@@ -149,67 +170,97 @@ _DUE_HOURS = text(
             least(n.monthly, round(n.i * n.monthly / {HOURS_PER_MONTH}, 2))
             - least(n.monthly, round((n.i - 1) * n.monthly / {HOURS_PER_MONTH}, 2)) AS amount
         FROM numbered n
-    )
-    SELECT p.server_id, p.organization_id, p.label, p.k, p.period_start,
-        p.period_start + interval '1 hour' AS period_end, round(p.monthly / {HOURS_PER_MONTH}, 4) AS hourly_rate,
-        p.amount, 'vps:' || p.server_id || ':hour:' || p.k AS key,
-        f.cycle_id AS failed_cycle_id, coalesce(f.cycle_id, gen_random_uuid()) AS cycle_id,
+    ),
+    fresh AS (
+        SELECT p.server_id, p.organization_id, p.label, p.k, p.period_start,
+            p.period_start + interval '1 hour' AS period_end, round(p.monthly / {HOURS_PER_MONTH}, 4) AS hourly_rate,
+            p.amount, f.cycle_id AS failed_cycle_id
+        FROM priced p
+        LEFT JOIN bot_billing_failures f
+            ON f.vps_instance_id = p.server_id AND f.hour_index = p.k AND f.collected_at IS NULL
+    ),
+    owed AS (
+        SELECT f.vps_instance_id AS server_id, f.organization_id, coalesce(v.label, f.label, 'server') AS label,
+            f.hour_index AS k, f.period_start, f.period_start + interval '1 hour' AS period_end,
+            f.amount AS hourly_rate, f.amount, f.cycle_id AS failed_cycle_id
+        FROM bot_billing_failures f
+        LEFT JOIN vps_instances v ON v.id = f.vps_instance_id
+        LEFT JOIN servers s ON s.server_id = f.vps_instance_id  -- `fresh` has its hours k_from..k_to
+        WHERE f.collected_at IS NULL AND f.organization_id IN (SELECT organization_id FROM billing_wallets)
+          AND (CAST(:server AS uuid) IS NULL OR f.vps_instance_id = CAST(:server AS uuid))
+          AND f.hour_index <= coalesce(CAST(:max_k AS bigint), f.hour_index)
+          AND (s.server_id IS NULL OR f.hour_index < s.k_from
+               OR f.hour_index > least(s.k_to, coalesce(CAST(:max_k AS bigint), s.k_to)))
+    ),
+    due AS (SELECT * FROM fresh UNION ALL SELECT * FROM owed)
+    SELECT d.server_id, d.organization_id, d.label, d.k, d.period_start, d.period_end, d.hourly_rate,
+        d.amount, 'vps:' || d.server_id || ':hour:' || d.k AS key,
+        d.failed_cycle_id, coalesce(d.failed_cycle_id, gen_random_uuid()) AS cycle_id,
         gen_random_uuid() AS txn_id, w.wallet_id, w.balance, w.currency,
-        sum(p.amount) OVER (PARTITION BY p.organization_id ORDER BY p.period_start, p.server_id, p.k
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) <= w.balance AS chargeable
-    FROM priced p
+        d.amount = 0 OR CAST(:force AS boolean)
+        OR sum(d.amount) OVER (PARTITION BY d.organization_id ORDER BY d.period_start, d.server_id, d.k
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) <= w.balance AS chargeable
+    FROM due d
     JOIN billing_wallets w USING (organization_id)
-    LEFT JOIN bot_billing_failures f
-        ON f.vps_instance_id = p.server_id AND f.hour_index = p.k AND f.collected_at IS NULL
     """
 )
+# Every row of one run reads in charge order where the panel lists the ledger (created_at, then id):
+# `now()` is the same for the whole transaction, so each debit gets the statement's clock plus its
+# position in the organisation's charge order, in microseconds. Hours that cost nothing (the month's
+# cap is reached) keep their key and billing cycle but write no $0.00 debit, which the panel would
+# show as a credit. A final charge (:force) may take the balance negative; every other charge needs
+# `balance >= total`.
 _CHARGE = text(
     """
     WITH won AS (
         INSERT INTO bot_ledger_keys (key, organization_id, payment_transaction_id, amount)
-        SELECT key, organization_id, txn_id, amount FROM billing_due WHERE chargeable
+        SELECT key, organization_id, CASE WHEN amount > 0 THEN txn_id END, amount FROM billing_due WHERE chargeable
         ON CONFLICT (key) DO NOTHING
-        RETURNING payment_transaction_id AS txn_id
+        RETURNING key
     ),
     charged AS (
-        SELECT d.*, sum(d.amount) OVER (PARTITION BY d.organization_id ORDER BY d.period_start, d.server_id, d.k
-                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS paid
-        FROM billing_due d JOIN won USING (txn_id)
+        SELECT d.*, CASE WHEN d.amount > 0 THEN d.txn_id END AS paid_by,
+            sum(d.amount) OVER charge_order AS paid, row_number() OVER charge_order AS seq
+        FROM billing_due d JOIN won USING (key)
+        WINDOW charge_order AS (PARTITION BY d.organization_id ORDER BY d.period_start, d.server_id, d.k
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
     ),
+    clock AS MATERIALIZED (SELECT clock_timestamp() AS started),
     debits AS (
         INSERT INTO payment_transactions (id, organization_id, amount, currency, payment_method, payment_provider,
-            status, description, metadata)
+            status, description, metadata, created_at, updated_at)
         SELECT txn_id, organization_id, -amount, currency, 'wallet_debit', 'internal', 'completed',
             CASE WHEN k = 0 THEN 'VPS Creation - ' || label || ' (Initial Hour)'  -- the panel's wording
                  ELSE 'VPS Hourly Billing - ' || label || ' (1h)' END,
             jsonb_build_object('hours_charged', 1, 'balance_before', (balance - paid + amount)::text,
                 'balance_after', (balance - paid)::text, 'vps_instance_id', server_id, 'period_start', period_start,
-                'hour_index', k)
-        FROM charged
+                'hour_index', k),
+            clock.started + seq * interval '1 microsecond', clock.started + seq * interval '1 microsecond'
+        FROM charged CROSS JOIN clock WHERE amount > 0
     ),
     cycles AS (
         INSERT INTO vps_billing_cycles (id, vps_instance_id, organization_id, billing_period_start,
             billing_period_end, hourly_rate, total_amount, status, payment_transaction_id, metadata)
-        SELECT cycle_id, server_id, organization_id, period_start, period_end, hourly_rate, amount, 'billed', txn_id,
+        SELECT cycle_id, server_id, organization_id, period_start, period_end, hourly_rate, amount, 'billed', paid_by,
             jsonb_build_object('hours_charged', 1, 'hour_index', k)
         FROM charged WHERE failed_cycle_id IS NULL
     ),
     settled AS (
-        UPDATE vps_billing_cycles c SET status = 'billed', payment_transaction_id = ch.txn_id,
+        UPDATE vps_billing_cycles c SET status = 'billed', payment_transaction_id = ch.paid_by,
             total_amount = ch.amount,
             metadata = coalesce(c.metadata, '{}'::jsonb)
                 || jsonb_build_object('collected_at', CAST(:now AS timestamptz), 'ledger_key', ch.key)
         FROM charged ch WHERE c.id = ch.failed_cycle_id
     ),
     collected AS (
-        UPDATE bot_billing_failures f SET collected_at = CAST(:now AS timestamptz), payment_transaction_id = ch.txn_id
+        UPDATE bot_billing_failures f SET collected_at = CAST(:now AS timestamptz), payment_transaction_id = ch.paid_by
         FROM charged ch
         WHERE f.vps_instance_id = ch.server_id AND f.hour_index = ch.k AND ch.failed_cycle_id IS NOT NULL
     ),
     debited AS (
         UPDATE wallets w SET balance = w.balance - t.total
         FROM (SELECT wallet_id, sum(amount) AS total FROM charged GROUP BY wallet_id) t
-        WHERE w.id = t.wallet_id AND w.balance >= t.total
+        WHERE w.id = t.wallet_id AND (w.balance >= t.total OR CAST(:force AS boolean))
         RETURNING w.id
     ),
     paid_up AS (
@@ -226,8 +277,8 @@ _RECORD_FAILURES = text(
     """
     WITH failed AS (
         INSERT INTO bot_billing_failures (vps_instance_id, hour_index, organization_id, cycle_id, period_start,
-            amount, first_failed_at)
-        SELECT server_id, k, organization_id, cycle_id, period_start, amount, CAST(:now AS timestamptz)
+            amount, first_failed_at, label)
+        SELECT server_id, k, organization_id, cycle_id, period_start, amount, CAST(:now AS timestamptz), label
         FROM billing_due WHERE NOT chargeable AND failed_cycle_id IS NULL
         ON CONFLICT DO NOTHING
         RETURNING vps_instance_id, hour_index
@@ -239,6 +290,12 @@ _RECORD_FAILURES = text(
             'failed', jsonb_build_object('reason', 'insufficient_balance', 'hours_charged', 1, 'hour_index', d.k,
                 'balance', d.balance::text, 'source', 'slack_bot')
         FROM billing_due d JOIN failed f ON f.vps_instance_id = d.server_id AND f.hour_index = d.k
+    ),
+    accounted AS (
+        UPDATE vps_instances v SET last_billed_at = t.accounted_to
+        FROM (SELECT server_id, max(period_end) AS accounted_to FROM billing_due WHERE NOT chargeable
+              GROUP BY server_id) t
+        WHERE v.id = t.server_id AND (v.last_billed_at IS NULL OR v.last_billed_at < t.accounted_to)
     )
     SELECT d.organization_id, count(*) AS hours, sum(d.amount) AS amount,
         count(f.vps_instance_id) AS newly_failed
@@ -247,17 +304,29 @@ _RECORD_FAILURES = text(
     GROUP BY d.organization_id
     """
 )
-_OPEN_FAILURES = f"""
-    SELECT f.* FROM bot_billing_failures f JOIN vps_instances v ON v.id = f.vps_instance_id
-    WHERE f.collected_at IS NULL AND {BILLABLE}
+#: Hours owed: recorded unpaid and not collected yet, also those of a server that is gone (a debt is
+#: never erased by removing the server's row).
+_OPEN_FAILURES = "SELECT f.* FROM bot_billing_failures f WHERE f.collected_at IS NULL"
+#: The organisation's wallet (the oldest, as the panel reads it).
+_WALLET_OF = """
+    SELECT balance, coalesce(currency, 'USD') AS currency FROM wallets w WHERE w.organization_id = {org}
+    ORDER BY created_at, id LIMIT 1
 """
+# An organisation is in arrears while it owes hours or its balance is negative (a final charge at
+# deletion may leave it so); the episode starts at its first unpaid hour, or when the balance was
+# first seen negative, and ends when both are cleared.
 _ARREARS_UPKEEP = text(
     f"""
-    WITH open AS (
+    WITH owing AS (
         SELECT organization_id, min(first_failed_at) AS since FROM ({_OPEN_FAILURES}) f
         WHERE organization_id = ANY(CAST(:orgs AS uuid[]))
         GROUP BY organization_id
+        UNION ALL
+        SELECT o.id, CAST(:now AS timestamptz) FROM unnest(CAST(:orgs AS uuid[])) AS o(id)
+        CROSS JOIN LATERAL ({_WALLET_OF.format(org="o.id")}) w
+        WHERE w.balance < 0
     ),
+    open AS (SELECT organization_id, min(since) AS since FROM owing GROUP BY organization_id),
     cleared AS (
         DELETE FROM bot_billing_arrears a
         WHERE a.organization_id = ANY(CAST(:orgs AS uuid[]))
@@ -276,28 +345,93 @@ _ARREARS_UPKEEP = text(
 _ARREARS_STATE = text(
     f"""
     SELECT a.organization_id, o.name, a.since, a.notice_day,
-        coalesce(sum(f.amount), 0) AS amount_owed, count(f.hour_index) AS hours_owed,
-        count(DISTINCT f.vps_instance_id) AS servers,
-        coalesce((SELECT coalesce(currency, 'USD') FROM wallets w WHERE w.organization_id = a.organization_id
-                  ORDER BY created_at, id LIMIT 1), 'USD') AS currency
+        coalesce(sum(f.amount), 0) + greatest(0, -coalesce(w.balance, 0)) AS amount_owed,
+        count(f.hour_index) AS hours_owed, count(DISTINCT f.vps_instance_id) AS servers,
+        coalesce(w.balance, 0) AS balance, coalesce(w.currency, 'USD') AS currency
     FROM bot_billing_arrears a
     JOIN organizations o ON o.id = a.organization_id
+    LEFT JOIN LATERAL ({_WALLET_OF.format(org="a.organization_id")}) w ON true
     LEFT JOIN ({_OPEN_FAILURES}) f ON f.organization_id = a.organization_id
     WHERE (CAST(:orgs AS uuid[]) IS NULL OR a.organization_id = ANY(CAST(:orgs AS uuid[])))
-    GROUP BY a.organization_id, o.name, a.since, a.notice_day
+    GROUP BY a.organization_id, o.name, a.since, a.notice_day, w.balance, w.currency
     ORDER BY a.since, a.organization_id
     """
 )
 _SET_NOTICE_DAY = text(
     "UPDATE bot_billing_arrears SET notice_day = :day WHERE organization_id = :org AND notice_day < :day"
 )
-_POWER_OFF_DUE = text(
+# Past the grace period every run powers off every server of the organisation that is not off
+# already — also one started again from the panel or Linode's console since the last power-off. One
+# job per server at a time (none while an earlier one is pending or running); the key names the run.
+_REQUEST_POWER_OFFS = text(
+    """
+    WITH due AS (
+        SELECT v.id AS server_id, v.organization_id, v.label
+        FROM bot_billing_arrears a JOIN vps_instances v ON v.organization_id = a.organization_id
+        WHERE a.organization_id = ANY(CAST(:orgs AS uuid[]))
+          AND a.since + make_interval(hours => :grace) <= CAST(:now AS timestamptz)
+          AND coalesce(v.provider_instance_id, '') <> ''
+          AND coalesce(v.status, '') NOT IN ('stopped', 'offline', 'shutting_down', 'error', 'deleted')
+          AND NOT EXISTS (
+              SELECT 1 FROM bot_jobs j WHERE j.kind = :kind AND j.status IN ('pending', 'running')
+                AND j.payload->>'server_id' = v.id::text
+          )
+    ),
+    queued AS (
+        INSERT INTO bot_jobs (kind, payload, dedupe_key)
+        SELECT :kind, jsonb_build_object('server_id', server_id::text, 'reason', 'billing_arrears'),
+            'billing:power_off:' || server_id || ':' || :run
+        FROM due
+        ON CONFLICT (dedupe_key) DO NOTHING
+        RETURNING payload->>'server_id' AS server_id, dedupe_key
+    )
+    SELECT d.server_id, d.organization_id, d.label, q.dedupe_key, o.name AS organization_name
+    FROM queued q JOIN due d ON d.server_id::text = q.server_id JOIN organizations o ON o.id = d.organization_id
+    ORDER BY d.organization_id, d.server_id
+    """
+)
+_DEBT = text(
     f"""
-    SELECT f.vps_instance_id AS server_id, f.organization_id, v.label, min(f.first_failed_at) AS episode_start
-    FROM bot_billing_failures f JOIN vps_instances v ON v.id = f.vps_instance_id
-    WHERE f.collected_at IS NULL AND {BILLABLE} AND f.organization_id = ANY(CAST(:orgs AS uuid[]))
-    GROUP BY f.vps_instance_id, f.organization_id, v.label
-    HAVING min(f.first_failed_at) + make_interval(hours => :grace) <= CAST(:now AS timestamptz)
+    SELECT w.balance, w.currency,
+        (SELECT count(*) FROM ({_OPEN_FAILURES}) f WHERE f.organization_id = :org) AS hours_owed,
+        (SELECT coalesce(sum(f.amount), 0) FROM ({_OPEN_FAILURES}) f WHERE f.organization_id = :org) AS hours_amount
+    FROM ({_WALLET_OF.format(org=":org")}) w
+    """
+)
+_LOCK_WALLET = text("SELECT id FROM wallets WHERE organization_id = :org ORDER BY created_at, id LIMIT 1 FOR UPDATE")
+# Giving back a first hour Linode never delivered: a positive `wallet_credit`/`internal` row (the
+# panel's own shape for an internal credit, shown there as a credit), the wallet credited, once per
+# server (the key `vps:<id>:hour:0:refund`), and only when hour 0 really took money.
+_REFUND_FIRST_HOUR = text(
+    """
+    WITH charge AS (
+        SELECT organization_id, amount, payment_transaction_id FROM bot_ledger_keys
+        WHERE key = 'vps:' || CAST(:server AS text) || ':hour:0' AND amount > 0
+    ),
+    claimed AS (
+        INSERT INTO bot_ledger_keys (key, organization_id, payment_transaction_id, amount)
+        SELECT 'vps:' || CAST(:server AS text) || ':hour:0:refund', organization_id, CAST(:txn AS uuid), amount
+        FROM charge
+        ON CONFLICT (key) DO NOTHING
+        RETURNING organization_id, amount
+    ),
+    credited AS (
+        UPDATE wallets w SET balance = w.balance + c.amount FROM claimed c
+        WHERE w.id = (SELECT id FROM wallets WHERE organization_id = c.organization_id ORDER BY created_at, id LIMIT 1)
+        RETURNING w.balance - c.amount AS before, w.balance AS after, coalesce(w.currency, 'USD') AS currency
+    ),
+    refund AS (
+        INSERT INTO payment_transactions (id, organization_id, amount, currency, payment_method, payment_provider,
+            status, description, metadata)
+        SELECT CAST(:txn AS uuid), c.organization_id, c.amount, cr.currency, 'wallet_credit', 'internal', 'completed',
+            'Refund - VPS Creation - ' || :label || ' (Initial Hour)',
+            jsonb_build_object('balance_before', cr.before::text, 'balance_after', cr.after::text,
+                'vps_instance_id', CAST(:server AS text), 'hour_index', 0, 'reason', CAST(:reason AS text),
+                'refund_of', (SELECT payment_transaction_id FROM charge))
+        FROM claimed c CROSS JOIN credited cr
+        RETURNING amount
+    )
+    SELECT (SELECT amount FROM refund) AS amount, (SELECT after FROM credited) AS balance
     """
 )
 _OWNER_SLACK_IDS = text(
@@ -354,19 +488,24 @@ async def prepare_batch(
     *,
     server_id: uuid.UUID | None = None,
     max_hour_index: int | None = None,
+    force: bool = False,
 ) -> None:
     """Lock the batch's wallets and compute its due hours into the `billing_due` temp table."""
     for setting in _BATCH_SETTINGS:
         await conn.execute(setting)
     await conn.execute(_LOCK_WALLETS, {"orgs": organizations})
     await conn.execute(_BATCH_WALLETS, {"orgs": organizations})
-    await conn.execute(_DUE_HOURS, {"now": now, "server": server_id, "max_k": max_hour_index})
+    params = {"now": now, "server": server_id, "max_k": max_hour_index, "force": force}
+    await conn.execute(_DUE_HOURS, params)
 
 
-async def charge_due(conn: AsyncConnection, now: datetime) -> dict[uuid.UUID, tuple[int, Decimal]]:
+async def charge_due(
+    conn: AsyncConnection, now: datetime, *, force: bool = False
+) -> dict[uuid.UUID, tuple[int, Decimal]]:
     """Charge every chargeable due hour whose ledger key this transaction wins; per organisation
-    (hours, amount). Raises `WalletChanged` if a wallet did not cover its total (caller rolls back)."""
-    rows = (await conn.execute(_CHARGE, {"now": now})).all()
+    (hours, amount). Raises `WalletChanged` if a wallet did not cover its total (caller rolls back);
+    with `force` (a final charge) the balance may go negative."""
+    rows = (await conn.execute(_CHARGE, {"now": now, "force": force})).all()
     if not all(r.debited for r in rows):
         raise WalletChanged("a wallet no longer covers the computed charges")
     return {r.organization_id: (int(r.hours), Decimal(r.amount)) for r in rows}
@@ -378,8 +517,8 @@ async def record_failures(conn: AsyncConnection, now: datetime) -> dict[uuid.UUI
     return {r.organization_id: (int(r.hours), Decimal(r.amount), int(r.newly_failed)) for r in rows}
 
 
-async def update_arrears(conn: AsyncConnection, organizations: list[uuid.UUID]) -> None:
-    await conn.execute(_ARREARS_UPKEEP, {"orgs": organizations})
+async def update_arrears(conn: AsyncConnection, organizations: list[uuid.UUID], now: datetime) -> None:
+    await conn.execute(_ARREARS_UPKEEP, {"orgs": organizations, "now": now})
 
 
 async def arrears(conn: AsyncConnection, organizations: list[uuid.UUID] | None = None) -> list[ArrearsState]:
@@ -394,6 +533,7 @@ async def arrears(conn: AsyncConnection, organizations: list[uuid.UUID] | None =
             hours_owed=int(r.hours_owed),
             servers=int(r.servers),
             currency=r.currency,
+            balance=Decimal(r.balance),
         )
         for r in rows
     ]
@@ -403,14 +543,38 @@ async def set_notice_day(conn: AsyncConnection, organization_id: uuid.UUID, day:
     return (await conn.execute(_SET_NOTICE_DAY, {"org": organization_id, "day": day})).rowcount == 1
 
 
-async def power_off_due(
-    conn: AsyncConnection, organizations: list[uuid.UUID], now: datetime, grace_hours: int
-) -> list[PowerOffCandidate]:
-    params = {"orgs": organizations, "now": now, "grace": grace_hours}
+async def request_power_offs(
+    conn: AsyncConnection, organizations: list[uuid.UUID], now: datetime, grace_hours: int, *, kind: str
+) -> list[PowerOffRequest]:
+    """Queue a power-off job for every server not off yet of the batch's organisations past grace."""
+    params = {"orgs": organizations, "now": now, "grace": grace_hours, "kind": kind, "run": str(int(now.timestamp()))}
     return [
-        PowerOffCandidate(r.server_id, r.organization_id, r.label, r.episode_start)
-        for r in (await conn.execute(_POWER_OFF_DUE, params)).all()
+        PowerOffRequest(r.server_id, r.organization_id, r.label, r.dedupe_key, r.organization_name)
+        for r in (await conn.execute(_REQUEST_POWER_OFFS, params)).all()
     ]
+
+
+async def debt(conn: AsyncConnection, organization_id: uuid.UUID) -> Debt | None:
+    """The wallet and the hours owed; None when the organisation has no wallet."""
+    row = (await conn.execute(_DEBT, {"org": organization_id})).first()
+    if row is None:
+        return None
+    return Debt(Decimal(row.balance), row.currency, int(row.hours_owed), Decimal(row.hours_amount))
+
+
+async def lock_wallet(conn: AsyncConnection, organization_id: uuid.UUID) -> bool:
+    """Lock the organisation's wallet row until the transaction ends (False: it has none)."""
+    return (await conn.execute(_LOCK_WALLET, {"org": organization_id})).first() is not None
+
+
+async def refund_first_hour(
+    conn: AsyncConnection, server_id: uuid.UUID, *, label: str, reason: str
+) -> tuple[Decimal, Decimal] | None:
+    """Give back hour 0 of a server Linode never made: (amount, new balance), or None when nothing
+    was charged for it or it was already given back."""
+    params = {"server": str(server_id), "txn": uuid.uuid4(), "label": label, "reason": reason}
+    row = (await conn.execute(_REFUND_FIRST_HOUR, params)).one()
+    return None if row.amount is None else (Decimal(row.amount), Decimal(row.balance))
 
 
 async def owner_slack_ids(conn: AsyncConnection, organization_id: uuid.UUID) -> list[str]:

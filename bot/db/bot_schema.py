@@ -383,10 +383,8 @@ bot_billing_failures = Table(
     Column("first_failed_at", TZ, nullable=False),
     Column("collected_at", TZ),
     Column("payment_transaction_id", UUID(as_uuid=True)),
+    Column("label", String(255)),  # revision 0009: no foreign key to the server, whose row may be gone
     PrimaryKeyConstraint("vps_instance_id", "hour_index", name="bot_billing_failures_pkey"),
-    ForeignKeyConstraint(
-        ["vps_instance_id"], ["vps_instances.id"], name="bot_billing_failures_vps_instance_id_fkey", ondelete="CASCADE"
-    ),
     ForeignKeyConstraint(
         ["organization_id"], ["organizations.id"], name="bot_billing_failures_organization_id_fkey", ondelete="CASCADE"
     ),

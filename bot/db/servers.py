@@ -59,8 +59,15 @@ _SERVER_COLUMNS = (
     "id, organization_id, plan_id, provider_instance_id, label, coalesce(status, 'provisioning') AS status, "
     "host(ip_address) AS ip_address, coalesce(configuration, '{}'::jsonb) AS configuration, created_at, last_billed_at"
 )
-_ACTIVE_PLANS = text(f"SELECT {_PLAN_COLUMNS} FROM vps_plans WHERE active ORDER BY coalesce(base_price, 0) + "
+#: Plans the bot offers: active, and Linode's (no provider, as older panel rows, or a `linode` provider
+#: row) — never the panel's seeded DigitalOcean plans, which Linode cannot create.
+_OFFERED = (
+    "active AND (provider_id IS NULL OR EXISTS (SELECT 1 FROM service_providers s "
+    "WHERE s.id = vps_plans.provider_id AND s.type = 'linode'))"
+)
+_ACTIVE_PLANS = text(f"SELECT {_PLAN_COLUMNS} FROM vps_plans WHERE {_OFFERED} ORDER BY coalesce(base_price, 0) + "
                      "coalesce(markup_price, 0), name")  # fmt: skip
+_OFFERED_PLAN = text(f"SELECT {_PLAN_COLUMNS} FROM vps_plans WHERE id::text = :plan AND {_OFFERED}")
 _PLAN = text(f"SELECT {_PLAN_COLUMNS} FROM vps_plans WHERE id::text = :plan OR provider_plan_id = :plan "
              "ORDER BY (id::text = :plan) DESC LIMIT 1")  # fmt: skip
 _ORG_SERVERS = text(f"SELECT {_SERVER_COLUMNS} FROM vps_instances WHERE organization_id = :org ORDER BY created_at, id")
@@ -78,7 +85,7 @@ _INSERT = text(
     """
     INSERT INTO vps_instances (id, organization_id, plan_id, provider_instance_id, label, status, configuration)
     VALUES (:id, :org, :plan, '', :label, 'provisioning', CAST(:configuration AS jsonb))
-    ON CONFLICT (id) DO NOTHING RETURNING id
+    ON CONFLICT (id) DO NOTHING RETURNING created_at
     """
 )
 _SET_PROVISIONED = text(
@@ -103,6 +110,9 @@ _MERGE_CONFIGURATION = text(
     "WHERE id = :id"
 )
 _DELETE = text("DELETE FROM vps_instances WHERE id = :id RETURNING id")
+_ENABLED_STACKSCRIPT = text(
+    "SELECT stackscript_id, label, description FROM vps_stackscript_configs WHERE is_enabled AND stackscript_id = :id"
+)
 _STACKSCRIPTS = text(
     "SELECT stackscript_id, label, description FROM vps_stackscript_configs WHERE is_enabled "
     "ORDER BY display_order, created_at, stackscript_id"
@@ -130,7 +140,14 @@ def _server(row: Any) -> ServerRow:
 
 
 async def active_plans(conn: AsyncConnection) -> list[PlanRow]:
+    """The plans the bot offers (active, Linode's), cheapest first."""
     return [_plan(r) for r in (await conn.execute(_ACTIVE_PLANS)).all()]
+
+
+async def offered_plan(conn: AsyncConnection, plan_id: str) -> PlanRow | None:
+    """The plan with this uuid if the bot offers it (see `active_plans`), else None."""
+    row = (await conn.execute(_OFFERED_PLAN, {"plan": plan_id})).first()
+    return None if row is None else _plan(row)
 
 
 async def plan(conn: AsyncConnection, plan_id: str) -> PlanRow | None:
@@ -165,8 +182,9 @@ async def insert_provisioning(
     plan_id: str,
     label: str,
     configuration: dict[str, Any],
-) -> bool:
-    """Insert the `provisioning` row before Linode is called; False if this id already exists."""
+) -> datetime | None:
+    """Insert the `provisioning` row before Linode is called: its created_at (the start of hour 0),
+    or None if this id already exists."""
     params = {
         "id": server_id,
         "org": organization_id,
@@ -174,7 +192,7 @@ async def insert_provisioning(
         "label": label,
         "configuration": json.dumps(configuration),
     }
-    return (await conn.execute(_INSERT, params)).first() is not None
+    return (await conn.execute(_INSERT, params)).scalar_one_or_none()
 
 
 async def set_provisioned(
@@ -198,6 +216,11 @@ async def merge_configuration(conn: AsyncConnection, server_id: uuid.UUID, patch
 
 async def delete_server(conn: AsyncConnection, server_id: uuid.UUID) -> bool:
     return (await conn.execute(_DELETE, {"id": server_id})).first() is not None
+
+
+async def enabled_stackscript(conn: AsyncConnection, stackscript_id: int) -> StackScriptConfig | None:
+    row = (await conn.execute(_ENABLED_STACKSCRIPT, {"id": stackscript_id})).first()
+    return None if row is None else StackScriptConfig(**row._mapping)
 
 
 async def enabled_stackscripts(conn: AsyncConnection) -> list[StackScriptConfig]:

@@ -16,7 +16,7 @@ from bot.settings import Settings
 
 async def billing_tick(engine: AsyncEngine, settings: Settings, now: datetime) -> RunResult:
     """Bill every hour that has begun by `now` (catch-up included); unique keys make it idempotent."""
-    policy = BillingPolicy(grace_hours=settings.billing_grace_hours, slack_command=settings.slack_command)
+    policy = BillingPolicy.of(settings)
     return await run_billing(engine, now, policy, source="scheduler")
 
 

@@ -1,12 +1,14 @@
 """Reconcile vps_instances with Linode every few minutes.
 
 * status and first IPv4 follow Linode (``offline`` stored as ``stopped``);
-* a server gone at Linode becomes ``error`` with a ``configuration.botSync`` note, and the
-  organisation's VPS channels and staff are told (once, through the outbox);
+* a server gone at Linode gets its final charge (every hour it owes, even below zero) and its row
+  is removed, as the panel removes a deleted server's row — a row left behind would stay billable
+  by the panel's own biller. The organisation's VPS channels and staff are told, in the same
+  transaction;
 * a ``provisioning`` row whose instance exists at Linode under its deterministic label (a crash
-  between Linode and our database) is adopted and finalised, first-hour charge included;
-* a ``provisioning`` row that never reached Linode is removed after a grace period (nothing was
-  charged for it).
+  between Linode and our database) is adopted and finalised (its first hour was paid at creation);
+* a ``provisioning`` row that never reached Linode is removed after a grace period, and its first
+  hour given back, in one transaction.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db import billing as billing_db
 from bot.db import servers as servers_db
 from bot.db.jobs import Job
 from bot.db.servers import ServerRow
@@ -27,10 +31,10 @@ from bot.jobs.scheduler import PeriodicJob
 from bot.linode.errors import LinodeError, LinodeFailure
 from bot.linode.gateway import LinodeGateway
 from bot.rendering import vps as render
-from bot.services import vps
+from bot.services import billing, vps
 from bot.services.container import Services
 from bot.services.vps_actions import job_handlers
-from bot.services.vps_create import finalize, linode_label
+from bot.services.vps_create import finalize, linode_label, refund_and_remove
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,11 +56,13 @@ class VpsSync:
         settings: Settings,
         *,
         provisioning_grace: timedelta = timedelta(minutes=15),
+        mass_missing_share: float | None = 0.5,
     ) -> None:
         self._engine = engine
         self._gateway = gateway
         self._settings = settings
         self._grace = provisioning_grace
+        self._mass_missing_share = mass_missing_share
 
     async def run_once(self) -> SyncReport:
         report = SyncReport()
@@ -72,14 +78,29 @@ class VpsSync:
         by_label = {i["label"]: i for i in instances}
         async with self._engine.connect() as conn:
             rows = await servers_db.all_servers(conn)
+        missing = [r for r in rows if r.linode_id is not None and r.linode_id not in by_id]
+        settle_missing = not _implausibly_many(missing, rows, self._mass_missing_share)
+        if not settle_missing:
+            await self._alert_mass_missing(len(missing), len(rows))
         for row in rows:
             if row.linode_id is None:
                 await self._provisioning(row, by_label, report)
             elif row.linode_id in by_id:
                 await self._follow(row, by_id[row.linode_id], report)
-            elif row.status != "error":
+            elif settle_missing:  # also rows an earlier version only marked `error`: settled and removed now
                 await self._maybe_missing(row, report)
         return report
+
+    async def _alert_mass_missing(self, missing: int, known: int) -> None:
+        """Most servers absent at once looks like the wrong Linode account, not deletions: remove nothing."""
+        log.error("vps_sync.mass_missing", extra={"missing": missing, "known": known})
+        async with self._engine.begin() as conn:
+            await vps.alert_staff(
+                conn, self._settings, "Linode does not list most of the servers",
+                [f"{missing} of {known} servers are not at Linode", "Nothing was charged or removed: check "
+                 "LINODE_API_TOKEN (or the active linode service provider row) points at the right account."],
+                dedupe_key=f"vps:mass-missing:{datetime.now(UTC):%Y-%m-%dT%H}",
+            )  # fmt: skip
 
     async def _provisioning(self, row: ServerRow, by_label: dict[str, dict], report: SyncReport) -> None:
         if row.status != "provisioning":
@@ -92,11 +113,15 @@ class VpsSync:
             return
         if datetime.now(UTC) - row.created_at > self._grace:
             async with self._engine.begin() as conn:
-                if await servers_db.delete_server(conn, row.id):
-                    await vps.notify_org(
-                        conn, row.organization_id, render.abandoned_notice(row.label),
-                        dedupe_key=f"vps:abandoned:{row.id}",
-                    )  # fmt: skip
+                await billing_db.lock_wallet(conn, row.organization_id)
+                locked = await servers_db.server(conn, row.id, for_update=True)
+                if locked is None or locked.linode_id is not None:
+                    return
+                refunded = await refund_and_remove(conn, locked, reason="never_created_at_linode")
+                await vps.notify_org(
+                    conn, row.organization_id, render.abandoned_notice(row.label, refunded),
+                    dedupe_key=f"vps:abandoned:{row.id}",
+                )  # fmt: skip
             report.abandoned.append(row.label)
 
     async def _follow(self, row: ServerRow, instance: dict, report: SyncReport) -> None:
@@ -119,23 +144,53 @@ class VpsSync:
                 return
         now = datetime.now(UTC)
         async with self._engine.begin() as conn:
-            await servers_db.set_status(conn, row.id, "error")
-            await servers_db.merge_configuration(
-                conn, row.id, {"botSync": {"missingAt": now.isoformat(), "reason": "not_found_at_linode"}}
+            await billing_db.lock_wallet(conn, row.organization_id)
+            locked = await servers_db.server(conn, row.id, for_update=True)
+            if locked is None:
+                return
+            final = await billing.charge_final(
+                conn, locked.id, _gone_since(locked) or now, billing.BillingPolicy.of(self._settings)
             )
+            charged = final.amount_charged if final else Decimal("0.00")
+            await servers_db.delete_server(conn, locked.id)
             await vps.record_system(
                 conn, row.organization_id, "vps.sync.missing", row.id,
-                f"Server {row.label} no longer exists at Linode", metadata={"linode_id": row.linode_id}, status="error",
+                f"Server {row.label} no longer exists at Linode; its final hours were charged and it was removed",
+                metadata={"linode_id": row.linode_id, "label": row.label, "final_charge": f"{charged:.2f}"},
+                status="error",
             )  # fmt: skip
             await vps.notify_org(
-                conn, row.organization_id, render.missing_notice(row.label), dedupe_key=f"vps:missing:{row.id}"
-            )
+                conn, row.organization_id, render.missing_notice(row.label, charged),
+                dedupe_key=f"vps:missing:{row.id}",
+            )  # fmt: skip
             await vps.alert_staff(
                 conn, self._settings, "A server is gone at Linode",
-                [f"Server {row.label} ({row.id})", f"Linode id {row.linode_id}", f"Organisation {row.organization_id}"],
+                [f"Server {row.label} ({row.id})", f"Linode id {row.linode_id}", f"Organisation {row.organization_id}",
+                 f"Final charge {charged:.2f}; the row was removed"],
                 dedupe_key=f"vps:missing:{row.id}:staff",
             )  # fmt: skip
         report.missing.append(row.label)
+
+
+#: Gone-at-Linode handling removes rows; when more than `mass_missing_share` of the servers (and more
+#: than this many) vanish in one sync, the token is more likely wrong than they all gone.
+MASS_MISSING_MIN = 3
+
+
+def _implausibly_many(missing: list[ServerRow], rows: list[ServerRow], share: float | None) -> bool:
+    with_ids = sum(1 for r in rows if r.linode_id is not None)
+    return share is not None and len(missing) > MASS_MISSING_MIN and len(missing) > share * with_ids
+
+
+def _gone_since(row: ServerRow) -> datetime | None:
+    """When an earlier version saw the server gone (it then only marked it `error`): bill up to then."""
+    note = row.configuration.get("botSync")
+    if row.status != "error" or not isinstance(note, dict) or not note.get("missingAt"):
+        return None
+    try:
+        return datetime.fromisoformat(str(note["missingAt"]))
+    except ValueError:
+        return None
 
 
 # --- wiring into the app ---------------------------------------------------------------------------

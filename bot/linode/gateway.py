@@ -222,6 +222,10 @@ class LinodeGateway:
             "regions", lambda c: [{"id": r.id, "label": r._raw_json.get("label")} for r in c.regions()]
         )
 
+    async def types(self) -> list[dict[str, Any]]:
+        """The instance types this account can create (a plan whose type is not here cannot be created)."""
+        return await self._catalogue_read("types", lambda c: [{"id": t.id} for t in c.linode.types()])
+
     async def images(self) -> list[dict[str, Any]]:
         def public(client: LinodeClient) -> list[dict[str, Any]]:
             return [

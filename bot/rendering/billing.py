@@ -27,9 +27,13 @@ def _when(value: datetime) -> str:
 
 def arrears_notice(state: ArrearsState, power_off_at: datetime, command: str, *, first: bool) -> dict[str, Any]:
     lead = ":warning: Hourly billing failed" if first else ":warning: Still unpaid"
+    owed = format_money(state.amount_owed, state.currency)
+    if state.hours_owed:
+        what = f"the wallet cannot pay {state.hours_owed} server hour(s) ({owed}) on {state.servers} server(s)"
+    else:
+        what = f"the wallet is below zero: {owed} is owed"
     return _message(
-        f"{lead} for *{escape_mrkdwn(state.name)}*: the wallet cannot pay {state.hours_owed} server hour(s) "
-        f"({format_money(state.amount_owed, state.currency)}) on {state.servers} server(s). "
+        f"{lead} for *{escape_mrkdwn(state.name)}*: {what}. "
         f"Top up with `{command} wallet topup`; "
         f"the unpaid hours are collected automatically. Servers still unpaid at {_when(power_off_at)} "
         "will be powered off (never deleted).",
@@ -40,8 +44,9 @@ def arrears_notice(state: ArrearsState, power_off_at: datetime, command: str, *,
 def power_off_notice(org_name: str, label: str, command: str) -> dict[str, Any]:
     return _message(
         f":octagonal_sign: Server *{escape_mrkdwn(label)}* of *{escape_mrkdwn(org_name)}* is being powered off: "
-        f"its hours are unpaid past the grace period. Nothing is deleted. Top up with `{command} wallet topup`, "
-        "then power it on again from the panel or Slack.",
+        f"the organisation owes money past the grace period. Nothing is deleted. Top up with "
+        f"`{command} wallet topup`, then power it on again; until the debt is paid, a server started again is "
+        "powered off at the next billing run.",
         context="ContainerStacks billing",
     )
 

@@ -169,7 +169,7 @@ def render_server(server: ServerView, *, can_manage: bool) -> dict[str, Any]:
         f"IPv4: {code(server.ip_address) if server.ip_address else 'not assigned yet'}",
     ]
     if server.last_billed_at:
-        lines.append(f"Paid up to {server.last_billed_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"Billed up to {server.last_billed_at:%Y-%m-%d %H:%M} UTC")
     blocks = [_section("\n".join(lines))]
     if can_manage:
         blocks.append(server_buttons(server))
@@ -439,22 +439,12 @@ def submitted_confirmation(values: dict[str, Any]) -> str:
     return str(((values.get(FIELD_BLOCKS["confirm"]) or {}).get(VALUE) or {}).get("value") or "")
 
 
-def create_metadata(
-    channel_id: str | None,
-    response_url: str | None,
-    stackscripts: dict[str, Any] | None = None,
-    *,
-    organization_id: object = None,
-) -> str:
+def create_metadata(channel_id: str | None, response_url: str | None, *, organization_id: object = None) -> str:
     """The create modal's private_metadata: the organisation the form is bound to (it creates there or
-    nowhere); StackScript rules ride along when they fit in 3000 chars."""
+    nowhere) and where to report. What the form offered is checked again at submit, from the database
+    and Linode's catalogue, never from here."""
     bound = {"organization_id": str(organization_id) if organization_id else None}
-    value = json.dumps(
-        {**bound, "channel_id": channel_id, "response_url": response_url, "stackscripts": stackscripts or {}}
-    )
-    if len(value) > 3000:
-        value = json.dumps({**bound, "channel_id": channel_id, "response_url": response_url, "stackscripts": None})
-    return value
+    return json.dumps({**bound, "channel_id": channel_id, "response_url": response_url})
 
 
 def read_metadata(raw: str) -> dict[str, Any]:
@@ -492,12 +482,16 @@ def deleted_notice(label: str, slack_user: str) -> dict[str, Any]:
     return _notice(f":wastebasket: Server *{escape_mrkdwn(label)}* was deleted by <@{slack_user}>.")
 
 
-def missing_notice(label: str) -> dict[str, Any]:
-    return _notice(f":warning: Server *{escape_mrkdwn(label)}* no longer exists at Linode; it is marked as error.")
+def missing_notice(label: str, final_charge: Decimal) -> dict[str, Any]:
+    charged = f" Its last hours were charged ({format_money(final_charge)})." if final_charge > 0 else ""
+    return _notice(
+        f":warning: Server *{escape_mrkdwn(label)}* no longer exists at Linode, so it was removed here too.{charged}"
+    )
 
 
-def abandoned_notice(label: str) -> dict[str, Any]:
-    return _notice(f"Server *{escape_mrkdwn(label)}* was never created at Linode and was removed. Nothing was charged.")
+def abandoned_notice(label: str, refunded: Decimal | None) -> dict[str, Any]:
+    money = f" Its first hour ({format_money(refunded)}) was refunded." if refunded else " Nothing was charged."
+    return _notice(f"Server *{escape_mrkdwn(label)}* was never created at Linode and was removed.{money}")
 
 
 def staff_alert(title: str, lines: list[str]) -> dict[str, Any]:

@@ -42,6 +42,10 @@ LINES_PER_SECTION = 10
 NO_TRANSACTIONS = "No transactions yet."
 NO_BURN = "No billed servers"
 CARD_HINT = "`{command} wallet topup <amount>` adds funds · `{command} wallet history` shows more."
+OWED_NOTE = (
+    "The wallet is below zero, so this amount is owed. The next top-up repays it first; until then servers "
+    "cannot be created, started, rebooted, rebuilt or resized."
+)
 UNPRICED_NOTE = "{n} of them match no plan and are counted at the panel's default {rate}/h."
 ASK_AMOUNT = (
     "How much would you like to add? For example `{command} wallet topup 25`. "
@@ -154,9 +158,16 @@ def _burn_text(burn: Burn, currency: str) -> str:
     return f"{format_money(burn.daily, currency)}/day ({format_rate(burn.hourly, currency)}/h) · {servers}"
 
 
+def format_balance(balance: Decimal, currency: str) -> str:
+    """`$12.50`; below zero plainly as a debt: `−$3.20 (owed)`."""
+    if balance >= 0:
+        return format_money(balance, currency)
+    return f"\u2212{format_money(-balance, currency)} (owed)"
+
+
 def render_wallet_card(card: WalletCard, command: str) -> dict[str, Any]:
     org = escape_mrkdwn(card.org.name)
-    balance = format_money(card.balance, card.currency)
+    balance = format_balance(card.balance, card.currency)
     runway = format_runway(card.runway_hours)
     fields = [
         f"*Balance*\n{balance} ({card.currency})",
@@ -167,6 +178,8 @@ def render_wallet_card(card: WalletCard, command: str) -> dict[str, Any]:
         _section(f"*Wallet of {org}*"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
     ]
+    if card.balance < 0:
+        blocks.append(_context(OWED_NOTE))
     if card.burn.unpriced:
         note = UNPRICED_NOTE.format(n=card.burn.unpriced, rate=format_rate(DEFAULT_HOURLY_RATE, card.currency))
         blocks.append(_context(note))

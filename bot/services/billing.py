@@ -8,9 +8,14 @@ Rules (the README's "Billing and summaries" section says the same for operators)
 - A run bills organisations in batches, one transaction per batch (see `bot.db.billing`); the
   `bot_ledger_keys` primary key (`vps:<id>:hour:<k>`) makes a second charge of an hour impossible,
   whichever replica, CLI run or creation path gets there first.
-- Unpaid hours are recorded once, retried every run, collected in order when the wallet allows.
-  Billing channels and owners hear at the first failure and daily after; after the grace period
-  the server is powered off through the durable job queue (never deleted).
+- Unpaid hours are recorded once, retried every run, collected in order when the wallet allows;
+  `last_billed_at` moves past them anyway (they are owed, not forgotten), so the panel's own biller
+  never picks them up. Billing channels and owners hear at the first failure and daily after.
+  After the grace period every run powers off every server of the organisation that is not off
+  (also one started again from the panel or Linode's console), through the durable job queue.
+- A debt is never erased: a server's final charge (deletion, gone at Linode) takes every hour it
+  owes, even below zero — the one exception to `balance >= total` — and a negative balance keeps the
+  organisation in arrears until a top-up repays it.
 """
 
 from __future__ import annotations
@@ -28,10 +33,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import billing as billing_db
-from bot.db import jobs as jobs_db
 from bot.db import notify_targets
 from bot.db.outbox import enqueue
 from bot.rendering import billing as render
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,10 @@ CENT = Decimal("0.01")
 class BillingPolicy:
     grace_hours: int = 72
     slack_command: str = "/cs"
+
+    @classmethod
+    def of(cls, settings: Settings) -> BillingPolicy:
+        return cls(grace_hours=settings.billing_grace_hours, slack_command=settings.slack_command)
 
 
 @dataclass
@@ -178,19 +187,23 @@ async def bill_batch(
     *,
     server_id: uuid.UUID | None = None,
     max_hour_index: int | None = None,
+    force: bool = False,
 ) -> tuple[dict[uuid.UUID, OrgResult], int]:
     """The batch's statements, in the caller's transaction (commit or roll back as a whole)."""
-    await billing_db.prepare_batch(conn, organizations, now, server_id=server_id, max_hour_index=max_hour_index)
+    await billing_db.prepare_batch(
+        conn, organizations, now, server_id=server_id, max_hour_index=max_hour_index, force=force
+    )
     outcome: dict[uuid.UUID, OrgResult] = {}
-    for org, (hours, amount) in (await billing_db.charge_due(conn, now)).items():
+    for org, (hours, amount) in (await billing_db.charge_due(conn, now, force=force)).items():
         outcome.setdefault(org, OrgResult(org)).hours_charged = hours
         outcome[org].amount_charged = amount
     for org, (hours, amount, newly) in (await billing_db.record_failures(conn, now)).items():
         entry = outcome.setdefault(org, OrgResult(org))
         entry.hours_unpaid, entry.amount_unpaid, entry.hours_newly_failed = hours, amount, newly
-    await billing_db.update_arrears(conn, organizations)
+    await billing_db.update_arrears(conn, organizations, now)
     await _notify_arrears(conn, organizations, now, policy)
-    power_offs = await _request_power_offs(conn, organizations, now, policy)
+    # One server's own charge (its creation or its end) powers nothing off: the runs do that.
+    power_offs = 0 if server_id is not None else await _request_power_offs(conn, organizations, now, policy)
     return outcome, power_offs
 
 
@@ -198,13 +211,28 @@ async def charge_first_hour(
     conn: AsyncConnection, server_id: uuid.UUID, now: datetime | None = None
 ) -> OrgResult | None:
     """Charge hour 0 of a new server with the engine's rules and key (`vps:<id>:hour:0`), in the
-    caller's transaction. Returns what was charged or recorded unpaid, or None when hour 0 was
-    already charged, has not begun, or the server is unknown or not billable."""
+    caller's transaction — also while it is still `provisioning` (creation pays before Linode is
+    asked). Returns what was charged or recorded unpaid, or None when hour 0 was already charged,
+    has not begun, or the server is unknown."""
     organization_id = await billing_db.server_organization(conn, server_id)
     if organization_id is None:
         return None
     when = now or datetime.now(tz=UTC)
     outcome, _ = await bill_batch(conn, [organization_id], when, BillingPolicy(), server_id=server_id, max_hour_index=0)
+    return outcome.get(organization_id)
+
+
+async def charge_final(
+    conn: AsyncConnection, server_id: uuid.UUID, now: datetime, policy: BillingPolicy | None = None
+) -> OrgResult | None:
+    """A server's last charge before its row goes (deleted, or gone at Linode), in the caller's
+    transaction: every hour it owes and every hour begun since it was last billed, even if the
+    balance goes negative. A debt is never erased; the next top-up repays it."""
+    organization_id = await billing_db.server_organization(conn, server_id)
+    if organization_id is None:
+        return None
+    outcome, _ = await bill_batch(conn, [organization_id], now, policy or BillingPolicy(), server_id=server_id,
+                                  force=True)  # fmt: skip
     return outcome.get(organization_id)
 
 
@@ -254,7 +282,7 @@ async def _notify_arrears(
     """At the first failure and every 24 h after: billing channels and owners (outbox, deduped)."""
     for state in await billing_db.arrears(conn, list(organizations)):
         day = max(0, math.floor((now - state.since).total_seconds() / 86400))
-        if day <= state.notice_day or state.hours_owed == 0:
+        if day <= state.notice_day or state.amount_owed <= 0:
             continue
         message = render.arrears_notice(
             state, power_off_time(state.since, policy.grace_hours), policy.slack_command, first=day == 0
@@ -272,18 +300,14 @@ async def _notify_arrears(
 async def _request_power_offs(
     conn: AsyncConnection, organizations: Sequence[uuid.UUID], now: datetime, policy: BillingPolicy
 ) -> int:
-    """Servers unpaid for the grace period: one durable power-off job and one notice per episode."""
-    requested = 0
-    for server in await billing_db.power_off_due(conn, list(organizations), now, policy.grace_hours):
-        key = f"billing:power_off:{server.server_id}:{int(server.episode_start.timestamp())}"
-        payload = {"server_id": str(server.server_id), "reason": "billing_arrears"}
-        if await jobs_db.enqueue(conn, POWER_OFF_JOB, payload, dedupe_key=key) is None:
-            continue
-        requested += 1
-        states = await billing_db.arrears(conn, [server.organization_id])
-        org_name = states[0].name if states else "your organisation"
-        message = render.power_off_notice(org_name, server.label, policy.slack_command)
+    """Past the grace period, every server of the organisation that is not off: one durable job and
+    one notice each, every run (a server started again since the last power-off is caught too)."""
+    requested = await billing_db.request_power_offs(
+        conn, list(organizations), now, policy.grace_hours, kind=POWER_OFF_JOB
+    )
+    for server in requested:
+        message = render.power_off_notice(server.organization_name, server.label, policy.slack_command)
         for channel in await notify_targets.bound_channels(conn, server.organization_id, "billing"):
-            await enqueue(conn, channel, message, dedupe_key=f"{key}:{channel}")
+            await enqueue(conn, channel, message, dedupe_key=f"{server.dedupe_key}:{channel}")
         log.warning("billing.power_off_requested", extra={"server_id": str(server.server_id)})
-    return requested
+    return len(requested)

@@ -2,7 +2,9 @@
 (rDNS and power-off) that retry Linode work outside any request.
 
 Each action re-checks the actor (organisation admin/owner or staff) at click time, asks Linode,
-writes the panel's activity event, then follows Linode's status with single GETs.
+writes the panel's activity event, then follows Linode's status with single GETs. Starting,
+rebooting (which boots a server that is off), rebuilding and resizing are refused while the
+organisation owes anything; stopping and deleting never are.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import crypto
+from bot.db import billing as billing_db
 from bot.db import servers as servers_db
 from bot.db.jobs import RetryLater
 from bot.db.servers import ServerRow
@@ -24,11 +27,11 @@ from bot.errors import UserError
 from bot.linode.errors import LinodeError, LinodeFailure
 from bot.linode.gateway import LinodeGateway
 from bot.rendering import vps as render
-from bot.services import billing, vps
+from bot.services import arrears, billing, vps
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor
 from bot.services.passwords import generate_root_password
-from bot.services.vps_create import POWER_OFF_JOB, RDNS_JOB, FieldErrors
+from bot.services.vps_create import POWER_OFF_JOB, RDNS_JOB, FieldErrors, check_currency
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,10 @@ class PowerAction:
     doing: str
     done: str
 
+
+#: Power actions that (may) turn a server on: refused while the organisation owes anything.
+POWERS_ON = frozenset({"start", "reboot"})
+NO_SUCH_IMAGE = "That image is not offered for rebuilds; pick one from the list."
 
 POWER_ACTIONS = {
     "start": PowerAction("start", "boot", "vps.boot", ("running",), "Starting", "started"),
@@ -81,6 +88,12 @@ class Deleted:
     final_hours: int
 
 
+async def _require_paid_up(engine: AsyncEngine, settings: Settings, actor: Actor, row: ServerRow) -> None:
+    organization = actor.org.name if actor.org and actor.org.id == row.organization_id else ""
+    await arrears.require_paid_up(engine, row.organization_id, organization=organization,
+                                  command=settings.slack_command)  # fmt: skip
+
+
 def _linode_id(row: ServerRow) -> int:
     if row.linode_id is None:
         raise ServerBusy()
@@ -109,6 +122,8 @@ async def power(
 ) -> str:
     action = POWER_ACTIONS[verb]
     row = await vps.server_for_actor(engine, actor, server_id)
+    if verb in POWERS_ON:
+        await _require_paid_up(engine, settings, actor, row)
     linode_id = _linode_id(row)
     await _linode(engine, settings, gateway.power(linode_id, action.linode_call))
     async with engine.begin() as conn:
@@ -137,6 +152,9 @@ async def rebuild(
 ) -> str:
     """Reinstall from ``image`` with a new generated root password (stored only as the envelope)."""
     row = await vps.server_for_actor(engine, actor, server_id)
+    await _require_paid_up(engine, settings, actor, row)
+    if image not in {i["id"] for i in await _linode(engine, settings, gateway.images())}:
+        raise UserError(NO_SUCH_IMAGE)
     linode_id = _linode_id(row)
     secret = vps.credential_secret(settings)
     password = generate_root_password()
@@ -158,9 +176,8 @@ async def resize_preview(engine: AsyncEngine, actor: Actor, server_id: uuid.UUID
     row = await vps.server_for_actor(engine, actor, server_id)
     async with engine.connect() as conn:
         current = await servers_db.plan(conn, row.plan_id)
-        new = await servers_db.plan(conn, plan_id)
-        active = {p.id for p in await servers_db.active_plans(conn)}
-    if new is None or new.id not in active:
+        new = await servers_db.offered_plan(conn, plan_id)
+    if new is None:
         raise UserError("That plan is no longer offered.")
     if current is not None and new.id == current.id:
         raise UserError(f"{row.label} already runs on {new.name}.")
@@ -188,6 +205,10 @@ async def resize(
 ) -> str:
     preview = await resize_preview(engine, actor, server_id, plan_id)
     row = await vps.server_for_actor(engine, actor, server_id)
+    await _require_paid_up(engine, settings, actor, row)
+    async with engine.connect() as conn:
+        wallet = await billing_db.debt(conn, row.organization_id)
+    check_currency(wallet.currency if wallet else "USD")  # a FieldErrors is a UserError: its message is shown
     linode_id = _linode_id(row)
     async with engine.connect() as conn:
         plan = await servers_db.plan(conn, str(preview.new_plan_id))
@@ -223,11 +244,12 @@ async def delete(
     channel_id: str | None = None,
     now: datetime | None = None,
 ) -> Deleted:
-    """Delete at Linode (already gone is fine), charge hours used but not yet paid, remove the row.
+    """Delete at Linode (already gone is fine), charge what the server owes, remove the row.
 
-    A partial hour that was prepaid (e.g. the first hour) costs nothing more. Hours after the
-    paid-up time (``last_billed_at``) are charged, every started hour in full, under the same
-    per-hour ledger keys the billing job uses, so none is charged twice.
+    A partial hour that was prepaid (e.g. the first hour) costs nothing more. Hours recorded unpaid
+    and hours begun since ``last_billed_at`` are charged, every started hour in full, under the same
+    per-hour ledger keys the billing job uses (so none is charged twice) — even if the balance goes
+    negative: a debt is never erased by deleting the server; the next top-up repays it.
     """
     row = await check_delete_confirmation(engine, actor, server_id, typed)
     if row.linode_id is not None:
@@ -238,21 +260,13 @@ async def delete(
                 raise
     now = now or datetime.now(UTC)
     async with engine.begin() as conn:
+        await billing_db.lock_wallet(conn, row.organization_id)  # wallet first, as billing runs lock it
         locked = await servers_db.server(conn, row.id, for_update=True)
         if locked is None:
             return Deleted(row.label, None, 0)
-        # Every hour that has begun since the paid-up time, through the billing engine (same keys and
-        # rounding as the hourly run, so a concurrent run cannot charge these hours again).
-        final, _ = await billing.bill_batch(
-            conn, [locked.organization_id], now, billing.BillingPolicy(), server_id=locked.id
-        )
-        charged = final.get(locked.organization_id)
-        if charged is not None and charged.hours_unpaid:
-            await vps.alert_staff(
-                conn, settings, "A deleted server's last hours could not be charged",
-                [f"Server {locked.label} ({locked.id})", f"Unpaid: {charged.amount_unpaid}"],
-                dedupe_key=f"vps:final-unpaid:{locked.id}",
-            )  # fmt: skip
+        # Through the billing engine: the same keys and rounding as the hourly run, so a concurrent run
+        # cannot charge these hours again.
+        charged = await billing.charge_final(conn, locked.id, now, billing.BillingPolicy.of(settings))
         await servers_db.delete_server(conn, locked.id)
         await record_for_actor(
             conn, actor, event_type="vps.delete", entity_type="vps", entity_id=str(locked.id),
@@ -309,8 +323,11 @@ def job_handlers(engine: AsyncEngine, gateway: LinodeGateway, settings: Settings
             return
         try:
             instance = await gateway.get_instance(row.linode_id)
-            if instance["status"] not in ("offline", "shutting_down"):
-                await gateway.power(row.linode_id, "shutdown")
+            if instance["status"] in ("offline", "shutting_down"):
+                async with engine.begin() as conn:  # already off (or going): just record what Linode says
+                    await servers_db.set_status(conn, row.id, servers_db.stored_status(instance["status"]))
+                return
+            await gateway.power(row.linode_id, "shutdown")
         except LinodeError as error:
             if error.category is LinodeFailure.NOT_FOUND:
                 return

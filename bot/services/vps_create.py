@@ -1,17 +1,24 @@
-"""Creating a server: the modal's choices, validation, and an idempotent, crash-safe provisioning.
+"""Creating a server: the modal's choices, validation, and an idempotent, crash-safe provisioning
+that pays before it provisions.
 
 Order of work (each step survives a crash or a retry):
-1. Before the ack: validate, check the wallet covers the first hour, and insert the `provisioning`
-   row whose id is derived from the modal's view id (a double submit inserts nothing).
+1. Before the ack: every value that came back from Slack is checked against what the bot offers
+   (plan active and creatable at Linode, region, image, StackScript; the wallet in the plan's
+   currency), then ONE transaction locks the wallet, refuses while the organisation owes anything,
+   inserts the `provisioning` row (its id derived from the modal's view id, so a double submit
+   inserts nothing) and charges hour 0 under its key `vps:<id>:hour:0`. Submissions racing on one
+   wallet queue on its lock: with money for one hour, one server; the others are refused.
 2. Linode create with the deterministic label ``cs-<row id hex>``. A retried POST (502) or a
    repeat hits "Label must be unique" and the existing instance is adopted, never duplicated.
-3. Finalise in one transaction: Linode id, status and IP on the row, the first-hour charge
-   (conditional debit + ledger + billing cycle + ledger key), activity, rDNS job and notices.
-   The sync job runs the same finalisation for a row whose instance exists but was never recorded.
+   If Linode refuses (4xx), hour 0 is given back (a credit row) and the row removed, together.
+3. Finalise in one transaction: Linode id, status and IP on the row, activity, rDNS job and notices.
+   The sync job runs the same finalisation for a row whose instance exists but was never recorded,
+   and gives hour 0 back when it removes a row that never reached Linode.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -19,19 +26,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import crypto
+from bot.db import billing as billing_db
 from bot.db import jobs as jobs_db
 from bot.db import ledger
 from bot.db import servers as servers_db
+from bot.db.servers import PlanRow, ServerRow
 from bot.errors import UserError
 from bot.linode.errors import LinodeError
 from bot.linode.gateway import CreateSpec, LinodeGateway
 from bot.linode.keys import InvalidSshKey, validate_public_key
 from bot.money import format_money
 from bot.rendering import vps as render
-from bot.services import billing, vps
+from bot.services import arrears, billing, vps
+from bot.services.audit import record as audit_record
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor
 from bot.services.passwords import generate_root_password
@@ -43,8 +53,26 @@ log = logging.getLogger(__name__)
 _NAMESPACE = uuid.UUID("6f1d3c52-8d59-4c64-9a53-2f0c0b9e6a11")
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")
 _UDF_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
+_STACKSCRIPT_ID = re.compile(r"^[0-9]{1,9}$")  # ASCII digits that fit the panel's integer column
 RDNS_JOB = "rdns"
 POWER_OFF_JOB = "power_off"
+#: Plans are priced in the panel's (and Linode's) currency; the panel has no per-plan currency.
+PLAN_CURRENCY = "USD"
+#: How long a submission may wait for Linode's catalogue (normally already read for the form).
+CATALOGUE_WAIT_SECONDS = 2.0
+#: A StackScript whose `images` holds this accepts any image.
+ANY_IMAGE = "any/all"
+NOT_OFFERED = {
+    "plan": "That plan is not offered; choose another.",
+    "region": "That region is not offered; choose another.",
+    "image": "That image is not offered; choose another.",
+    "stackscript": "That StackScript is not offered; choose another or none.",
+}
+CATALOGUE_SLOW = "Linode is slow to answer right now, so your choices could not be checked. Please submit again."
+CURRENCY_MISMATCH = (
+    "Plans are priced in {plan}, and this organisation's wallet is in {wallet}: a server cannot be paid in "
+    "another currency than its plan's. Please contact support."
+)
 
 
 class FieldErrors(UserError):
@@ -110,13 +138,18 @@ def server_id_for(request_key: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, request_key)
 
 
-async def load_create_form(engine: AsyncEngine, gateway: LinodeGateway, actor: Actor) -> CreateForm:
+async def load_create_form(
+    engine: AsyncEngine, gateway: LinodeGateway, actor: Actor, *, command: str = "/cs"
+) -> CreateForm:
     org_id = vps.in_org(actor)
     actor.require(Action.MANAGE_SERVERS)
     async with engine.connect() as conn:
-        plans = [vps.plan_view(p) for p in await servers_db.active_plans(conn)]
+        plans = await servers_db.active_plans(conn)
         wallet = await ledger.read_wallet(conn, org_id)
         configs = await servers_db.enabled_stackscripts(conn)
+        await arrears.check_paid_up(conn, org_id, organization=actor.org.name if actor.org else "", command=command)
+    check_currency(wallet.currency if wallet else PLAN_CURRENCY)
+    creatable = {t["id"] for t in await gateway.types()}
     regions = [(r["id"], r.get("label") or r["id"]) for r in await gateway.regions()]
     images = [(i["id"], i.get("label") or i["id"]) for i in await gateway.images()]
     scripts = []
@@ -124,24 +157,90 @@ async def load_create_form(engine: AsyncEngine, gateway: LinodeGateway, actor: A
         live = await gateway.stackscript(config.stackscript_id)
         if live is None:  # like the panel: scripts Linode does not return are dropped
             continue
-        scripts.append(
-            StackScriptChoice(
-                id=config.stackscript_id,
-                label=config.label or str(live.get("label") or config.stackscript_id),
-                description=config.description or live.get("description"),
-                images=tuple(live["images"]),
-                fields=tuple(live["user_defined_fields"]),
-            )
-        )
+        scripts.append(stackscript_choice(config, live))
     return CreateForm(
         organization=actor.org.name if actor.org else "",
-        plans=plans,
+        plans=[vps.plan_view(p) for p in plans if p.provider_plan_id in creatable],
         regions=regions,
         images=images,
         stackscripts=scripts,
         balance=wallet.balance if wallet else Decimal("0"),
         currency=wallet.currency if wallet else "USD",
     )
+
+
+def stackscript_choice(config: servers_db.StackScriptConfig, live: dict[str, Any]) -> StackScriptChoice:
+    return StackScriptChoice(
+        id=config.stackscript_id,
+        label=config.label or str(live.get("label") or config.stackscript_id),
+        description=config.description or live.get("description"),
+        images=tuple(live["images"]),
+        fields=tuple(live["user_defined_fields"]),
+    )
+
+
+def check_currency(wallet_currency: str) -> None:
+    """A plan is only ever charged in the currency it is priced in."""
+    if wallet_currency.upper() != PLAN_CURRENCY:
+        raise FieldErrors({"plan": CURRENCY_MISMATCH.format(plan=PLAN_CURRENCY, wallet=wallet_currency.upper())})
+
+
+@dataclass(frozen=True)
+class Offered:
+    """What the bot offers in the create form, as Linode's catalogue and the panel's tables say now."""
+
+    types: frozenset[str]
+    regions: frozenset[str]
+    images: frozenset[str]
+    stackscript: StackScriptChoice | None
+
+
+async def offered(engine: AsyncEngine, gateway: LinodeGateway, request: CreateRequest) -> Offered:
+    """Read the catalogue the form was built from (normally remembered), within a short wait: this
+    runs before Slack's ack."""
+
+    async def read() -> Offered:
+        script = None
+        if request.stackscript_id is not None:
+            async with engine.connect() as conn:
+                config = await servers_db.enabled_stackscript(conn, request.stackscript_id)
+            live = await gateway.stackscript(request.stackscript_id) if config is not None else None
+            script = stackscript_choice(config, live) if config is not None and live is not None else None
+        return Offered(
+            types=frozenset(t["id"] for t in await gateway.types()),
+            regions=frozenset(r["id"] for r in await gateway.regions()),
+            images=frozenset(i["id"] for i in await gateway.images()),
+            stackscript=script,
+        )
+
+    try:
+        return await asyncio.wait_for(read(), CATALOGUE_WAIT_SECONDS)
+    except (TimeoutError, LinodeError) as error:
+        log.warning("vps.create_catalogue_unavailable", extra={"error": type(error).__name__})
+        raise FieldErrors({"region": CATALOGUE_SLOW}) from error
+
+
+def check_offered(request: CreateRequest, plan: PlanRow | None, offer: Offered) -> tuple[PlanRow, str]:
+    """Every value from Slack is one the bot offered: (the plan, the region to use) or FieldErrors."""
+    errors: dict[str, str] = {}
+    if plan is None or plan.provider_plan_id not in offer.types:
+        errors["plan"] = NOT_OFFERED["plan"]
+    fixed = vps.plan_view(plan).region if plan is not None else None
+    region = fixed or request.region
+    if not region:
+        errors["region"] = "Choose a region."
+    elif region not in offer.regions:
+        errors["region"] = NOT_OFFERED["region"]
+    if request.stackscript_id is not None and offer.stackscript is None:
+        errors["stackscript"] = NOT_OFFERED["stackscript"]
+    allowed = set(offer.stackscript.images) if offer.stackscript else set()
+    if request.image not in offer.images and (ANY_IMAGE in allowed or request.image not in allowed):
+        errors["image"] = NOT_OFFERED["image"]
+    if errors:
+        raise FieldErrors(errors)
+    check_stackscript(request, offer.stackscript)
+    assert plan is not None and region  # checked above
+    return plan, region
 
 
 def validate_label(label: str) -> str:
@@ -189,12 +288,14 @@ def validate_request(raw: dict[str, Any]) -> CreateRequest:
     except FieldErrors as bad:
         errors.update(bad.errors)
     script = raw.get("stackscript")
+    if script and not _STACKSCRIPT_ID.match(str(script)):
+        errors["stackscript"] = NOT_OFFERED["stackscript"]
     if errors:
         raise FieldErrors(errors)
     return CreateRequest(
         label=label,
         plan_id=str(raw["plan"]),
-        region=raw.get("region") or None,
+        region=str(raw["region"]) if raw.get("region") else None,
         image=str(raw["image"]),
         ssh_key=ssh_key,
         backups=bool(raw.get("backups")),
@@ -212,7 +313,7 @@ def check_stackscript(request: CreateRequest, script: StackScriptChoice | None) 
     if script is None:
         raise FieldErrors({"stackscript": "That StackScript is not available any more."})
     errors = {}
-    if script.images and request.image not in script.images:
+    if script.images and ANY_IMAGE not in script.images and request.image not in script.images:
         errors["image"] = f"{script.label} runs on: {', '.join(script.images)}."
     known = {str(f.get("name")): f for f in script.fields}
     problems = [f"unknown field {name}" for name in request.stackscript_data if name not in known]
@@ -230,60 +331,99 @@ def check_stackscript(request: CreateRequest, script: StackScriptChoice | None) 
 
 
 async def begin_create(
-    engine: AsyncEngine, settings: Settings, actor: Actor, request: CreateRequest, *, request_key: str
+    engine: AsyncEngine,
+    gateway: LinodeGateway,
+    settings: Settings,
+    actor: Actor,
+    request: CreateRequest,
+    *,
+    request_key: str,
 ) -> Pending:
-    """Everything before Linode, in one transaction: checks, and the `provisioning` row."""
+    """Everything before Linode: the checks, then one transaction that writes the `provisioning` row
+    and pays its first hour (or refuses and writes nothing)."""
     org_id = vps.in_org(actor)
     actor.require(Action.MANAGE_SERVERS)
     secret = vps.credential_secret(settings)
     server_id = server_id_for(request_key)
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
         existing = await servers_db.server(conn, server_id)
-        plan = await servers_db.plan(conn, request.plan_id)
-        if existing is not None and existing.organization_id != org_id:
-            raise UserError("That form was already used; open a new one with /cs vps create.")
-        if existing is not None and plan is not None:
-            return Pending(server_id, existing.label, plan.provider_plan_id, "", request, "", repeated=True)
-        if plan is None:
-            raise FieldErrors({"plan": "That plan is no longer offered; choose another."})
-        view = vps.plan_view(plan)
-        region = view.region or request.region
-        if not region:
-            raise FieldErrors({"region": "Choose a region."})
+    if existing is not None:
+        return _repeated(existing, org_id, request)
+    offer = await offered(engine, gateway, request)
+    async with engine.begin() as conn:
+        await billing_db.lock_wallet(conn, org_id)  # concurrent creates of one organisation queue here
+        existing = await servers_db.server(conn, server_id)
+        if existing is not None:
+            return _repeated(existing, org_id, request)
+        plan, region = check_offered(request, await servers_db.offered_plan(conn, request.plan_id), offer)
+        wallet = await ledger.read_wallet(conn, org_id)
+        currency = wallet.currency if wallet else PLAN_CURRENCY
+        check_currency(currency)
+        try:
+            debt = await arrears.check_paid_up(
+                conn, org_id, organization=actor.org.name if actor.org else "", command=settings.slack_command
+            )
+        except arrears.OrganisationOwes as owes:  # in the form, next to the plan it would be paid from
+            raise FieldErrors({"plan": owes.message}) from owes
         if await servers_db.server_by_label(conn, org_id, request.label) is not None:
             raise FieldErrors({"label": f"This organisation already has a server called {request.label}."})
-        first_hour = billing.hour_charge(view.monthly, 1)
-        wallet = await ledger.read_wallet(conn, org_id)
-        balance = wallet.balance if wallet else Decimal("0")
-        if balance < first_hour:
-            currency = wallet.currency if wallet else "USD"
-            raise FieldErrors(
-                {"plan": render.INSUFFICIENT_FUNDS.format(
-                    needed=format_money(first_hour, currency), balance=format_money(balance, currency),
-                    command=settings.slack_command)}
-            )  # fmt: skip
+        first_hour = billing.hour_charge(vps.plan_view(plan).monthly, 1)
+        available = debt.balance - debt.hours_amount  # hours a top-up covers but no run collected yet come first
+        if available < first_hour:
+            raise FieldErrors({"plan": _insufficient(first_hour, available, currency, settings.slack_command)})
         password = generate_root_password()
-        configuration = {
-            "type": plan.provider_plan_id,
-            "region": region,
-            "image": request.image,
-            "backups": request.backups,
-            "privateIP": False,
-            "stackscriptId": request.stackscript_id,
-            "stackscriptData": request.stackscript_data or None,
-            "appSlug": None,
-            "appData": None,
-            "auth": {"method": "password", "user": "root", "password_enc": crypto.encrypt(password, secret)},
-        }
-        inserted = await servers_db.insert_provisioning(
+        started = await servers_db.insert_provisioning(
             conn,
             server_id=server_id,
             organization_id=org_id,
             plan_id=str(plan.id),
             label=request.label,
-            configuration=configuration,
+            configuration=_configuration(plan, region, request, crypto.encrypt(password, secret)),
         )
-    return Pending(server_id, request.label, plan.provider_plan_id, region, request, password, repeated=not inserted)
+        if started is None:  # cannot happen under the lock; refuse rather than provision unpaid
+            raise UserError("That form was already used; open a new one with /cs vps create.")
+        charged = await billing.charge_first_hour(conn, server_id, started)
+        if charged is None or charged.hours_charged != 1:
+            raise FieldErrors({"plan": _insufficient(first_hour, available, currency, settings.slack_command)})
+    return Pending(server_id, request.label, plan.provider_plan_id, region, request, password)
+
+
+def _repeated(existing: ServerRow, org_id: uuid.UUID, request: CreateRequest) -> Pending:
+    """A second submit of the same form: the first one owns the row and reports its own outcome."""
+    if existing.organization_id != org_id:
+        raise UserError("That form was already used; open a new one with /cs vps create.")
+    return Pending(existing.id, existing.label, str(existing.configuration.get("type") or ""), "", request, "",
+                   repeated=True)  # fmt: skip
+
+
+def _insufficient(needed: Decimal, balance: Decimal, currency: str, command: str) -> str:
+    return render.INSUFFICIENT_FUNDS.format(
+        needed=format_money(needed, currency), balance=format_money(balance, currency), command=command
+    )
+
+
+def _configuration(plan: PlanRow, region: str, request: CreateRequest, password_enc: str) -> dict[str, Any]:
+    """`vps_instances.configuration` as the panel writes it (its console reads `auth.password_enc`)."""
+    return {
+        "type": plan.provider_plan_id,
+        "region": region,
+        "image": request.image,
+        "backups": request.backups,
+        "privateIP": False,
+        "stackscriptId": request.stackscript_id,
+        "stackscriptData": request.stackscript_data or None,
+        "appSlug": None,
+        "appData": None,
+        "auth": {"method": "password", "user": "root", "password_enc": password_enc},
+    }
+
+
+async def refund_and_remove(conn: AsyncConnection, row: ServerRow, *, reason: str) -> Decimal | None:
+    """A row that never became a server at Linode: give its first hour back (a credit row) and remove
+    it, in the caller's transaction. Returns the amount given back (None: nothing had been charged)."""
+    refunded = await billing_db.refund_first_hour(conn, row.id, label=row.label, reason=reason)
+    await servers_db.delete_server(conn, row.id)
+    return refunded[0] if refunded else None
 
 
 async def provision(
@@ -312,9 +452,8 @@ async def provision(
         instance = await gateway.create_instance(spec)
     except LinodeError as error:
         if not error.transient:
-            # Linode refused: nothing exists there and nothing was charged; the row goes away.
-            async with engine.begin() as conn:
-                await servers_db.delete_server(conn, pending.server_id)
+            # Linode refused: nothing exists there; the first hour is given back and the row goes away.
+            await _refused(engine, actor, pending, error, channel_id=channel_id)
             await vps.alert_auth_failure(engine, settings, error)
         raise
     await finalize(engine, settings, pending.server_id, instance, actor=actor, channel_id=channel_id)
@@ -327,6 +466,23 @@ async def provision(
         if row is None:
             raise vps.ServerNotFound("The server was deleted while it was being created.")
         return await vps.server_view(conn, row)
+
+
+async def _refused(
+    engine: AsyncEngine, actor: Actor, pending: Pending, error: LinodeError, *, channel_id: str | None
+) -> None:
+    async with engine.begin() as conn:
+        row = await servers_db.server(conn, pending.server_id, for_update=True)
+        if row is None or row.linode_id is not None:
+            return
+        refunded = await refund_and_remove(conn, row, reason="linode_refused")
+        await audit_record(
+            conn, user_id=actor.user_id, slack=actor.slack, event_type="vps.create", entity_type="vps",
+            entity_id=str(row.id), message=f"Linode refused to create server {row.label}; its first hour was refunded",
+            organization_id=row.organization_id, channel_id=channel_id, status="error",
+            metadata={"label": row.label, "linode_status": error.status, "reasons": error.reasons,
+                      "refunded": f"{refunded:.2f}" if refunded is not None else None},
+        )  # fmt: skip
 
 
 async def follow_status(

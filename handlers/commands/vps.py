@@ -18,8 +18,9 @@ from bot.commands import CommandSpec, CommandTable
 from bot.errors import UserError
 from bot.linode.errors import LinodeError
 from bot.rendering import vps as render
+from bot.rendering.arrears import render_owed
 from bot.rendering.help import render_unknown_command
-from bot.services import vps, vps_actions, vps_create
+from bot.services import arrears, vps, vps_actions, vps_create
 from bot.services.container import Services
 from bot.services.identity import Actor
 from bot.services.permissions import Action, allowed
@@ -46,6 +47,8 @@ CREATE = CommandSpec(
     slug=("vps", "create"), usage="vps create", description="Create a server (organisation admin).", group=GROUP
 )
 WORDS = ("start", "stop", "reboot", "rebuild", "resize", "delete")
+#: Refused up front while the organisation owes anything (the services refuse them again when they run).
+REFUSED_WHILE_OWING = ("start", "reboot", "rebuild", "resize")
 
 
 def register_commands(table: CommandTable[CommandHandler]) -> None:
@@ -84,6 +87,8 @@ async def vps_command(call: CommandCall) -> None:
         return
     actor.require(Action.MANAGE_SERVERS)
     require_linode(services)
+    if verb in REFUSED_WHILE_OWING and not await paid_up(call, actor):
+        return
     if verb in vps_actions.POWER_ACTIONS:
         action = vps_actions.POWER_ACTIONS[verb]
         await call.ack(render.render_progress(server.label, action.doing, server.status))
@@ -102,6 +107,19 @@ async def vps_command(call: CommandCall) -> None:
         )
 
 
+async def paid_up(call: CommandCall, actor: Actor) -> bool:
+    """False (after answering with the amount owed and a top-up button) while the organisation owes."""
+    try:
+        await arrears.require_paid_up(
+            call.services.engine, vps.in_org(actor), organization=actor.org.name if actor.org else "",
+            command=call.command,
+        )  # fmt: skip
+    except arrears.OrganisationOwes as owes:
+        await call.reply(render_owed(owes))
+        return False
+    return True
+
+
 def require_linode(services: Services) -> Any:
     if services.linode is None:
         raise UserError(NO_LINODE)
@@ -116,6 +134,8 @@ async def open_create(call: CommandCall) -> None:
     vps.in_org(actor)
     actor.require(Action.MANAGE_SERVERS)
     require_linode(call.services)
+    if not await paid_up(call, actor):
+        return
     await call.ack()
     opened = await call.client.views_open(trigger_id=call.body["trigger_id"], view=render.loading_modal())
     view_id = str(opened["view"]["id"])
@@ -129,16 +149,16 @@ async def fill_create_modal(
     errors: dict[str, str] | None = None,
 ) -> None:  # fmt: skip
     try:
-        form = await vps_create.load_create_form(services.engine, services.linode, actor)
+        form = await vps_create.load_create_form(services.engine, services.linode, actor,
+                                                 command=services.settings.slack_command)  # fmt: skip
     except (UserError, LinodeError) as failure:
         if isinstance(failure, LinodeError):
             await vps.alert_auth_failure(services.engine, services.settings, failure)
         await update_modal(client, view_id, render.message_modal("Create a server", failure.message))
         return
-    scripts = {str(s.id): {"images": list(s.images), "fields": [dict(f) for f in s.fields]} for s in form.stackscripts}
     meta = render.read_metadata(metadata)
     bound = actor.org.id if actor.org else None  # the form creates in this organisation or nowhere
-    full = render.create_metadata(meta.get("channel_id"), meta.get("response_url"), scripts, organization_id=bound)
+    full = render.create_metadata(meta.get("channel_id"), meta.get("response_url"), organization_id=bound)
     view = render.create_modal(form, metadata=full, errors=errors)
     await update_modal(client, view_id, view)
 
@@ -181,6 +201,9 @@ async def run_reported(
     progress = ResponseProgress(respond, label, doing)
     try:
         final = await work(progress)
+    except arrears.OrganisationOwes as owes:
+        await respond(**render_owed(owes, replace=True))
+        return
     except (UserError, LinodeError) as failure:
         await respond(**render.render_problem(failure.message))
         return

@@ -37,20 +37,6 @@ def delete_form_scope(body: dict[str, Any]) -> Target:
     return _bound(body, "server_id", TargetKind.SERVER)
 
 
-def _stackscript(meta: dict[str, Any], request: vps_create.CreateRequest) -> vps_create.StackScriptChoice | None:
-    scripts = meta.get("stackscripts") or {}
-    rule = scripts.get(str(request.stackscript_id)) if request.stackscript_id else None
-    if rule is None:
-        return None
-    return vps_create.StackScriptChoice(
-        id=int(request.stackscript_id or 0),
-        label=f"StackScript {request.stackscript_id}",
-        description=None,
-        images=tuple(rule.get("images") or ()),
-        fields=tuple(rule.get("fields") or ()),
-    )
-
-
 def register(app: AsyncApp, services: Services) -> None:
     on = Interactions(app, services)
 
@@ -62,10 +48,10 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             require_linode(services)
             request = vps_create.validate_request(render.parse_create_submission(view["state"]["values"]))
-            if meta.get("stackscripts") is not None:
-                vps_create.check_stackscript(request, _stackscript(meta, request))
             key = f"{actor.slack.team_id}:{actor.slack.user_id}:{view['id']}:{request.label}"
-            pending = await vps_create.begin_create(services.engine, services.settings, actor, request, request_key=key)
+            pending = await vps_create.begin_create(
+                services.engine, require_linode(services), services.settings, actor, request, request_key=key
+            )
         except vps_create.FieldErrors as bad:
             await ack(response_action="errors", errors=render.field_errors(bad.errors))
             return

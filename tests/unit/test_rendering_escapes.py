@@ -28,6 +28,7 @@ import pytest
 import bot.rendering
 from bot.commands import CommandSpec
 from bot.rendering.escape import Mrkdwn, code, escape_mrkdwn, mrkdwn
+from bot.services.arrears import OrganisationOwes, Owed
 from tests.hostile import HOSTILE, live_markup
 
 #: Modules of HTML pages (escaped as HTML, tested with the pages) and of helpers without messages.
@@ -72,6 +73,11 @@ COMMAND = CommandSpec(("wallet", "topup"), "wallet topup <amount>", "Add funds w
 #: Arguments whose shape the type hints cannot tell.
 SHAPED: dict[tuple[str, str], Any] = {
     ("render_help", "groups"): {"Wallet": [COMMAND]},
+    ("render_owed", "refusal"): OrganisationOwes(
+        Owed(uuid.uuid4(), amount=Decimal("3.20"), hours=4, balance=Decimal("-1.00"), currency="USD"),
+        organization=HOSTILE,
+        command="/cs",
+    ),
     ("render_refusal_view", "message"): {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "no"}}]},
     ("render_unknown_command", "suggestions"): [COMMAND],
     ("TransactionRow", "created_at"): datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
