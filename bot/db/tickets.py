@@ -176,12 +176,36 @@ _INSERT_THREAD = text(
     """
 )
 _SET_THREAD_OUTBOX = text("UPDATE bot_ticket_threads SET outbox_id = :outbox WHERE id = :id")
-_RESOLVE_THREADS = text(
+#: Thread rows learn their root's channel and ts once the outbox delivered it. Per ticket, under the
+#: ticket's advisory lock; the sweep over every ticket skips rows another transaction holds, so it
+#: never waits while holding row locks (a wait there deadlocked with `sync_ticket`).
+_RESOLVE_THREADS_OF = text(
     """
     UPDATE bot_ticket_threads th
     SET channel_id = o.result->>'channel', ts = o.result->>'ts'
     FROM bot_outbox o
-    WHERE th.ts IS NULL AND o.id = th.outbox_id AND o.status = 'delivered' AND o.result->>'ts' IS NOT NULL
+    WHERE th.ticket_id = :ticket AND th.ts IS NULL AND o.id = th.outbox_id AND o.status = 'delivered'
+      AND o.result->>'ts' IS NOT NULL
+    """
+)
+_RESOLVE_ALL_THREADS = text(
+    """
+    UPDATE bot_ticket_threads th
+    SET channel_id = o.result->>'channel', ts = o.result->>'ts'
+    FROM bot_outbox o
+    WHERE o.id = th.outbox_id AND th.id IN (
+        SELECT t.id FROM bot_ticket_threads t JOIN bot_outbox d ON d.id = t.outbox_id
+        WHERE t.ts IS NULL AND d.status = 'delivered' AND d.result->>'ts' IS NOT NULL
+        FOR NO KEY UPDATE OF t SKIP LOCKED
+    )
+    """
+)
+#: The thread whose root was delivered at (channel, ts), resolved or not: read without locking.
+_THREAD_DELIVERED_AT = text(
+    f"""
+    SELECT {", ".join("th." + c.strip() for c in _THREAD_COLUMNS.split(","))}
+    FROM bot_ticket_threads th JOIN bot_outbox o ON o.id = th.outbox_id
+    WHERE th.ts IS NULL AND o.status = 'delivered' AND o.result->>'channel' = :channel AND o.result->>'ts' = :ts
     """
 )
 _BUMP_ROOT = text(
@@ -382,9 +406,13 @@ async def lock_ticket(conn: AsyncConnection, ticket_id: uuid.UUID) -> None:
     await conn.execute(_LOCK_TICKET, {"id": str(ticket_id)})
 
 
-async def resolve_threads(conn: AsyncConnection) -> None:
-    """Copy the channel and ts of delivered root posts into their thread rows."""
-    await conn.execute(_RESOLVE_THREADS)
+async def resolve_threads(conn: AsyncConnection, ticket_id: uuid.UUID | None = None) -> None:
+    """Copy the channel and ts of delivered root posts into their thread rows: one ticket's (hold its
+    lock first), or every ticket's that no other transaction is holding."""
+    if ticket_id is None:
+        await conn.execute(_RESOLVE_ALL_THREADS)
+    else:
+        await conn.execute(_RESOLVE_THREADS_OF, {"ticket": ticket_id})
 
 
 async def threads_of(conn: AsyncConnection, ticket_id: uuid.UUID) -> list[ThreadRow]:
@@ -392,7 +420,10 @@ async def threads_of(conn: AsyncConnection, ticket_id: uuid.UUID) -> list[Thread
 
 
 async def thread_at(conn: AsyncConnection, channel_id: str, ts: str) -> ThreadRow | None:
+    """The thread rooted at (channel, ts), also one whose delivered root is not copied in yet."""
     row = (await conn.execute(_THREAD_AT, {"channel": channel_id, "ts": ts})).first()
+    if row is None:
+        row = (await conn.execute(_THREAD_DELIVERED_AT, {"channel": channel_id, "ts": ts})).first()
     return None if row is None else _thread(row)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import identities as identities_db
 from bot.db import tickets as tickets_db
-from bot.db.tickets import DuplicateSlackMessage, ReplyRow, ThreadRow, TicketRow
+from bot.db.tickets import DuplicateSlackMessage, ReplyRow, TicketRow
 from bot.errors import UserError
 from bot.services import audit, tickets_sla
 from bot.services.identity import Actor, SlackRef
@@ -354,23 +354,17 @@ async def note_prefix(engine: AsyncEngine) -> str:
         return (await tickets_db.get_setting(conn, NOTE_PREFIX_KEY)) or DEFAULT_NOTE_PREFIX
 
 
-async def _thread(conn: AsyncConnection, channel_id: str, thread_ts: str) -> ThreadRow | None:
-    thread = await tickets_db.thread_at(conn, channel_id, thread_ts)
-    if thread is None:
-        await tickets_db.resolve_threads(conn)
-        thread = await tickets_db.thread_at(conn, channel_id, thread_ts)
-    return thread
-
-
 async def thread_message(
     engine: AsyncEngine, message: ThreadMessage, *, default_channel: str | None, prefix: str
 ) -> ThreadOutcome:
     """A human's message in some thread: store it as a ticket reply when the thread and author allow."""
     async with engine.begin() as conn:
-        thread = await _thread(conn, message.channel_id, message.thread_ts)
+        thread = await tickets_db.thread_at(conn, message.channel_id, message.thread_ts)
         if thread is None or not message.text.strip():
             return ThreadOutcome.NOT_A_TICKET_THREAD
-        await tickets_db.lock_ticket(conn, thread.ticket_id)  # before the reply's row locks (see sync_ticket)
+        # The ticket's lock comes before any row lock this transaction takes (as in sync_ticket).
+        await tickets_db.lock_ticket(conn, thread.ticket_id)
+        await tickets_db.resolve_threads(conn, thread.ticket_id)
         if thread.kind == "triage" and message.text.strip().lower().startswith(prefix.lower()):
             return ThreadOutcome.INTERNAL_NOTE
         if await tickets_db.reply_from_slack(conn, thread.id, message.ts) is not None:

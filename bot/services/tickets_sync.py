@@ -80,7 +80,7 @@ async def sync_ticket(
     ticket = await tickets_db.get_ticket(conn, ticket_id)
     if ticket is None:
         return
-    await tickets_db.resolve_threads(conn)
+    await tickets_db.resolve_threads(conn, ticket_id)
     threads = await tickets_db.threads_of(conn, ticket_id)
     channel = await triage_channel(conn, default_channel)
     if channel and ticket.status in ACTIVE_STATUSES and not any(t.kind == "triage" for t in threads):
