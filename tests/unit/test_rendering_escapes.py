@@ -32,7 +32,7 @@ from bot.services.arrears import OrganisationOwes, Owed
 from tests.hostile import HOSTILE, live_markup
 
 #: Modules of HTML pages (escaped as HTML, tested with the pages) and of helpers without messages.
-NOT_SLACK = {"bot.rendering.pages", "bot.rendering.payment_pages", "bot.rendering.escape"}
+NOT_SLACK = {"bot.rendering.pages", "bot.rendering.payment_pages", "bot.rendering.escape", "bot.rendering.fit"}
 #: Parameters that are ours, not user text: Slack ids, URLs we built, the configured command,
 #: markup the caller composed (documented as already escaped), values the schema constrains.
 TRUSTED = {
