@@ -10,12 +10,19 @@ from decimal import ROUND_HALF_UP, Decimal
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 CENT = Decimal("0.01")
+RATE_STEP = Decimal("0.0001")
 
 
-def format_money(amount: Decimal, currency: str = "USD") -> str:
-    """`$1,234.50`, `-$3.00`, `12.00 CHF`: two decimals, sign before the symbol."""
-    quantized = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+def format_money(amount: Decimal, currency: str = "USD", *, step: Decimal = CENT) -> str:
+    """`$1,234.50`, `-$3.00`, `12.00 CHF`: two decimals (or `step`'s), sign before the symbol."""
+    quantized = amount.quantize(step, rounding=ROUND_HALF_UP)
     sign = "-" if quantized < 0 else ""
-    digits = f"{abs(quantized):,.2f}"
+    places = -int(step.as_tuple().exponent)
+    digits = f"{abs(quantized):,.{places}f}"
     symbol = SYMBOLS.get(currency.upper())
     return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency.upper()}"
+
+
+def format_rate(hourly: Decimal, currency: str = "USD") -> str:
+    """An hourly price to four decimals (`$0.0274`): most servers cost a fraction of a cent an hour."""
+    return format_money(hourly, currency, step=RATE_STEP)

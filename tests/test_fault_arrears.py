@@ -134,7 +134,7 @@ async def test_deleting_a_server_in_arrears_keeps_the_debt_and_the_next_top_up_r
                           "WHERE vps_instance_id = :s ORDER BY hour_index", s=row["id"])  # fmt: skip
     assert [(f["hour_index"], f["collected_at"] is not None) for f in failures] == [(1, True), (2, True), (3, True)]
     card = json.dumps(await command(world, owner, "wallet"), ensure_ascii=False)
-    assert "\u2212$0.30 (owed)" in card
+    assert "-$0.30 (owed)" in card
     refused = await command(world, owner, "vps create")
     assert "owes $0.30" in refused["text"]
     assert await selectable(world.engine, datetime.now(UTC) + timedelta(hours=5), [owner.org.id]) == []

@@ -68,7 +68,7 @@ async def test_while_owing_every_way_to_turn_on_or_change_a_server_is_refused_wi
 async def test_a_negative_balance_reads_as_owed_on_the_wallet_card_and_refuses_creation(world: VpsWorld) -> None:
     owner = await payer(world.engine, world.slack, balance=Decimal("-3.20"))
     card = json.dumps(await command(world, owner, "wallet"), ensure_ascii=False)
-    assert "\u2212$3.20 (owed)" in card and "next top-up repays it" in card
+    assert "-$3.20 (owed)" in card and "next top-up repays it" in card
     refused = await command(world, owner, "vps create")
     assert "owes $3.20 (a balance of -$3.20)" in refused["text"]
     assert world.slack.calls_to("views.open") == []

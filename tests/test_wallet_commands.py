@@ -96,8 +96,9 @@ async def test_wallet_card_shows_balance_burn_runway_and_the_last_ten_rows(
     assert "32 days 2 hours" in body
     assert "1 of them match no plan" in body
     assert rows_shown(card) == [f"Row {n:02d}" for n in range(12, 2, -1)]
-    assert "`2026-11-02` Row 12 · *-$0.03* · completed" in body  # 12:00 + 12 h, UTC
-    assert "`2026-11-01` Row 11 · *+$25.00* · completed" in body
+    # dates in each reader's own time zone (Slack's date token), with the UTC date as the fallback
+    assert "{date_short_pretty}|2026-11-02 (UTC)> Row 12 · *-$0.03* · completed" in body  # 12:00 + 12 h
+    assert "{date_short_pretty}|2026-11-01 (UTC)> Row 11 · *+$25.00* · completed" in body
 
 
 async def test_wallet_card_without_billed_servers_says_so(

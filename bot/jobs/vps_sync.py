@@ -30,6 +30,7 @@ from bot.jobs.durable import JobPolicy, JobWorker
 from bot.jobs.scheduler import PeriodicJob
 from bot.linode.errors import LinodeError, LinodeFailure
 from bot.linode.gateway import LinodeGateway
+from bot.money import format_money
 from bot.rendering import vps as render
 from bot.services import billing, vps
 from bot.services.container import Services
@@ -166,7 +167,7 @@ class VpsSync:
             await vps.alert_staff(
                 conn, self._settings, "A server is gone at Linode",
                 [f"Server {row.label} ({row.id})", f"Linode id {row.linode_id}", f"Organisation {row.organization_id}",
-                 f"Final charge {charged:.2f}; the row was removed"],
+                 f"Final charge {format_money(charged)}; the row was removed"],
                 dedupe_key=f"vps:missing:{row.id}:staff",
             )  # fmt: skip
         report.missing.append(row.label)

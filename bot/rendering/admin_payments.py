@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.db.paypal_events import InboxSummary
+from bot.rendering.dates import local_time
 from bot.rendering.escape import code, escape_mrkdwn
 
 REPLAY_ACTION_ID = "admin_payment_replay"
@@ -14,7 +15,7 @@ STATUS_EMOJI = {"processed": ":white_check_mark:", "pending": ":hourglass:", "pr
 
 def _line(event: InboxSummary) -> str:
     emoji = STATUS_EMOJI.get(event.status, ":grey_question:")
-    when = event.received_at.strftime("%Y-%m-%d %H:%M UTC")
+    when = local_time(event.received_at)
     detail = event.outcome if event.status == "processed" else (event.last_error or event.status)
     extra = f" · delivered {event.deliveries}×" if event.deliveries > 1 else ""
     return (

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bot.money import format_money
+from bot.rendering.dates import local_time
 from bot.rendering.escape import escape_mrkdwn
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ def _message(text: str, *, context: str | None = None) -> dict[str, Any]:
 
 
 def _when(value: datetime) -> str:
+    """A report's period boundary, stated in UTC as the period is defined (reports, not moments)."""
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -35,7 +37,7 @@ def arrears_notice(state: ArrearsState, power_off_at: datetime, command: str, *,
     return _message(
         f"{lead} for *{escape_mrkdwn(state.name)}*: {what}. "
         f"Top up with `{command} wallet topup`; "
-        f"the unpaid hours are collected automatically. Servers still unpaid at {_when(power_off_at)} "
+        f"the unpaid hours are collected automatically. Servers still unpaid at {local_time(power_off_at)} "
         "will be powered off (never deleted).",
         context="ContainerStacks billing",
     )
@@ -53,7 +55,7 @@ def power_off_notice(org_name: str, label: str, command: str) -> dict[str, Any]:
 
 def _arrears_line(a: ArrearsState) -> str:
     owed = format_money(a.amount_owed, a.currency)
-    return f"• {escape_mrkdwn(a.name)}: {owed} ({a.hours_owed} h) since {_when(a.since)}"
+    return f"• {escape_mrkdwn(a.name)}: {owed} ({a.hours_owed} h) since {local_time(a.since)}"
 
 
 def _runway(days: Decimal | None) -> str:
@@ -109,7 +111,7 @@ def month_usage_card(usage: MonthUsage) -> dict[str, Any]:
     s = usage.summary
     f = s.figures
     lines = [
-        f":receipt: *{escape_mrkdwn(f.name)}* — usage this month (UTC, since {_when(s.start)})",
+        f":receipt: *{escape_mrkdwn(f.name)}* — usage this month (billing months are UTC calendar months)",
         f"So far: *{format_money(s.total_spend, f.currency)}* · projected for the month: "
         f"*{format_money(usage.projection, f.currency)}* at the current burn "
         f"({format_money(s.daily_burn, f.currency)}/day)",
@@ -129,14 +131,14 @@ def admin_billing_card(overview: AdminBillingOverview) -> dict[str, Any]:
         last = "Last run with due hours: none yet"
     else:
         last = (
-            f"Last run with due hours: {_when(run['finished_at'])} ({run['source']}, "  # type: ignore[arg-type]
-            f"billed up to {_when(run['run_at'])}): "  # type: ignore[arg-type]
+            f"Last run with due hours: {local_time(run['finished_at'])} ({run['source']}, "  # type: ignore[arg-type]
+            f"billed up to {local_time(run['run_at'])}): "  # type: ignore[arg-type]
             f"{run['hours_charged']} h charged, {format_money(Decimal(str(run['amount_charged'])))}, "
             f"{run['hours_failed']} h newly unpaid"
         )
     t = overview.totals
     lines = [
-        f":gear: *Billing* (this month since {_when(overview.month_start)})",
+        ":gear: *Billing* (this month; billing months are UTC calendar months)",
         last,
         f"Charges this month: {t['charge_hours']} h, {format_money(Decimal(str(t['charge_total'])))} · "
         f"top-ups: {t['topup_count']}, {format_money(Decimal(str(t['topup_total'])))}",

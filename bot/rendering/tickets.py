@@ -7,10 +7,10 @@ Pure: domain rows in, Slack payloads out. Every panel- or user-supplied string g
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from bot.db.tickets import ReplyRow, TicketRow
+from bot.rendering.dates import ago as _ago
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
@@ -59,11 +59,6 @@ def _context(text: str) -> dict[str, Any]:
 
 def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": label}, "value": value}
-
-
-def _ago(moment: datetime) -> str:
-    """Slack renders `{ago}` in the reader's locale and keeps it current, so the card never goes stale."""
-    return f"<!date^{int(moment.timestamp())}^{{ago}}|{moment:%Y-%m-%d %H:%M} UTC>"
 
 
 def _label(status: str) -> str:

@@ -4,10 +4,11 @@ progress and notices (pure: no I/O). Labels and names pass through ``escape_mrkd
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from bot.money import format_money
+from bot.money import format_money, format_rate
+from bot.rendering.dates import local_time
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
 
 if TYPE_CHECKING:
@@ -75,8 +76,7 @@ STATUS_EMOJI = {
 
 def hourly(amount: Decimal, currency: str = "USD") -> str:
     """`$0.0342/h`: four decimals, since hourly prices are fractions of a cent."""
-    symbol = "$" if currency == "USD" else ""
-    return f"{symbol}{amount.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP)}/h"
+    return f"{format_rate(amount, currency)}/h"
 
 
 def _section(text: str, accessory: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -168,8 +168,9 @@ def render_server(server: ServerView, *, can_manage: bool) -> dict[str, Any]:
         f"Region: {escape_mrkdwn(server.region or '?')} · Image: {escape_mrkdwn(server.image or '?')}",
         f"IPv4: {code(server.ip_address) if server.ip_address else 'not assigned yet'}",
     ]
+    lines.append(f"Created {local_time(server.created_at)}")
     if server.last_billed_at:
-        lines.append(f"Billed up to {server.last_billed_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"Billed up to {local_time(server.last_billed_at)}")
     blocks = [_section("\n".join(lines))]
     if can_manage:
         blocks.append(server_buttons(server))

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from bot.db.ledger import TransactionRow
-from bot.money import SYMBOLS, format_money
+from bot.money import format_money, format_rate
+from bot.rendering.dates import local_date
 from bot.rendering.escape import escape_mrkdwn
 from bot.services.wallet import (
     APPROVAL_WINDOW_HOURS,
@@ -90,13 +91,6 @@ def replacement(text: str) -> dict[str, Any]:
 # -- numbers -------------------------------------------------------------------------------------------
 
 
-def format_rate(hourly: Decimal, currency: str) -> str:
-    """An hourly rate to 4 decimals (`$0.0274`), since most servers cost under a cent a minute."""
-    value = hourly.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    symbol = SYMBOLS.get(currency.upper())
-    return f"{symbol}{value}" if symbol else f"{value} {currency.upper()}"
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -133,12 +127,10 @@ def _description(row: TransactionRow) -> str:
 
 
 def ledger_line(row: TransactionRow) -> str:
+    """One ledger row; its date in the reader's own time zone (a date token, so no code span)."""
     created = row.created_at
-    if isinstance(created, datetime):  # the usual case, so isoformat: strftime is the slowest step here
-        day = (created.astimezone(UTC) if created.tzinfo is not None else created).date().isoformat()
-    else:
-        day = created.strftime("%Y-%m-%d") if created is not None else "—"
-    return f"`{day}` {_description(row)} · *{signed_amount(row.amount, row.currency)}* · {status_label(row)}"
+    day = local_date(created) if isinstance(created, datetime) else str(created or "—")
+    return f"{day} {_description(row)} · *{signed_amount(row.amount, row.currency)}* · {status_label(row)}"
 
 
 def _ledger_sections(rows: Sequence[TransactionRow]) -> list[dict[str, Any]]:
@@ -159,10 +151,10 @@ def _burn_text(burn: Burn, currency: str) -> str:
 
 
 def format_balance(balance: Decimal, currency: str) -> str:
-    """`$12.50`; below zero plainly as a debt: `−$3.20 (owed)`."""
+    """`$12.50`; below zero plainly as a debt: `-$3.20 (owed)` (the one money format, sign included)."""
     if balance >= 0:
         return format_money(balance, currency)
-    return f"\u2212{format_money(-balance, currency)} (owed)"
+    return f"{format_money(balance, currency)} (owed)"
 
 
 def render_wallet_card(card: WalletCard, command: str) -> dict[str, Any]:
