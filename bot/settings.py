@@ -30,6 +30,7 @@ HINTS: dict[str, str] = {
     "SLACK_API_URL": "the Web API base URL ending in /api/, e.g. https://slack.com/api/",
     "SLACK_COMMAND": "the root slash command, starting with '/', e.g. /cs",
     "PUBLIC_URL": "the bot's external base URL, e.g. https://bot.example.com",
+    "PANEL_URL": "the panel's base URL, e.g. https://panel.example.com (unset: no 'Open in panel' buttons)",
     "HOST": "the address to listen on, e.g. 0.0.0.0",
     "PORT": "a TCP port between 1 and 65535",
     "WEB_CONCURRENCY": "how many processes `csbot serve` answers HTTP with, 1 to 16 (e.g. the number of cores)",
@@ -81,6 +82,8 @@ class Settings(BaseSettings):
     slack_command: str = "/cs"
 
     public_url: str = "http://localhost:3000"
+    #: The panel's base URL for "Open in panel" buttons (see `bot.panel_links`); unset, none are shown.
+    panel_url: str | None = None
     host: str = "0.0.0.0"  # noqa: S104 - the contract's default: listen on every interface
     port: int = Field(default=3000, ge=1, le=65535)
     #: Processes answering HTTP on the port (one Python process uses one core); see `bot.serve`.
@@ -166,6 +169,17 @@ class Settings(BaseSettings):
         if value and not _is_http_url(value):
             raise ValueError("must be an http(s) URL")
         return value or None
+
+    @field_validator("panel_url")
+    @classmethod
+    def _check_panel_url(cls, value: str | None) -> str | None:
+        """A base for links in buttons: http(s), no query or fragment, short enough for Slack's 3000."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if not _is_http_url(value) or parts.query or parts.fragment or len(value) > 1000:
+            raise ValueError("must be an http(s) base URL without ?query or #fragment")
+        return value.rstrip("/")
 
     @field_validator("slack_api_url")
     @classmethod

@@ -106,6 +106,7 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
         vps_render.RESIZE_PICK_ACTION_ID: {"value": server},
         vps_render.RESIZE_PLAN_ACTION_ID: {"type": "static_select", "selected_option": {"value": f"{server}|plan"}},
         vps_render.RESIZE_CONFIRM_ACTION_ID: {"value": f"{server}|plan"},
+        vps_render.REFRESH_ACTION_ID: {"value": server},
     }  # fmt: skip
     for action_id in vps_render.POWER_ACTION_IDS.values():
         samples[action_id] = {"value": server}

@@ -90,7 +90,9 @@ async def test_panel_status_change_updates_the_card_and_notes_it_in_the_thread(
             await conn.execute(text("UPDATE support_tickets SET status = 'resolved' WHERE id = :t"), {"t": ticket_id})
         await eventually(lambda: "Resolved" in str(slack.message(d.triage, card["ts"])["blocks"][1]))
         note = await eventually(lambda: bot_replies(slack, d.triage, card["ts"]))
-        assert note == [":arrows_counterclockwise: Status changed: Open → *Resolved*"]
+        assert note == [
+            ":arrows_counterclockwise: Status changed: :incoming_envelope: Open → *:white_check_mark: Resolved*"
+        ]
 
 
 async def test_concurrent_passes_and_concurrent_copies_of_a_message_still_post_and_store_once(

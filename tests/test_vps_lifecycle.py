@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from bot import crypto
 from bot.rendering import vps as render
-from tests.paypal_fixtures import payer
+from tests.paypal_fixtures import Payer, payer
 from tests.vps_fixtures import (  # noqa: F401 - fixtures
     SSH_CRED_SECRET,
     VpsWorld,
@@ -45,6 +45,10 @@ def ssh_key(name: str = "alice") -> str:
     material = hashlib.sha256(name.encode()).digest()
     blob = struct.pack(">I", len(key_type)) + key_type + struct.pack(">I", len(material)) + material
     return f"ssh-ed25519 {base64.b64encode(blob).decode()} {name}@example.com"
+
+
+async def dm_says(world: VpsWorld, who: Payer, words: str) -> bool:
+    return any(words in json.dumps(m, ensure_ascii=False) for m in world.slack.dms(who.slack_id))
 
 
 async def activity(world: VpsWorld, server_id: uuid.UUID) -> list[str]:
@@ -120,9 +124,10 @@ async def test_server_lifecycle_create_power_rebuild_resize_delete_from_slack(wo
 
     # -- stop by command, start by button, reboot by command --------------------------------------
     ack = await command(world, owner, "vps web-1 stop")
-    assert "Stopping" in ack["text"]
+    assert ack == {"raw": ""}  # a typed action's progress is one message in the DM, edited in place
     await wait_status(world.engine, owner, "web-1", "stopped")
-    await response_matching(world, owner, "Server stopped")
+    await until(lambda: dm_says(world, owner, "Server stopped"), what="the DM to say the server stopped")
+    await response_matching(world, owner, "its progress is in our direct messages")
 
     listing = await command(world, owner, "vps")
     assert "web-1" in json.dumps(listing) and "$0.0082/h" in json.dumps(listing)
@@ -131,10 +136,10 @@ async def test_server_lifecycle_create_power_rebuild_resize_delete_from_slack(wo
     await response_matching(world, owner, "Server started", after=before)
     await wait_status(world.engine, owner, "web-1", "running")
 
-    before = response_count(world, owner)
     await command(world, owner, "vps web-1 reboot")
-    await response_matching(world, owner, "Server rebooted", after=before)
+    await until(lambda: dm_says(world, owner, "Server rebooted"), what="the DM to say the server rebooted")
     assert world.linode.calls_to("instances.reboot")
+    assert len(world.slack.dms(owner.slack_id)) == 2  # one message per typed action, however many steps
 
     # -- rebuild behind a confirmation ------------------------------------------------------------
     before = response_count(world, owner)
@@ -145,7 +150,7 @@ async def test_server_lifecycle_create_power_rebuild_resize_delete_from_slack(wo
     assert "erases all data" in json.dumps(confirm)
     before = response_count(world, owner)
     await click(world, owner, button(render.REBUILD_CONFIRM_ACTION_ID, f"{server_id}|linode/ubuntu24.04"))
-    await response_matching(world, owner, "Rebuilt:", after=before)
+    await response_matching(world, owner, "Rebuilt", after=before)
     rebuilt = await wait_status(world.engine, owner, "web-1", "running")
     assert rebuilt["configuration"]["image"] == "linode/ubuntu24.04"
     new_password = crypto.decrypt(rebuilt["configuration"]["auth"]["password_enc"], SSH_CRED_SECRET)
@@ -162,7 +167,7 @@ async def test_server_lifecycle_create_power_rebuild_resize_delete_from_slack(wo
     assert "+$34.00/month" in json.dumps(preview)
     before = response_count(world, owner)
     await click(world, owner, button(render.RESIZE_CONFIRM_ACTION_ID, f"{server_id}|{bigger}"))
-    await response_matching(world, owner, "Resized:", after=before)
+    await response_matching(world, owner, "Resized", after=before)
     resized = await server_row(world.engine, owner, "web-1")
     assert resized is not None
     assert resized["plan_id"] == str(bigger) and resized["configuration"]["type"] == "g6-standard-2"

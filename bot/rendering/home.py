@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.status import server_status, ticket_status
 from bot.services.home import HomeSnapshot
 
 HOME_LINK_INTRO = (
@@ -13,14 +14,6 @@ HOME_LINK_INTRO = (
     "and to use `{command}` commands."
 )
 NO_ORGANISATION = "You are not in an organisation yet. Create one with `{command} org create`."
-STATUS_EMOJI = {
-    "running": ":large_green_circle:",
-    "stopped": ":red_circle:",
-    "offline": ":red_circle:",
-    "provisioning": ":large_yellow_circle:",
-    "booting": ":large_yellow_circle:",
-    "rebooting": ":large_yellow_circle:",
-}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -98,10 +91,8 @@ def _servers(snapshot: HomeSnapshot) -> list[dict[str, Any]]:
         return [*blocks, _section("No servers yet.")]
     lines = []
     for server in snapshot.servers:
-        status = server.status or "unknown"
-        emoji = STATUS_EMOJI.get(status, ":white_circle:")
         ip = f" · {code(server.ip_address)}" if server.ip_address else ""
-        lines.append(f"{emoji} *{escape_mrkdwn(server.label)}* — {escape_mrkdwn(status)}{ip}")
+        lines.append(f"*{escape_mrkdwn(server.label)}* — {server_status(server.status)}{ip}")
     if snapshot.more_servers:
         lines.append("…and more.")
     return [*blocks, _section("\n".join(lines))]
@@ -112,7 +103,7 @@ def _tickets(snapshot: HomeSnapshot) -> list[dict[str, Any]]:
     if not snapshot.tickets:
         return [*blocks, _section("No open tickets.")]
     lines = [
-        f"• {escape_mrkdwn(t.subject)} — {t.status.replace('_', ' ')}, {t.priority} priority {code(str(t.id)[:8])}"
+        f"• {escape_mrkdwn(t.subject)} — {ticket_status(t.status)}, {t.priority} priority {code(str(t.id)[:8])}"
         for t in snapshot.tickets
     ]
     return [*blocks, _section("\n".join(lines))]

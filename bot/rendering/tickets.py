@@ -12,6 +12,8 @@ from typing import Any
 from bot.db.tickets import ReplyRow, TicketRow
 from bot.rendering.dates import ago as _ago
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
+from bot.rendering.status import PRIORITY_EMOJI, ticket_status
+from bot.rendering.status import ticket_label as _label
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -36,13 +38,6 @@ NOTE_HINT_NOT_MEMBER = "You are not in this ticket's organisation, so your messa
 EDIT_NOT_SYNCED = "Edits are not synced: the ticket keeps the text you first sent. Reply again to add a correction."
 NO_TICKETS = "Your organisation has no support tickets yet. Open one with `{command} ticket new`."
 SUPPORT_CHANNEL_SET = "Ticket cards will be posted in <#{channel}> from now on."
-STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "resolved": "Resolved", "closed": "Closed"}
-PRIORITY_EMOJI = {
-    "low": ":white_circle:",
-    "medium": ":large_blue_circle:",
-    "high": ":large_orange_circle:",
-    "urgent": ":red_circle:",
-}
 
 
 def short_id(ticket_id: object) -> str:
@@ -59,10 +54,6 @@ def _context(text: str) -> dict[str, Any]:
 
 def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": label}, "value": value}
-
-
-def _label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
 
 
 def _metadata(ticket_id: object, kind: str) -> dict[str, Any]:
@@ -89,7 +80,7 @@ def render_card(ticket: TicketRow, *, assignee_slack_id: str | None = None) -> d
         f"*Requester*\n{escape_mrkdwn(ticket.requester_name)} ({escape_mrkdwn(ticket.requester_email)})",
         f"*Category*\n{escape_mrkdwn(ticket.category)}",
         f"*Priority*\n{PRIORITY_EMOJI.get(ticket.priority, '')} {ticket.priority}",
-        f"*Status*\n{_label(ticket.status)}",
+        f"*Status*\n{ticket_status(ticket.status)}",
         f"*Assignee*\n{assignee}",
     ]
     blocks: list[dict[str, Any]] = [
@@ -168,7 +159,7 @@ def render_requester_root(ticket: TicketRow, *, link_url: str | None) -> dict[st
     origin = f" from <{link_url}|this message>" if link_url else ""
     lines = [
         f":ticket: Support ticket {code(short_id(ticket.id))}{origin}: *{escape_mrkdwn(ticket.subject)}*",
-        f"Status: *{_label(ticket.status)}* · priority {ticket.priority} · {escape_mrkdwn(ticket.category)}",
+        f"Status: *{ticket_status(ticket.status)}* · priority {ticket.priority} · {escape_mrkdwn(ticket.category)}",
     ]
     blocks = [
         _section("\n".join(lines)),
@@ -205,7 +196,7 @@ def render_reply_post(kind: str, reply: ReplyRow, thread_ts: str) -> dict[str, A
 
 
 def render_status_post(ticket_id: object, old: str | None, new: str, thread_ts: str, by: str | None) -> dict[str, Any]:
-    change = f"{_label(old)} → *{_label(new)}*" if old else f"*{_label(new)}*"
+    change = f"{ticket_status(old)} → *{ticket_status(new)}*" if old else f"*{ticket_status(new)}*"
     who = f" by {escape_mrkdwn(by)}" if by else ""
     text = f":arrows_counterclockwise: Status changed: {change}{who}"
     return {"text": text, "thread_ts": thread_ts, "metadata": _metadata(ticket_id, "status")}
@@ -229,7 +220,7 @@ def render_digest(counts: dict[str, int], oldest: list[TicketRow]) -> dict[str, 
     )
     lines = [
         f"• {code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {escape_mrkdwn(t.organization_name)}, "
-        f"{t.priority}, {_label(t.status)}, opened {_ago(t.created_at)}"
+        f"{t.priority}, {ticket_status(t.status)}, opened {_ago(t.created_at)}"
         for t in oldest
     ]
     blocks = [_section(summary)]
@@ -301,7 +292,7 @@ def render_reply_modal(ticket: TicketRow) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Send reply"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _context(f"*{escape_mrkdwn(ticket.subject)}* — {_label(ticket.status)}"),
+            _context(f"*{escape_mrkdwn(ticket.subject)}* — {ticket_status(ticket.status)}"),
             _input("message", "Reply", {"type": "plain_text_input", "action_id": "value", "multiline": True}),
         ],
     }
@@ -343,7 +334,7 @@ def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[s
     if not tickets:
         return _ephemeral(NO_TICKETS.format(command=command))
     lines = [
-        f"{code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {_label(t.status)}, {t.priority}, "
+        f"{code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {ticket_status(t.status)}, {t.priority}, "
         f"last activity {_ago(t.last_activity)}"
         for t in tickets
     ]
@@ -357,7 +348,7 @@ def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[s
 
 def render_conversation(ticket: TicketRow, replies: list[ReplyRow], command: str) -> dict[str, Any]:
     head = (
-        f":ticket: *{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} — {_label(ticket.status)}, "
+        f":ticket: *{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} — {ticket_status(ticket.status)}, "
         f"{ticket.priority}, {escape_mrkdwn(ticket.category)}"
     )
     blocks = [

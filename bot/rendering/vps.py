@@ -4,12 +4,19 @@ progress and notices (pure: no I/O). Labels and names pass through ``escape_mrkd
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bot.money import format_money, format_rate
+from bot.panel_links import PanelLinks
 from bot.rendering.dates import local_time
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
+from bot.rendering.fit import CONFIRM_TEXT, clip, clip_user_text
+from bot.rendering.panel import panel_button
+from bot.rendering.status import server_status
+from bot.services.server_states import ServerState, allowed_actions, state_of
 
 if TYPE_CHECKING:
     from bot.services.vps import PlanView, ServerList, ServerView
@@ -27,6 +34,10 @@ RESIZE_PLAN_ACTION_ID = "vps_resize_plan"
 RESIZE_CONFIRM_ACTION_ID = "vps_resize_confirm"
 DELETE_OPEN_ACTION_ID = "vps_delete_open"
 CANCEL_ACTION_ID = "vps_cancel"
+REFRESH_ACTION_ID = "vps_refresh"
+#: Block ids of a server's buttons: on a row of the list, or on the card of one server.
+LIST_ROW_BLOCK_PREFIX = "vps_row_"
+CARD_BLOCK_PREFIX = "vps_actions_"
 CREATE_CALLBACK_ID = "vps_create_modal"
 DELETE_CALLBACK_ID = "vps_delete_modal"
 VALUE = "value"  # the action id of every input inside the modals
@@ -60,18 +71,6 @@ INSUFFICIENT_FUNDS = (
 )
 NO_SERVERS = "No servers yet."
 CANCELLED = "Cancelled; nothing was changed."
-STATUS_EMOJI = {
-    "running": ":large_green_circle:",
-    "stopped": ":red_circle:",
-    "provisioning": ":hourglass_flowing_sand:",
-    "booting": ":hourglass_flowing_sand:",
-    "rebooting": ":arrows_counterclockwise:",
-    "shutting_down": ":hourglass_flowing_sand:",
-    "rebuilding": ":hammer_and_wrench:",
-    "resizing": ":straight_ruler:",
-    "migrating": ":straight_ruler:",
-    "error": ":warning:",
-}
 
 
 def hourly(amount: Decimal, currency: str = "USD") -> str:
@@ -115,10 +114,10 @@ def _message(text: str, blocks: list[dict[str, Any]], *, replace: bool | None = 
 
 
 def _status(status: str) -> str:
-    return f"{STATUS_EMOJI.get(status, ':white_circle:')} {escape_mrkdwn(status)}"
+    return server_status(status)
 
 
-def _server_line(server: ServerView) -> str:
+def _server_line(server: ServerView, note: RowNote | None = None) -> str:
     plan = escape_mrkdwn(server.plan_name or server.plan_id)
     parts = [
         f"*{escape_mrkdwn(server.label)}*",
@@ -128,40 +127,104 @@ def _server_line(server: ServerView) -> str:
         code(server.ip_address) if server.ip_address else "no IP yet",
         hourly(server.hourly),
     ]
-    return " · ".join(parts)
+    return " · ".join(parts) + (f"\n{note.text}" if note else "")
 
 
-def server_buttons(server: ServerView) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RowNote:
+    """What is happening to one server, shown under its row (or card) where the click was."""
+
+    text: str  # mrkdwn, already escaped
+    busy: bool  # while it runs the row offers no buttons (it cannot be clicked twice)
+
+
+def doing_note(doing: str) -> RowNote:
+    return RowNote(f":hourglass_flowing_sand: {escape_mrkdwn(doing)}…", busy=True)
+
+
+def done_note(done: str) -> RowNote:
+    return RowNote(f":white_check_mark: {escape_mrkdwn(done)}", busy=False)
+
+
+def failed_note(message: str) -> RowNote:
+    return RowNote(f":no_entry_sign: {escape_mrkdwn(message)}", busy=False)
+
+
+#: The button each allowed verb gets (text, action id, style); the state rule is in `server_states`.
+VERB_BUTTONS = {
+    "start": ("Start", POWER_ACTION_IDS["start"], None),
+    "stop": ("Stop", POWER_ACTION_IDS["stop"], None),
+    "reboot": ("Reboot", POWER_ACTION_IDS["reboot"], None),
+    "rebuild": ("Rebuild…", REBUILD_PICK_ACTION_ID, None),
+    "resize": ("Resize…", RESIZE_PICK_ACTION_ID, None),
+    "delete": ("Delete…", DELETE_OPEN_ACTION_ID, "danger"),
+}
+STOP_CONFIRM = (
+    "{label} shuts down until someone starts it again. A stopped server is still billed by the hour, "
+    "as Linode bills it; delete it to stop paying."
+)
+REBOOT_CONFIRM = "{label} restarts: whatever runs on it is down for a minute or two."
+
+
+def power_confirm(verb: str, label: str) -> dict[str, Any]:
+    """Slack's own confirmation dialog in front of Stop and Reboot (text ≤ 300 characters)."""
+    template = STOP_CONFIRM if verb == "stop" else REBOOT_CONFIRM
+    text = clip(template.format(label=f"*{clip_user_text(label, 80)}*"), CONFIRM_TEXT)
+    word = VERB_BUTTONS[verb][0]
+    return {
+        "title": _plain(f"{word} the server?"),
+        "text": {"type": "mrkdwn", "text": text},
+        "confirm": _plain(word),
+        "deny": _plain("Cancel"),
+        **({"style": "danger"} if verb == "stop" else {}),
+    }
+
+
+def server_buttons(server: ServerView, *, in_list: bool = False) -> dict[str, Any]:
+    """Only what the server's state allows (running: Stop/Reboot…; stopped: Start…; busy: Refresh)."""
     value = str(server.id)
-    elements = [
-        _button("Start", POWER_ACTION_IDS["start"], value),
-        _button("Stop", POWER_ACTION_IDS["stop"], value),
-        _button("Reboot", POWER_ACTION_IDS["reboot"], value),
-        _button("Rebuild…", REBUILD_PICK_ACTION_ID, value),
-        _button("Resize…", RESIZE_PICK_ACTION_ID, value),
-        _button("Delete…", DELETE_OPEN_ACTION_ID, value, style="danger"),
-    ]
-    return {"type": "actions", "block_id": f"vps_actions_{server.id.hex[:12]}", "elements": elements}
+    elements = []
+    for verb in allowed_actions(server.status):
+        text, action_id, style = VERB_BUTTONS[verb]
+        extra = {"confirm": power_confirm(verb, server.label)} if verb in ("stop", "reboot") else {}
+        elements.append(_button(text, action_id, value, style=style, **extra))
+    if state_of(server.status) in (ServerState.BUSY, ServerState.OTHER):
+        elements.append(_button("Refresh", REFRESH_ACTION_ID, value))
+    prefix = LIST_ROW_BLOCK_PREFIX if in_list else CARD_BLOCK_PREFIX
+    return {"type": "actions", "block_id": f"{prefix}{server.id.hex[:12]}", "elements": elements}
 
 
-def render_server_list(listing: ServerList, command: str) -> dict[str, Any]:
+def _row(server: ServerView, text: str, panel: PanelLinks | None) -> dict[str, Any]:
+    return _section(text, panel_button(panel.server(server.id), "server") if panel else None)
+
+
+def render_server_list(
+    listing: ServerList, command: str, *, notes: dict[uuid.UUID, RowNote] | None = None,
+    panel: PanelLinks | None = None, replace: bool | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The list; `notes` mark rows an action is running on (shown in place, without their buttons)."""
+    notes = notes or {}
     title = f"Servers of {escape_mrkdwn(listing.organization)}"
     blocks: list[dict[str, Any]] = [_section(f"*{title}*")]
     if not listing.servers:
         blocks.append(_section(NO_SERVERS))
     for server in listing.servers[:20]:
-        blocks.append(_section(_server_line(server)))
-        if listing.can_manage:
-            blocks.append(server_buttons(server))
+        note = notes.get(server.id)
+        blocks.append(_row(server, _server_line(server, note), panel))
+        if listing.can_manage and not (note and note.busy):
+            blocks.append(server_buttons(server, in_list=True))
     if listing.can_manage:
         create = _button("Create server", CREATE_OPEN_ACTION_ID, str(listing.organization_id), style="primary")
         blocks.append({"type": "actions", "elements": [create]})
-    blocks.append(_context(f"`{command} vps <label>` shows one · `{command} vps plans` lists prices"))
+    blocks.append(_context(f"{code(f'{command} vps <label>')} shows one · `{command} vps plans` lists prices"))
     text = f"{title}: {len(listing.servers)} server(s)"
-    return _message(text, blocks)
+    return _message(text, blocks, replace=replace)
 
 
-def render_server(server: ServerView, *, can_manage: bool) -> dict[str, Any]:
+def render_server(
+    server: ServerView, *, can_manage: bool, note: RowNote | None = None, panel: PanelLinks | None = None,
+    replace: bool | None = None,
+) -> dict[str, Any]:  # fmt: skip
     lines = [
         f"*{escape_mrkdwn(server.label)}* {_status(server.status)}",
         f"Plan: {escape_mrkdwn(server.plan_name or server.plan_id)} · {hourly(server.hourly)}",
@@ -171,10 +234,13 @@ def render_server(server: ServerView, *, can_manage: bool) -> dict[str, Any]:
     lines.append(f"Created {local_time(server.created_at)}")
     if server.last_billed_at:
         lines.append(f"Billed up to {local_time(server.last_billed_at)}")
-    blocks = [_section("\n".join(lines))]
-    if can_manage:
+    if note:
+        lines.append(note.text)
+    blocks = [_row(server, "\n".join(lines), panel)]
+    if can_manage and not (note and note.busy):
         blocks.append(server_buttons(server))
-    return _message(mrkdwn("Server {label}: {status}", label=server.label, status=server.status), blocks)
+    text = mrkdwn("Server {label}: {status}", label=server.label, status=server.status)
+    return _message(text, blocks, replace=replace)
 
 
 def render_plans(plans: list[PlanView]) -> dict[str, Any]:
@@ -203,6 +269,15 @@ def _progress_prefix(done: bool) -> str:
 def render_progress(label: str, doing: str, status: str, *, done: bool = False) -> dict[str, Any]:
     text = f"{_progress_prefix(done)}{escape_mrkdwn(doing)} *{escape_mrkdwn(label)}* — {_status(status)}"
     return _message(text, [_section(text)], replace=True)
+
+
+PROGRESS_POINTER = "{doing} *{label}*: its progress is in our direct messages (this app's Messages tab)."
+
+
+def render_progress_pointer(label: str, doing: str) -> dict[str, Any]:
+    """Where a typed action's one progress message is, when it was typed outside the DM with the bot."""
+    text = ":hourglass_flowing_sand: " + PROGRESS_POINTER.format(doing=escape_mrkdwn(doing), label=escape_mrkdwn(label))
+    return _message(text, [_section(text)])
 
 
 # --- rebuild and resize ------------------------------------------------------------------------

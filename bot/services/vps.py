@@ -148,10 +148,37 @@ async def find_server(engine: AsyncEngine, actor: Actor, label: str) -> ServerVi
         return await server_view(conn, row)
 
 
+async def show_server(
+    engine: AsyncEngine, actor: Actor, server_id: uuid.UUID, *, gateway: LinodeGateway | None = None
+) -> ServerView:
+    """One server of the actor's organisation as it is now. With a gateway, Linode is asked first
+    (one GET) and what it says is stored, so a Refresh shows the real state, not the last one seen."""
+    row = await _visible_row(engine, actor, server_id, Action.VIEW)
+    if gateway is not None and row.linode_id is not None:
+        try:
+            instance = await gateway.get_instance(row.linode_id)
+        except LinodeError as error:  # the stored state is still worth showing
+            log.info("vps.refresh_failed", extra={"server_id": str(row.id), "category": error.category.value})
+        else:
+            ip = instance["ipv4"][0] if instance["ipv4"] else None
+            async with engine.begin() as conn:
+                await servers_db.set_status(conn, row.id, servers_db.stored_status(instance["status"]), ip)
+    async with engine.connect() as conn:
+        fresh = await servers_db.server(conn, server_id)
+        if fresh is None:
+            raise ServerNotFound("That server no longer exists in this organisation.")
+        return await server_view(conn, fresh)
+
+
 async def server_for_actor(engine: AsyncEngine, actor: Actor, server_id: uuid.UUID) -> ServerRow:
     """A server the actor may change (organisation admin or owner, or staff), re-checked at click time."""
+    return await _visible_row(engine, actor, server_id, Action.MANAGE_SERVERS)
+
+
+async def _visible_row(engine: AsyncEngine, actor: Actor, server_id: uuid.UUID, action: Action) -> ServerRow:
+    """The server, if it is in the actor's organisation (or they are staff) and they may do `action`."""
     org_id = in_org(actor)
-    actor.require(Action.MANAGE_SERVERS)
+    actor.require(action)
     async with engine.connect() as conn:
         row = await servers_db.server(conn, server_id)
     if row is None or (row.organization_id != org_id and not actor.is_staff):

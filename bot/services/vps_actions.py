@@ -31,6 +31,7 @@ from bot.services import arrears, billing, vps
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor
 from bot.services.passwords import generate_root_password
+from bot.services.server_states import require_allowed
 from bot.services.vps_create import POWER_OFF_JOB, RDNS_JOB, FieldErrors, check_currency
 from bot.settings import Settings
 
@@ -124,6 +125,7 @@ async def power(
     row = await vps.server_for_actor(engine, actor, server_id)
     if verb in POWERS_ON:
         await _require_paid_up(engine, settings, actor, row)
+    require_allowed(row.label, row.status, verb)  # a stale button, or a command typed at the wrong moment
     linode_id = _linode_id(row)
     await _linode(engine, settings, gateway.power(linode_id, action.linode_call))
     async with engine.begin() as conn:
@@ -153,6 +155,7 @@ async def rebuild(
     """Reinstall from ``image`` with a new generated root password (stored only as the envelope)."""
     row = await vps.server_for_actor(engine, actor, server_id)
     await _require_paid_up(engine, settings, actor, row)
+    require_allowed(row.label, row.status, "rebuild")
     if image not in {i["id"] for i in await _linode(engine, settings, gateway.images())}:
         raise UserError(NO_SUCH_IMAGE)
     linode_id = _linode_id(row)
@@ -206,6 +209,7 @@ async def resize(
     preview = await resize_preview(engine, actor, server_id, plan_id)
     row = await vps.server_for_actor(engine, actor, server_id)
     await _require_paid_up(engine, settings, actor, row)
+    require_allowed(row.label, row.status, "resize")
     async with engine.connect() as conn:
         wallet = await billing_db.debt(conn, row.organization_id)
     check_currency(wallet.currency if wallet else "USD")  # a FieldErrors is a UserError: its message is shown

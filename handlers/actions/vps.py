@@ -15,24 +15,26 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
+from bot.panel_links import panel_links
 from bot.rendering import vps as render
 from bot.services import vps, vps_actions
 from bot.services.access import Target, TargetKind
 from bot.services.container import Services
 from bot.services.identity import Actor
-from bot.services.permissions import Action
+from bot.services.permissions import Action, allowed
 from bot.slack.modals import update_modal
 from handlers.acting import LINKED, Interactions, Need
 from handlers.commands.vps import (
     fill_create_modal,
     open_delete_modal,
+    power_words,
     require_linode,
     run_power,
-    run_reported,
     show_rebuild_picker,
 )
 from handlers.context import channel_id
 from handlers.errors import run_after_ack
+from handlers.server_progress import Surface, card_surface, list_surface, run_reported
 
 STALE_BUTTON = "That button is no longer valid. Run the command again."
 POWER = re.compile("^vps_power_(start|stop|reboot)$")
@@ -88,6 +90,21 @@ async def _server(services: Services, actor: Actor, raw_id: str, respond: AsyncR
         return None
 
 
+def _on_list_row(body: dict[str, Any]) -> bool:
+    """The click was on a row of the server list (not on one server's card)."""
+    return str(body["actions"][0].get("block_id") or "").startswith(render.LIST_ROW_BLOCK_PREFIX)
+
+
+def _surface(
+    services: Services, body: dict[str, Any], actor: Actor, respond: AsyncRespond, *, row: Any,
+    words: tuple[str, str],
+) -> Surface:  # fmt: skip
+    """The clicked message: the list with this row updated in place, or the server's card."""
+    if _on_list_row(body):
+        return list_surface(services, actor, respond, server_id=row.id, words=words)
+    return card_surface(services, actor, respond, server_id=row.id, label=row.label, words=words)
+
+
 def register(app: AsyncApp, services: Services) -> None:
     on = Interactions(app, services)
 
@@ -101,8 +118,32 @@ def register(app: AsyncApp, services: Services) -> None:
         row = await _server(services, actor, _value(action), respond)
         if row is None:
             return
-        await respond(**render.render_progress(row.label, vps_actions.POWER_ACTIONS[verb].doing, row.status))
-        await run_power(services, actor, respond, row.id, label=row.label, verb=verb, channel_id=channel_id(body))
+        surface = _surface(services, body, actor, respond, row=row, words=power_words(verb))
+        await surface.report(row.status)  # at once: the row (or card) says what is happening, its buttons gone
+        await run_power(services, actor, surface, row.id, verb=verb, channel_id=channel_id(body))
+
+    @on.action(render.REFRESH_ACTION_ID, Need(action=Action.VIEW, scope=server_scope))
+    async def refresh_server(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
+    ) -> None:
+        """Ask Linode once and show the server (its row, or its card) as it is now."""
+        await ack()
+        server_id = _uuid(_value(body["actions"][0]))
+        panel = panel_links(services.settings.panel_url)
+        try:
+            if server_id is None:
+                raise UserError(STALE_BUTTON)
+            view = await vps.show_server(services.engine, actor, server_id, gateway=services.linode)
+            if _on_list_row(body):
+                listing = await vps.list_servers(services.engine, actor)
+                command = services.settings.slack_command
+                await respond(**render.render_server_list(listing, command, panel=panel, replace=True))
+                return
+        except UserError as refusal:
+            await respond(**render.render_problem(refusal.message))
+            return
+        can_manage = allowed(actor.grant(), Action.MANAGE_SERVERS)
+        await respond(**render.render_server(view, can_manage=can_manage, panel=panel, replace=True))
 
     @on.action(render.CREATE_OPEN_ACTION_ID, Need(action=Action.MANAGE_SERVERS, scope=list_scope))
     async def create_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, actor: Actor) -> None:
@@ -167,7 +208,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 image=image, report=report, channel_id=channel_id(body),
             )  # fmt: skip
 
-        await _run_confirmed(services, body, actor, respond, words=("Rebuilding", "Rebuilt:"), change=rebuild)
+        await _run_confirmed(services, body, actor, respond, words=("Rebuilding", "Rebuilt"), change=rebuild)
 
     @on.action(render.RESIZE_PICK_ACTION_ID, ON_SERVER)
     async def resize_pick(
@@ -210,7 +251,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 plan_id=plan_id, report=report, channel_id=channel_id(body),
             )  # fmt: skip
 
-        await _run_confirmed(services, body, actor, respond, words=("Resizing", "Resized:"), change=resize)
+        await _run_confirmed(services, body, actor, respond, words=("Resizing", "Resized"), change=resize)
 
 
 Change = Callable[[Actor, uuid.UUID, str, vps.Report], Awaitable[str]]
@@ -233,10 +274,10 @@ async def _run_confirmed(
     row = pair and await _server(services, actor, pair[0], respond)
     if not (pair and row):
         return
-    verb, done = words
 
     async def work(report: vps.Report) -> str:
         return await change(actor, row.id, pair[1], report)
 
-    await respond(**render.render_progress(row.label, verb, row.status))
-    await run_reported(respond, row.label, verb, done, work)
+    surface = card_surface(services, actor, respond, server_id=row.id, label=row.label, words=words)
+    await surface.report(row.status)
+    await run_reported(surface, work)

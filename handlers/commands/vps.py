@@ -1,7 +1,7 @@
 """`/cs vps …`: list, show, plans, create (modal) and per-server actions (parse → service → render).
 
-Slow Linode work always runs after the ack; progress replaces the original message through the
-response_url (at most ``MAX_PROGRESS_POSTS`` posts, Slack allows five per response_url).
+Slow Linode work always runs after the ack; its progress is one message edited in place
+(`handlers.server_progress`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import CommandSpec, CommandTable
 from bot.errors import UserError
 from bot.linode.errors import LinodeError
+from bot.panel_links import panel_links
 from bot.rendering import vps as render
 from bot.rendering.arrears import render_owed
 from bot.rendering.help import render_unknown_command
@@ -24,13 +25,14 @@ from bot.services import arrears, vps, vps_actions, vps_create
 from bot.services.container import Services
 from bot.services.identity import Actor
 from bot.services.permissions import Action, allowed
+from bot.services.server_states import require_allowed
 from bot.slack.modals import update_modal
 from handlers.commands.base import CommandCall, CommandHandler
 from handlers.errors import run_after_ack
+from handlers.server_progress import Surface, run_reported, typed_surface
 
 log = logging.getLogger(__name__)
 GROUP = "Servers"
-MAX_PROGRESS_POSTS = 4
 NO_LINODE = "Servers are not available on this bot: the Linode integration is not configured."
 
 LIST = CommandSpec(
@@ -63,8 +65,10 @@ async def show_plans(call: CommandCall) -> None:
 
 async def vps_command(call: CommandCall) -> None:
     actor, services = call.linked, call.services
+    panel = panel_links(services.settings.panel_url)
     if not call.args:
-        await call.ack(render.render_server_list(await vps.list_servers(services.engine, actor), call.command))
+        listing = await vps.list_servers(services.engine, actor)
+        await call.ack(render.render_server_list(listing, call.command, panel=panel))
         return
     label, verb = call.args[0], (call.args[1].lower() if len(call.args) > 1 else None)
     if len(call.args) > 2 or (verb is not None and verb not in WORDS):
@@ -83,20 +87,24 @@ async def vps_command(call: CommandCall) -> None:
         return
     if verb is None:
         can_manage = allowed(actor.grant(), Action.MANAGE_SERVERS)
-        await call.ack(render.render_server(server, can_manage=can_manage))
+        await call.ack(render.render_server(server, can_manage=can_manage, panel=panel))
         return
     actor.require(Action.MANAGE_SERVERS)
     require_linode(services)
     if verb in REFUSED_WHILE_OWING and not await paid_up(call, actor):
         return
+    require_allowed(server.label, server.status, verb)
     if verb in vps_actions.POWER_ACTIONS:
-        action = vps_actions.POWER_ACTIONS[verb]
-        await call.ack(render.render_progress(server.label, action.doing, server.status))
-        await run_power(
-            services, actor, call.respond, server.id, label=server.label, verb=verb, channel_id=call.channel_id
-        )
+        await call.ack()  # nothing to show yet: the one progress message follows
+        words = power_words(verb)
+        surface = typed_surface(
+            services, actor, call.client, call.respond, where=call.channel_id, server_id=server.id,
+            label=server.label, words=words,
+        )  # fmt: skip
+        await surface.report(server.status)
+        await run_power(services, actor, surface, server.id, verb=verb, channel_id=call.channel_id)
     elif verb == "rebuild":
-        await call.ack(render.render_progress(server.label, "Loading images for", server.status))
+        await call.ack()  # the picker is the one answer (Linode's images are cached)
         await show_rebuild_picker(services, call.respond, str(server.id), server.label)
     elif verb == "resize":
         plans = await vps.list_plans(services.engine)
@@ -178,51 +186,22 @@ async def open_delete_modal(
     await update_modal(client, view_id, render.delete_modal(str(row.id), row.label, {}))
 
 
-class ResponseProgress:
-    """Reports each new status by replacing the original message, keeping one post for the result."""
-
-    def __init__(self, respond: AsyncRespond, label: str, doing: str) -> None:
-        self._respond = respond
-        self._label = label
-        self._doing = doing
-        self.posts = 0
-
-    async def __call__(self, status: str) -> None:
-        if self.posts >= MAX_PROGRESS_POSTS - 1:
-            return
-        self.posts += 1
-        await self._respond(**render.render_progress(self._label, self._doing, status))
-
-
-async def run_reported(
-    respond: AsyncRespond, label: str, doing: str, done: str, work: Callable[[vps.Report], Awaitable[str]]
-) -> None:
-    """Run ``work`` with progress through ``respond``; refusals and Linode errors end the message."""
-    progress = ResponseProgress(respond, label, doing)
-    try:
-        final = await work(progress)
-    except arrears.OrganisationOwes as owes:
-        await respond(**render_owed(owes, replace=True))
-        return
-    except (UserError, LinodeError) as failure:
-        await respond(**render.render_problem(failure.message))
-        return
-    await respond(**render.render_progress(label, done, final, done=True))
+def power_words(verb: str) -> tuple[str, str]:
+    """What a power action's progress says while it runs and once done ("Rebooting", "Server rebooted")."""
+    action = vps_actions.POWER_ACTIONS[verb]
+    return action.doing, f"Server {action.done}"
 
 
 async def run_power(
-    services: Services, actor: Actor, respond: AsyncRespond, server_id: uuid.UUID, *, label: str, verb: str,
-    channel_id: str | None,
-) -> None:  # fmt: skip
-    action = vps_actions.POWER_ACTIONS[verb]
-
+    services: Services, actor: Actor, surface: Surface, server_id: uuid.UUID, *, verb: str, channel_id: str | None
+) -> None:
     async def work(report: vps.Report) -> str:
         return await vps_actions.power(
             services.engine, require_linode(services), services.settings, actor, server_id,
             verb=verb, report=report, channel_id=channel_id,
         )  # fmt: skip
 
-    await run_reported(respond, label, action.doing, f"Server {action.done}:", work)
+    await run_reported(surface, work)
 
 
 async def show_rebuild_picker(services: Services, respond: AsyncRespond, server_id: str, label: str) -> None:

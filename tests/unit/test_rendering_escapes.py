@@ -101,6 +101,7 @@ SHAPED: dict[tuple[str, str], Any] = {
         "hours_failed": 1,
     },
     ("AdminBillingOverview", "totals"): {"charge_hours": 1, "charge_total": "1", "topup_count": 1, "topup_total": "1"},
+    ("power_confirm", "verb"): "stop",  # one of our verbs (the label is the user's text)
 }
 
 

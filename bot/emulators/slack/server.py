@@ -153,6 +153,12 @@ class SlackEmulator(EmulatorServer):
         )
         return copy.deepcopy(message)
 
+    def show_answer(self, channel: str, user: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """What Slack shows for a slash command's HTTP answer: an ephemeral message to ``user`` (returned;
+        pass it as ``message=`` to ``block_actions`` so a click's ``replace_original`` acts on it)."""
+        content = {k: answer[k] for k in ("text", "blocks", "attachments") if answer.get(k) is not None}
+        return copy.deepcopy(self._world.post_ephemeral(channel, user, content, source="ack"))
+
     def user(self, user_id: str) -> dict[str, Any] | None:
         user = self._world.users.get(user_id)
         return user.to_api() if user else None
