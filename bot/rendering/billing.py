@@ -7,16 +7,20 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bot.money import format_money
+from bot.panel_links import PanelLinks
 from bot.rendering.dates import local_time
 from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.panel import panel_button
 
 if TYPE_CHECKING:
     from bot.db.billing import ArrearsState
     from bot.services.summaries import AdminBillingOverview, MonthUsage, OrgSummary
 
 
-def _message(text: str, *, context: str | None = None) -> dict[str, Any]:
+def _message(text: str, *, context: str | None = None, accessory: dict[str, Any] | None = None) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    if accessory:
+        blocks[0]["accessory"] = accessory
     if context:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     return {"text": text, "blocks": blocks}
@@ -103,11 +107,11 @@ def weekly_staff_summary(
     return _message("\n".join(lines), context="ContainerStacks billing")
 
 
-def _ephemeral(text: str) -> dict[str, Any]:
-    return {"response_type": "ephemeral", **_message(text)}
+def _ephemeral(text: str, accessory: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"response_type": "ephemeral", **_message(text, accessory=accessory)}
 
 
-def month_usage_card(usage: MonthUsage) -> dict[str, Any]:
+def month_usage_card(usage: MonthUsage, *, panel: PanelLinks | None = None) -> dict[str, Any]:
     s = usage.summary
     f = s.figures
     lines = [
@@ -122,7 +126,7 @@ def month_usage_card(usage: MonthUsage) -> dict[str, Any]:
     lines.append(f"Balance: {format_money(f.balance, f.currency)} · runway {_runway(s.runway_days)}")
     if f.hours_owed:
         lines.append(f":warning: Arrears: {format_money(f.owed, f.currency)} ({f.hours_owed} unpaid hours)")
-    return _ephemeral("\n".join(lines))
+    return _ephemeral("\n".join(lines), panel_button(panel.billing(), "billing") if panel else None)
 
 
 def admin_billing_card(overview: AdminBillingOverview) -> dict[str, Any]:

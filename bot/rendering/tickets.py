@@ -12,6 +12,7 @@ from typing import Any
 from bot.db.tickets import ReplyRow, TicketRow
 from bot.rendering.dates import ago as _ago
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
+from bot.rendering.panel import panel_button
 from bot.rendering.status import PRIORITY_EMOJI, ticket_status
 from bot.rendering.status import ticket_label as _label
 
@@ -346,13 +347,16 @@ def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[s
     )
 
 
-def render_conversation(ticket: TicketRow, replies: list[ReplyRow], command: str) -> dict[str, Any]:
+def render_conversation(
+    ticket: TicketRow, replies: list[ReplyRow], command: str, *, panel_url: str | None = None
+) -> dict[str, Any]:
+    """`/cs ticket <id>`; `panel_url` (the panel's tickets page for this reader) adds "Open in panel"."""
     head = (
         f":ticket: *{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} — {ticket_status(ticket.status)}, "
         f"{ticket.priority}, {escape_mrkdwn(ticket.category)}"
     )
     blocks = [
-        _section(head),
+        {**_section(head), **({"accessory": panel_button(panel_url, "ticket")} if panel_url else {})},
         _section(
             f"*{escape_mrkdwn(ticket.requester_name)}* {_ago(ticket.created_at)}\n{escape_mrkdwn(ticket.message)}"
         ),

@@ -15,8 +15,10 @@ from typing import Any
 
 from bot.db.ledger import TransactionRow
 from bot.money import format_money, format_rate
+from bot.panel_links import PanelLinks
 from bot.rendering.dates import local_date
 from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.panel import panel_button
 from bot.services.wallet import (
     APPROVAL_WINDOW_HOURS,
     DEFAULT_HOURLY_RATE,
@@ -71,8 +73,9 @@ HISTORY_CAPPED = "At most {max} rows are shown at a time."
 STATUS_LABELS = {"completed": "completed", "pending": "pending", "failed": "failed", "refunded": "refunded"}
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+def _section(text: str, accessory: dict[str, Any] | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {**block, "accessory": accessory} if accessory else block
 
 
 def _context(text: str) -> dict[str, Any]:
@@ -157,7 +160,7 @@ def format_balance(balance: Decimal, currency: str) -> str:
     return f"{format_money(balance, currency)} (owed)"
 
 
-def render_wallet_card(card: WalletCard, command: str) -> dict[str, Any]:
+def render_wallet_card(card: WalletCard, command: str, *, panel: PanelLinks | None = None) -> dict[str, Any]:
     org = escape_mrkdwn(card.org.name)
     balance = format_balance(card.balance, card.currency)
     runway = format_runway(card.runway_hours)
@@ -167,7 +170,7 @@ def render_wallet_card(card: WalletCard, command: str) -> dict[str, Any]:
         f"*Runway*\n{runway}",
     ]
     blocks: list[dict[str, Any]] = [
-        _section(f"*Wallet of {org}*"),
+        _section(f"*Wallet of {org}*", panel_button(panel.billing(), "wallet") if panel else None),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
     ]
     if card.balance < 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands import CommandSpec, CommandTable
 from bot.errors import UserError
+from bot.panel_links import panel_links
 from bot.rendering import billing as render
 from bot.rendering.orgs import NO_ORGANISATION_HINT
 from bot.services import summaries
@@ -28,7 +29,7 @@ async def show_usage(call: CommandCall) -> None:
     if actor.org is None:
         raise UserError(NO_ORGANISATION_HINT.format(command=call.command))
     usage = await summaries.month_usage(call.services.engine, actor, call.services.clock())
-    await call.reply(render.month_usage_card(usage))
+    await call.reply(render.month_usage_card(usage, panel=panel_links(call.services.settings.panel_url)))
 
 
 async def show_admin(call: CommandCall) -> None:

@@ -6,6 +6,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.commands import CommandSpec, CommandTable
 from bot.errors import UserError
+from bot.panel_links import panel_links
 from bot.rendering import tickets as render
 from bot.services import tickets
 from bot.slack.errors import classify
@@ -78,8 +79,11 @@ async def show_ticket(call: CommandCall) -> None:
     if not call.args:  # `/cs ticket` alone: the list, where each ticket's id is shown
         await list_tickets(call)
         return
-    ticket, replies = await tickets.conversation(call.services.engine, call.linked, call.args[0])
-    await call.reply(render.render_conversation(ticket, replies, call.command))
+    actor = call.linked
+    ticket, replies = await tickets.conversation(call.services.engine, actor, call.args[0])
+    panel = panel_links(call.services.settings.panel_url)
+    page = (panel.staff_tickets() if actor.is_staff else panel.tickets()) if panel else None
+    await call.reply(render.render_conversation(ticket, replies, call.command, panel_url=page))
 
 
 async def reply_ticket(call: CommandCall) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands import CommandSpec, CommandTable
 from bot.errors import UserError
+from bot.panel_links import panel_links
 from bot.rendering import wallet as render
 from bot.rendering.help import render_unknown_command
 from bot.rendering.orgs import NO_ORGANISATION_HINT
@@ -60,7 +61,7 @@ async def show_wallet(call: CommandCall) -> None:
         return
     actor, prefetched = found
     card = await wallet.wallet_card(call.services.pool, _in_org(call, actor), prefetched=prefetched)
-    await call.ack(render.render_wallet_card(card, call.command))
+    await call.ack(render.render_wallet_card(card, call.command, panel=panel_links(call.services.settings.panel_url)))
 
 
 async def show_history(call: CommandCall) -> None:

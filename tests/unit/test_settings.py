@@ -15,7 +15,7 @@ CONTRACT_NAMES = [
     "LINODE_API_TOKEN", "LINODE_API_URL", "SSH_CRED_SECRET", "BOT_SECRET", "SUPPORT_CHANNEL",
     "ADMIN_CHANNEL", "BILLING_ENABLED", "BILLING_GRACE_HOURS", "SUMMARY_CRON", "TIMEZONE",
     "SCHEDULER_ENABLED", "LOG_LEVEL", "LOG_FORMAT", "CSBOT_DATA_DIR",
-    "METRICS_TOKEN", "METRICS_HOST", "METRICS_PORT",
+    "METRICS_TOKEN", "METRICS_HOST", "METRICS_PORT", "PANEL_URL",
 ]  # fmt: skip
 
 
@@ -139,3 +139,15 @@ def test_paypal_webhook_max_age_defaults_to_15_minutes_and_is_validated(monkeypa
             load_settings(env_file=None)
         assert {p.name for p in caught.value.problems} == {"PAYPAL_WEBHOOK_MAX_AGE_SECONDS"}
         assert "60 to 86400" in str(caught.value)
+
+
+def test_panel_url_is_optional_and_must_be_a_plain_http_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(env_file=None).panel_url is None  # unset: no "Open in panel" buttons
+    monkeypatch.setenv("PANEL_URL", "https://panel.example.com/")
+    assert load_settings(env_file=None).panel_url == "https://panel.example.com"
+    for bad in ("panel.example.com", "ftp://panel.example.com", "https://panel.example.com/?next=x"):
+        monkeypatch.setenv("PANEL_URL", bad)
+        with pytest.raises(SettingsError) as caught:
+            load_settings(env_file=None)
+        assert {p.name for p in caught.value.problems} == {"PANEL_URL"}
+        assert "panel's base URL" in str(caught.value)
