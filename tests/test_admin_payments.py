@@ -108,3 +108,23 @@ async def test_replay_button_requeues_the_event(
             await conn.execute(REPLAY_AUDITS, {"e": dead})
         ).scalar_one()  # fmt: skip
     assert audit == 1
+
+
+async def test_the_used_replay_button_is_replaced_by_its_outcome_in_the_same_message(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, slack_requests: SlackRequestFactory
+) -> None:
+    dead = await store_event(engine, status="dead", error="boom")
+    staff = await staff_member(engine, slack)
+    _, body = await bot.send(slack_requests.slash_command(staff, "admin payments"))
+    shown = slack.show_answer("C0GENERAL", staff, json.loads(body))
+    [button] = [b["accessory"] for b in shown["blocks"] if (b.get("accessory") or {}).get("value") == dead]
+    click = slack_requests.block_actions(staff, [{**button, "block_id": "b"}], channel_id="C0GENERAL", message=shown)
+    assert (await bot.send(click))[0] == 200
+
+    async with asyncio.timeout(5):
+        while "queued again" not in json.dumps(slack.ephemerals(staff, "C0GENERAL")):
+            await asyncio.sleep(0.05)
+    [message] = slack.ephemerals(staff, "C0GENERAL")
+    assert message["ts"] == shown["ts"]  # edited in place, not a second message
+    replays = [b for b in message["blocks"] if (b.get("accessory") or {}).get("value") == dead]
+    assert replays == []  # no second click on a used button

@@ -87,6 +87,8 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
         REPLAY_ACTION_ID: {"value": "WH-0000000000"},
         wallet_render.TOPUP_CONFIRM_ACTION_ID: {"value": wallet_render.topup_value(topup)},
         wallet_render.TOPUP_CANCEL_ACTION_ID: {"value": "cancel"},
+        wallet_render.PAY_BUTTON_ACTION_ID: {"value": wallet_render.pay_value(Decimal("25.00"), "USD"),
+                                             "url": "https://www.sandbox.paypal.com/checkoutnow?token=X"},
         wallet_render.HISTORY_OLDER_ACTION_ID: {"value": wallet_render.history_value(w.org.id, 10, 10)},
         wallet_render.HISTORY_NEWER_ACTION_ID: {"value": wallet_render.history_value(w.org.id, 0, 10)},
         ticket_render.ACTION_ASSIGN_ME: {"value": ticket},

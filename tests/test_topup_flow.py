@@ -19,6 +19,7 @@ from bot.services.topups import BRAND_NAME, request_id_for_create
 from tests.conftest import BOT_SECRET, RunningBot
 from tests.factories import make_org
 from tests.paypal_fixtures import (
+    CHANNEL_ID,
     PUBLIC_URL,
     PayPalWorld,
     activities,
@@ -178,7 +179,7 @@ async def test_confirm_writes_a_pending_row_like_the_panel_and_creates_the_paypa
 
     assert started.pay_url == paypal_emulator.checkout_url(started.order_id)
     button = buttons(started.message)[render.PAY_BUTTON_ACTION_ID]
-    assert button["action_id"].startswith("open_url_") and button["text"]["text"] == "Pay $25.00 with PayPal"
+    assert button["url"] == started.pay_url and button["text"]["text"] == "Pay $25.00 with PayPal"
     assert "3 hours" in flat(started.message)
     assert BOT_SECRET not in flat(started.message) and "ref=" not in flat(started.message)
 
@@ -299,3 +300,30 @@ async def test_a_second_topup_gets_its_own_row_and_order(
     assert first.order_id != second.order_id
     assert (await topup_row(engine, first.transaction_id)).status == "pending"
     assert len(await org_rows(engine, owner.org)) == 2
+
+
+async def test_the_used_pay_button_is_replaced_by_what_happens_next(
+    paypal_bot: RunningBot,  # noqa: F811
+    slack: SlackEmulator,
+    slack_requests: SlackRequestFactory,
+    engine: AsyncEngine,
+    paypal_emulator: PayPalEmulator,  # noqa: F811
+) -> None:
+    """Clicking Pay opens PayPal (a link button); the message then says so instead of offering Pay again."""
+    owner = await payer(engine, slack)
+    started = await start_topup(paypal_bot, slack, slack_requests, paypal_emulator, owner, amount="25")
+    shown = slack.show_answer(CHANNEL_ID, owner.slack_id, started.message)
+    pay = buttons(shown)[render.PAY_BUTTON_ACTION_ID]
+    request = slack_requests.block_actions(owner.slack_id, [pay], channel_id=CHANNEL_ID, message=shown)
+    assert (await paypal_bot.send(request))[0] == 200
+
+    async def replaced() -> dict | None:
+        [message] = slack.ephemerals(owner.slack_id, CHANNEL_ID)
+        return message if "PayPal is open" in flat(message) else None
+
+    async with asyncio.timeout(5):
+        while not (message := await replaced()):
+            await asyncio.sleep(0.02)
+    assert message["ts"] == shown["ts"] and buttons(message) == {}  # the same message, the button gone
+    assert "*$25.00*" in message["text"] and f"<{started.pay_url}|Open it again>" in flat(message)
+    assert (await topup_row(engine, started.transaction_id)).status == "pending"  # nothing else changed

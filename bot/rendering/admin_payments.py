@@ -24,8 +24,14 @@ def _line(event: InboxSummary) -> str:
     )
 
 
-def render_payments_overview(recent: list[InboxSummary], failures: list[InboxSummary], command: str) -> dict[str, Any]:
+def render_payments_overview(
+    recent: list[InboxSummary], failures: list[InboxSummary], command: str, *, replayed: str | None = None
+) -> dict[str, Any]:
+    """The inbox; after a Replay click (`replayed`), the same message again with the outcome in place of
+    the used button."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "PayPal events"}}]
+    if replayed:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": REPLAYED.format(id=code(replayed))}})
     if not recent:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No PayPal events received yet."}})
     else:
@@ -35,6 +41,10 @@ def render_payments_overview(recent: list[InboxSummary], failures: list[InboxSum
     if not failures:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Failures*\nNone. :tada:"}})
     for event in failures:
+        if event.event_id == replayed:  # still listed (the worker has not picked it up yet): no second replay
+            line = _line(event) + f"\n      attempts: {event.attempts} · :repeat: queued again"
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
+            continue
         blocks.append(
             {
                 "type": "section",
@@ -66,6 +76,8 @@ def render_payments_overview(recent: list[InboxSummary], failures: list[InboxSum
     return {"response_type": "ephemeral", "text": summary, "blocks": blocks}
 
 
+REPLAYED = ":repeat: PayPal event {id} is queued again; the worker applies it within seconds."
+
+
 def render_replayed(event_id: str) -> dict[str, Any]:
-    text = f":repeat: PayPal event {code(event_id)} is queued again; the worker applies it within seconds."
-    return {"response_type": "ephemeral", "text": text}
+    return {"response_type": "ephemeral", "text": REPLAYED.format(id=code(event_id))}

@@ -37,8 +37,8 @@ TOPUP_CONFIRM_ACTION_ID = "wallet_topup_confirm"
 TOPUP_CANCEL_ACTION_ID = "wallet_topup_cancel"
 HISTORY_OLDER_ACTION_ID = "wallet_history_older"
 HISTORY_NEWER_ACTION_ID = "wallet_history_newer"
-#: Starts with `open_url_`, so the generic URL-button listener acks the click.
-PAY_BUTTON_ACTION_ID = "open_url_paypal_topup"
+#: A link button (it opens PayPal) whose click also replaces it with what happens next.
+PAY_BUTTON_ACTION_ID = "wallet_topup_pay"
 
 DESCRIPTION_MAX_CHARS = 60
 LINES_PER_SECTION = 10
@@ -68,6 +68,11 @@ PAY_NOTE = (
     "Your wallet is credited as soon as PayPal confirms the payment: the page PayPal sends you back to "
     "says so, and I'll confirm it in a direct message (the Messages tab of this app)."
 )
+PAY_OPENED = (
+    ":arrow_upper_right: PayPal is open for *{amount}*: approve the payment there. Your wallet is credited as "
+    "soon as PayPal confirms it, and I'll confirm in a direct message."
+)
+PAY_AGAIN = "Closed PayPal without paying? <{url}|Open it again> (within {hours} hours of starting the top-up)."
 HISTORY_RANGE = "Rows {first}–{last}, newest first."
 HISTORY_CAPPED = "At most {max} rows are shown at a time."
 STATUS_LABELS = {"completed": "completed", "pending": "pending", "failed": "failed", "refunded": "refunded"}
@@ -310,6 +315,7 @@ def render_topup_started(started: StartedTopup) -> dict[str, Any]:
                     "action_id": PAY_BUTTON_ACTION_ID,
                     "text": {"type": "plain_text", "text": PAY_BUTTON.format(amount=amount)},
                     "url": started.buyer_url,
+                    "value": pay_value(started.amount, started.currency),
                     "style": "primary",
                 }
             ],
@@ -317,6 +323,23 @@ def render_topup_started(started: StartedTopup) -> dict[str, Any]:
         _context(PAY_NOTE.format(hours=APPROVAL_WINDOW_HOURS)),
     ]
     return {**_ephemeral(prompt, blocks), "replace_original": True}
+
+
+def pay_value(amount: Decimal, currency: str) -> str:
+    return json.dumps({"amount": f"{amount:.2f}", "currency": currency}, separators=(",", ":"))
+
+
+def render_pay_opened(value: str, url: str | None) -> dict[str, Any]:
+    """The used Pay button replaced by its outcome: PayPal is open, what happens next, the way back."""
+    try:
+        data = json.loads(value)
+        amount = format_money(Decimal(str(data["amount"])), str(data["currency"]))
+    except (ValueError, KeyError, TypeError, InvalidOperation):
+        amount = "your top-up"
+    blocks = [_section(PAY_OPENED.format(amount=escape_mrkdwn(amount)))]
+    if url and url.startswith(("https://", "http://")):
+        blocks.append(_context(PAY_AGAIN.format(url=escape_mrkdwn(url), hours=APPROVAL_WINDOW_HOURS)))
+    return {**_ephemeral(PAY_OPENED.format(amount=escape_mrkdwn(amount)), blocks), "replace_original": True}
 
 
 def render_problem(message: str, *, transient: bool = False) -> dict[str, Any]:

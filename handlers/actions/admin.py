@@ -10,7 +10,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
-from bot.rendering.admin_payments import REPLAY_ACTION_ID, render_replayed
+from bot.rendering.admin_payments import REPLAY_ACTION_ID, render_payments_overview
 from bot.rendering.identity import render_refusal
 from bot.services import admin_payments
 from bot.services.container import Services
@@ -31,4 +31,7 @@ def register(app: AsyncApp, services: Services) -> None:
         except UserError as refusal:
             await respond(**render_refusal(refusal.message), replace_original=False)
             return
-        await respond(**render_replayed(event_id), replace_original=False)
+        overview = await admin_payments.overview(services.engine, actor)
+        command = services.settings.slack_command
+        shown = render_payments_overview(overview.recent, overview.failures, command, replayed=event_id)
+        await respond(**shown, replace_original=True)  # the used Replay button gives way to its outcome

@@ -76,6 +76,13 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await respond(**render.render_topup_started(started))
 
+    @on.action(render.PAY_BUTTON_ACTION_ID, LINKED)
+    async def pay_opened(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
+        """The Pay button opened PayPal in the browser; the used button gives way to what happens next."""
+        await ack()
+        action = body["actions"][0]
+        await respond(**render.render_pay_opened(str(action.get("value") or ""), action.get("url")))
+
     @on.action(HISTORY_ACTION_IDS, Need(action=Action.VIEW, scope=history_scope))
     async def page_history(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
