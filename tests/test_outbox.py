@@ -180,3 +180,20 @@ async def test_an_expired_lease_is_taken_over_after_a_crash(engine: AsyncEngine,
         )
     await drain(engine, [make_worker(engine, slack)])
     assert texts(slack, "C0GENERAL") == ["orphan"]
+
+
+async def test_a_reaction_is_delivered_once_and_already_reacted_counts_as_done(
+    engine: AsyncEngine, slack: SlackEmulator
+) -> None:
+    """A ✓ queued twice (a retry whose first answer was lost looks the same to Slack) reacts once and
+    settles both rows as delivered: `already_reacted` means the reaction is there."""
+    message = slack.add_message("C0GENERAL", user="U0PERSON1", text="Thanks, that fixed it")
+    async with engine.begin() as conn:
+        for key in ("first", "again"):
+            reaction = {"timestamp": message["ts"], "name": "white_check_mark"}
+            await enqueue(conn, "C0GENERAL", reaction, kind="reaction", dedupe_key=f"tick:{key}")
+    await drain(engine, [make_worker(engine, slack)])
+    [reaction] = slack.message("C0GENERAL", message["ts"])["reactions"]  # type: ignore[index]
+    assert (reaction["name"], reaction["count"]) == ("white_check_mark", 1)
+    assert await count(engine, "kind = 'reaction' AND status = 'delivered'") == 2
+    assert [c.response["error"] for c in slack.calls_to("reactions.add") if not c.ok] == ["already_reacted"]

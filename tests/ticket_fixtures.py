@@ -98,8 +98,21 @@ async def desk(
     org = await make_org(engine, customer.user, name="Acme <Hosting> & Co")
     slack.add_channel(triage, name=triage.lower(), members=[staff.slack_id, customer.slack_id])
     slack.add_channel(customers, name=customers.lower(), members=[customer.slack_id])
+    await bind_for_tickets(engine, org, customer.user, customers)  # the customer's own support channel
     async with running_bot(database_url, slack, triage, listen=listen, periodic=periodic) as bot:
         yield Desk(bot, triage, customers, staff, customer, org)
+
+
+async def bind_for_tickets(engine: AsyncEngine, org: OrgRecord, by: UserRecord, channel: str) -> None:
+    """`channel` receives the organisation's ticket notices (and tickets opened there stay there)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO bot_channel_bindings (team_id, channel_id, organization_id, created_by, notify_billing, "
+                "notify_vps, notify_tickets) VALUES ('T0CSBOT01', :c, :o, :u, false, false, true)"
+            ),
+            {"c": channel, "o": org.id, "u": by.id},
+        )
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 6.0) -> Any:

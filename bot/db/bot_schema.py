@@ -48,7 +48,7 @@ bot_outbox = Table(
     Column("delivered_at", TZ),
     PrimaryKeyConstraint("id", name="bot_outbox_pkey"),
     UniqueConstraint("dedupe_key", name="bot_outbox_dedupe_key_key"),
-    CheckConstraint("kind IN ('post', 'update', 'ephemeral')", name="bot_outbox_kind_check"),
+    CheckConstraint("kind IN ('post', 'update', 'ephemeral', 'reaction')", name="bot_outbox_kind_check"),
     CheckConstraint("status IN ('pending', 'sending', 'delivered', 'dead')", name="bot_outbox_status_check"),
     Index(
         "idx_bot_outbox_channel_queue",
@@ -298,6 +298,7 @@ bot_ticket_threads = Table(
     Column("note_seq", Integer, nullable=False, server_default=text("0")),
     Column("link_url", Text),
     Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    Column("status_seen_at", TZ, nullable=False, server_default=text("now()")),
     PrimaryKeyConstraint("id", name="bot_ticket_threads_pkey"),
     UniqueConstraint("ticket_id", "kind", name="bot_ticket_threads_ticket_id_kind_key"),
     UniqueConstraint("channel_id", "ts", name="bot_ticket_threads_channel_id_ts_key"),

@@ -212,7 +212,8 @@ _BUMP_ROOT = text(
     "UPDATE bot_ticket_threads SET root_hash = :hash, root_seq = root_seq + 1 WHERE id = :id RETURNING root_seq"
 )
 _BUMP_NOTE = text(
-    "UPDATE bot_ticket_threads SET status_seen = :status, note_seq = note_seq + 1 WHERE id = :id RETURNING note_seq"
+    "UPDATE bot_ticket_threads SET status_seen = :status, status_seen_at = now(), note_seq = note_seq + 1 "
+    "WHERE id = :id RETURNING note_seq"
 )
 
 _NEEDING_SYNC = text(
@@ -498,3 +499,49 @@ async def slack_ids_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[str]:
 
 async def is_member(conn: AsyncConnection, organization_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     return (await conn.execute(_IS_MEMBER, {"org": organization_id, "user": user_id})).first() is not None
+
+
+@dataclass(frozen=True)
+class LateReply:
+    id: uuid.UUID
+    user_id: uuid.UUID
+
+
+#: A customer's reply written after the bot saw the ticket `resolved` (in any of its threads).
+_CUSTOMER_REPLY_AFTER_RESOLVED = text(
+    """
+    SELECT r.id, r.user_id FROM support_ticket_replies r
+    WHERE r.ticket_id = :ticket AND NOT COALESCE(r.is_staff_reply, false)
+      AND r.created_at > (SELECT min(th.status_seen_at) FROM bot_ticket_threads th
+                          WHERE th.ticket_id = :ticket AND th.status_seen = 'resolved')
+    ORDER BY r.created_at, r.id LIMIT 1
+    """
+)
+_USER_NAME = text("SELECT name FROM users WHERE id = :user")
+
+
+async def customer_reply_after_resolved(conn: AsyncConnection, ticket_id: uuid.UUID) -> LateReply | None:
+    row = (await conn.execute(_CUSTOMER_REPLY_AFTER_RESOLVED, {"ticket": ticket_id})).first()
+    return None if row is None else LateReply(row.id, row.user_id)
+
+
+async def user_name(conn: AsyncConnection, user_id: uuid.UUID) -> str:
+    return str((await conn.execute(_USER_NAME, {"user": user_id})).scalar_one_or_none() or "the customer")
+
+
+@dataclass(frozen=True)
+class Card:
+    """Where a ticket's triage card is, once its root message was delivered."""
+
+    channel: str
+    ts: str
+
+
+_TRIAGE_CARD = text(
+    "SELECT channel_id, ts FROM bot_ticket_threads WHERE ticket_id = :ticket AND kind = 'triage' AND ts IS NOT NULL"
+)
+
+
+async def triage_card(conn: AsyncConnection, ticket_id: uuid.UUID) -> Card | None:
+    row = (await conn.execute(_TRIAGE_CARD, {"ticket": ticket_id})).first()
+    return None if row is None else Card(str(row.channel_id), str(row.ts))

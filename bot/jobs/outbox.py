@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -94,6 +95,8 @@ class OutboxWorker:
     async def _send(self, message: OutboxMessage) -> dict[str, Any]:
         payload = dict(message.payload)
         channel = await self._resolve_channel(message.channel)
+        if message.kind == "reaction":
+            return await self._react(channel, payload)
         if message.kind == "update":
             response = await self._client.chat_update(channel=channel, **payload)
         elif message.kind == "ephemeral":
@@ -105,6 +108,15 @@ class OutboxWorker:
             "channel": response.get("channel", channel),
             "ts": response.get("ts") or response.get("message_ts"),
         }
+
+    async def _react(self, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Add a reaction; Slack's `already_reacted` (a retry after a lost answer) is success too."""
+        try:
+            await self._client.reactions_add(channel=channel, timestamp=payload["timestamp"], name=payload["name"])
+        except SlackApiError as error:
+            if classify(error).code != "already_reacted":
+                raise
+        return {"channel": channel, "ts": payload["timestamp"]}
 
     async def _resolve_channel(self, target: str) -> str:
         """A user id (U…/W…) means "DM this user": open (and remember) the IM channel."""

@@ -7,18 +7,22 @@ Pure: domain rows in, Slack payloads out. Every panel- or user-supplied string g
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bot.db.tickets import ReplyRow, TicketRow
 from bot.rendering.dates import ago as _ago
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
+from bot.rendering.fit import cap_blocks, fallback, line_sections
 from bot.rendering.panel import panel_button
 from bot.rendering.status import PRIORITY_EMOJI, ticket_status
 from bot.rendering.status import ticket_label as _label
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "urgent")
-CATEGORIES = ("general", "technical", "billing", "feature_request")
+CATEGORIES = ("general", "technical", "billing", "feature_request")  # the panel's own form offers these
+CATEGORY_LABELS = {"general": "General", "technical": "Technical", "billing": "Billing",
+                   "feature_request": "Feature request"}  # fmt: skip
 
 NEW_CALLBACK_ID = "ticket_new"
 REPLY_CALLBACK_ID = "ticket_reply"
@@ -196,6 +200,14 @@ def render_reply_post(kind: str, reply: ReplyRow, thread_ts: str) -> dict[str, A
     }
 
 
+STORED_REACTION = "white_check_mark"
+
+
+def stored_reaction(ts: str) -> dict[str, Any]:
+    """reactions.add arguments (besides the channel): the ✓ on a thread message stored as a reply."""
+    return {"timestamp": ts, "name": STORED_REACTION}
+
+
 def render_status_post(ticket_id: object, old: str | None, new: str, thread_ts: str, by: str | None) -> dict[str, Any]:
     change = f"{ticket_status(old)} → *{ticket_status(new)}*" if old else f"*{ticket_status(new)}*"
     who = f" by {escape_mrkdwn(by)}" if by else ""
@@ -203,14 +215,32 @@ def render_status_post(ticket_id: object, old: str | None, new: str, thread_ts: 
     return {"text": text, "thread_ts": thread_ts, "metadata": _metadata(ticket_id, "status")}
 
 
-def render_sla_reminder(ticket: TicketRow, hours: int, assignee_slack_id: str | None) -> dict[str, Any]:
+def _sla_line(ticket: TicketRow, hours: int, assignee_slack_id: str | None) -> str:
     who = f"<@{assignee_slack_id}>" if assignee_slack_id else "_unassigned_"
-    text = (
-        f":alarm_clock: First response overdue ({hours} h SLA, {ticket.priority}): "
-        f"*{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} from "
+    return (
+        f"({hours} h SLA, {ticket.priority}): *{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} from "
         f"{escape_mrkdwn(ticket.organization_name)}, opened {_ago(ticket.created_at)}. Assignee: {who}"
     )
-    return {"text": text, "blocks": [_section(text)]}
+
+
+def render_sla_reminder(ticket: TicketRow, hours: int, assignee_slack_id: str | None, thread_ts: str) -> dict[str, Any]:
+    """The reminder in the ticket card's own thread (the card is where staff act on it)."""
+    text = f":alarm_clock: First response overdue {_sla_line(ticket, hours, assignee_slack_id)}"
+    return {"text": text, "blocks": [_section(text)], "thread_ts": thread_ts, "metadata": _metadata(ticket.id, "sla")}
+
+
+SLA_BATCH = ":alarm_clock: *First response overdue on {count} ticket(s)*"
+SLA_ASSIGNED = ":alarm_clock: *First response overdue on {count} ticket(s) assigned to you*"
+
+
+def render_sla_batch(overdue: Sequence[tuple[TicketRow, int, str | None]], *, assigned: bool = False) -> dict[str, Any]:
+    """All the breaches of one run in one message (the triage channel's, or one assignee's DM), never one
+    top-level post per ticket. `overdue` holds (ticket, SLA hours, assignee's Slack id)."""
+    head = (SLA_ASSIGNED if assigned else SLA_BATCH).format(count=len(overdue))
+    lines = [f"• {code(short_id(t.id))} overdue {_sla_line(t, hours, who)}" for t, hours, who in overdue]
+    blocks = cap_blocks([_section(head), *line_sections(lines)], how="the ticket cards show each one")
+    listed = ", ".join(short_id(t.id) for t, _, _ in overdue)
+    return {"text": fallback(mrkdwn("First response overdue: {ids}", ids=listed)), "blocks": blocks}
 
 
 def render_digest(counts: dict[str, int], oldest: list[TicketRow]) -> dict[str, Any]:
@@ -266,7 +296,12 @@ def render_new_modal(
         "initial_option": _option("medium", "medium"),
         "options": [_option(p, p) for p in PRIORITIES],
     }
-    category_el = {"type": "plain_text_input", "action_id": "value", "initial_value": "general", "max_length": 100}
+    category_el = {
+        "type": "static_select",
+        "action_id": "value",
+        "initial_option": _option("general", CATEGORY_LABELS["general"]),
+        "options": [_option(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+    }
     meta = json.dumps({"organization_id": str(organization_id), "channel_id": channel_id, "message_ts": message_ts})
     return {
         "type": "modal",
@@ -277,7 +312,7 @@ def render_new_modal(
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             _input("subject", "Subject", subject_el),
-            _input("category", "Category", category_el, "general, technical, billing or feature_request"),
+            _input("category", "Category", category_el),
             _input("priority", "Priority", priority_el),
             _input("message", "Message", message_el, "At least 10 characters."),
         ],

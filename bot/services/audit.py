@@ -37,7 +37,7 @@ async def record(
     is_read: bool = False,
 ) -> uuid.UUID:
     """Write one activity row in the caller's transaction (so it commits with the change)."""
-    return await insert_activity(
+    return await record_unattended(
         conn,
         user_id=user_id,
         organization_id=organization_id,
@@ -47,7 +47,6 @@ async def record(
         message=message,
         status=status,
         metadata={**slack_metadata(slack, channel_id), **(metadata or {})},
-        user_agent=SLACK_USER_AGENT,
         is_read=is_read,
     )
 
@@ -76,4 +75,34 @@ async def record_for_actor(
         organization_id=org_id,
         channel_id=channel_id,
         metadata=metadata,
+    )
+
+
+async def record_unattended(
+    conn: SqlConnection,
+    *,
+    user_id: uuid.UUID,
+    event_type: str,
+    entity_type: str,
+    entity_id: str | None,
+    message: str,
+    organization_id: uuid.UUID | None,
+    status: str = "success",
+    metadata: dict[str, Any] | None = None,
+    is_read: bool = False,
+) -> uuid.UUID:
+    """A change the bot made because of what `user_id` did outside Slack (e.g. a reply in the panel);
+    `record` is this plus who did it in Slack."""
+    return await insert_activity(
+        conn,
+        user_id=user_id,
+        organization_id=organization_id,
+        event_type=event_type,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        message=message,
+        status=status,
+        metadata={"source": "slack_bot", **(metadata or {})},
+        user_agent=SLACK_USER_AGENT,
+        is_read=is_read,
     )

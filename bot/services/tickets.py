@@ -9,25 +9,38 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import identities as identities_db
+from bot.db import notify_targets
 from bot.db import tickets as tickets_db
+from bot.db.outbox import enqueue
 from bot.db.tickets import DuplicateSlackMessage, ReplyRow, TicketRow
 from bot.errors import UserError
+from bot.rendering import tickets as render
 from bot.services import audit, tickets_sla
 from bot.services.identity import Actor, SlackRef
 from bot.services.permissions import Action
-from bot.services.tickets_sync import SUPPORT_CHANNEL_KEY, SyncHint, open_thread, sync_ticket
+from bot.services.tickets_sync import (
+    ENTITY,
+    REOPENED_FROM,
+    SUPPORT_CHANNEL_KEY,
+    SyncHint,
+    open_thread,
+    reopen,
+    sync_ticket,
+)
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "urgent")
+#: The categories the panel's own ticket form offers (src/pages/Support.tsx), in its order.
+CATEGORIES = ("general", "technical", "billing", "feature_request")
 NOTE_PREFIX_KEY = "ticket_note_prefix"
 DEFAULT_NOTE_PREFIX = "note:"
-ENTITY = "support_ticket"
 LIST_LIMIT = 15
 MIN_PREFIX = 4
 
@@ -53,8 +66,8 @@ def validate_draft(draft: TicketDraft) -> dict[str, str]:
     errors: dict[str, str] = {}
     if len(draft.subject.strip()) < 3:
         errors["subject"] = "The subject needs at least 3 characters."
-    if len(draft.category.strip()) < 2:
-        errors["category"] = "The category needs at least 2 characters."
+    if draft.category.strip() not in CATEGORIES:
+        errors["category"] = "Choose one of the categories: general, technical, billing or feature request."
     if draft.priority not in PRIORITIES:
         errors["priority"] = "Choose low, medium, high or urgent."
     if len(draft.message.strip()) < 10:
@@ -62,9 +75,11 @@ def validate_draft(draft: TicketDraft) -> dict[str, str]:
     return errors
 
 
-def requester_target(channel_id: str | None, slack_user_id: str) -> str:
-    """Where the requester thread goes: the channel it was opened from, or the person's DM with the bot."""
-    if channel_id and channel_id[:1] in ("C", "G"):
+def requester_target(channel_id: str | None, slack_user_id: str, bound: Collection[str]) -> str:
+    """Where the requester thread goes: the channel it was opened from when that channel is bound to the
+    organisation for tickets (`bound`), else privately to the person's DM with the bot, so a ticket
+    opened anywhere else is never shown to that channel."""
+    if channel_id and channel_id[:1] in ("C", "G") and channel_id in bound:
         return channel_id
     return slack_user_id
 
@@ -153,12 +168,12 @@ async def create_ticket(
     actor: Actor,
     draft: TicketDraft,
     *,
-    requester_target: str,
+    origin_channel: str | None,
     link_url: str | None,
     default_channel: str | None,
 ) -> TicketRow:
     """Insert the ticket in the actor's organisation (the one the form was bound to), open its requester
-    thread and triage card."""
+    thread (in `origin_channel` if bound for tickets, else the requester's DM) and triage card."""
     organization_id = filing_organization(actor)
     message = draft.message.strip() + (f"\n\n(Created from Slack: {link_url})" if link_url else "")
     async with engine.begin() as conn:
@@ -182,7 +197,9 @@ async def create_ticket(
             priority=ticket.priority,
             category=ticket.category,
         )
-        await open_thread(conn, ticket, kind="requester", target=requester_target, link_url=link_url)
+        bound = await notify_targets.bound_channels(conn, organization_id, "tickets")
+        target = requester_target(origin_channel, actor.slack.user_id, bound)
+        await open_thread(conn, ticket, kind="requester", target=target, link_url=link_url)
         await sync_ticket(conn, ticket.id, default_channel=default_channel)
     return ticket
 
@@ -196,7 +213,9 @@ async def _insert_reply(
     *,
     is_staff: bool,
     origin: tuple[int, str] | None,
-) -> uuid.UUID:
+) -> SyncHint | None:
+    """Store the reply and log it as the panel does; a customer's reply to a resolved ticket reopens it
+    (returned: what the ticket's threads should say about the reopening)."""
     reply_id = await tickets_db.insert_reply(
         conn, ticket_id=ticket.id, user_id=actor_user, message=text, is_staff_reply=is_staff, origin=origin
     )
@@ -219,7 +238,9 @@ async def _insert_reply(
             "replied_by": str(actor_user),
         },
     )
-    return reply_id
+    if is_staff or ticket.status != REOPENED_FROM:
+        return None
+    return await reopen(conn, ticket, actor_user, reply_id, slack=slack)
 
 
 async def reply(
@@ -230,10 +251,10 @@ async def reply(
         raise UserError("The reply is empty.")
     async with engine.begin() as conn:
         ticket = await _visible_ticket(conn, actor, ticket_id)
-        await _insert_reply(
+        hint = await _insert_reply(
             conn, actor.user_id, actor.slack, ticket, text.strip(), is_staff=actor.is_staff, origin=None
         )
-        await sync_ticket(conn, ticket.id, default_channel=default_channel)
+        await sync_ticket(conn, ticket.id, default_channel=default_channel, hint=hint)
     return ticket
 
 
@@ -383,7 +404,7 @@ async def thread_message(
             return ThreadOutcome.NOT_MEMBER
         try:
             async with conn.begin_nested():  # a concurrent copy of the same message rolls back to here
-                await _insert_reply(
+                hint = await _insert_reply(
                     conn,
                     identity.user_id,
                     slack,
@@ -394,7 +415,10 @@ async def thread_message(
                 )
         except DuplicateSlackMessage:
             return ThreadOutcome.DUPLICATE
-        await sync_ticket(conn, ticket.id, default_channel=default_channel)
+        # A ✓ on the message once it is stored (through the outbox: never in the request's way).
+        key = f"ticket-stored:{thread.id}:{message.ts}"
+        await enqueue(conn, message.channel_id, render.stored_reaction(message.ts), kind="reaction", dedupe_key=key)
+        await sync_ticket(conn, ticket.id, default_channel=default_channel, hint=hint)
     return ThreadOutcome.STORED
 
 

@@ -21,8 +21,11 @@ from bot.db import tickets as tickets_db
 from bot.db.outbox import enqueue
 from bot.db.tickets import ThreadRow, TicketRow
 from bot.rendering import tickets as render
+from bot.services import audit
+from bot.services.identity import SlackRef
 
 SUPPORT_CHANNEL_KEY = "support_channel"
+ENTITY = "support_ticket"  # activity_logs.entity_type of tickets, as the panel writes it
 ACTIVE_STATUSES = ("open", "in_progress")
 RECONCILE_BATCH = 200
 
@@ -34,12 +37,43 @@ class SyncHint:
     changed_by: str | None = None
 
 
+#: A customer's reply to a ticket in this status sets it back to `open` (the panel's values).
+REOPENED_FROM = "resolved"
+REOPENED_BY = "a reply from {name}"
+
+
+async def reopen(
+    conn: AsyncConnection, ticket: TicketRow, author: uuid.UUID, reply_id: uuid.UUID, *, slack: SlackRef | None
+) -> SyncHint | None:
+    """`resolved` → `open` because the customer wrote again (in Slack: `slack` is who; else in the panel),
+    logged for that customer; returns what the ticket's threads say about it (the card is redrawn too)."""
+    if not await tickets_db.set_status(conn, ticket.id, "open"):
+        return None
+    metadata = {
+        "ticket_id": str(ticket.id), "old_status": ticket.status, "new_status": "open",
+        "reason": "customer_reply", "reply_id": str(reply_id),
+    }  # fmt: skip
+    message = f"Ticket reopened by a customer reply: {ticket.subject}"
+    if slack is not None:
+        await audit.record(
+            conn, user_id=author, slack=slack, event_type="ticket.status", entity_type=ENTITY,
+            entity_id=str(ticket.id), message=message, organization_id=ticket.organization_id, status="info",
+            metadata=metadata,
+        )  # fmt: skip
+    else:  # a reply written in the panel, noticed by the sync
+        await audit.record_unattended(
+            conn, user_id=author, event_type="ticket.status", entity_type=ENTITY, entity_id=str(ticket.id),
+            message=message, organization_id=ticket.organization_id, status="info", metadata=metadata,
+        )  # fmt: skip
+    return SyncHint(changed_by=REOPENED_BY.format(name=await tickets_db.user_name(conn, author)))
+
+
 async def triage_channel(conn: AsyncConnection, default: str | None) -> str | None:
     """The channel set with `/cs admin support-channel`, else SUPPORT_CHANNEL."""
     return (await tickets_db.get_setting(conn, SUPPORT_CHANNEL_KEY)) or default
 
 
-async def _assignee_slack(conn: AsyncConnection, ticket: TicketRow) -> str | None:
+async def assignee_slack(conn: AsyncConnection, ticket: TicketRow) -> str | None:
     if ticket.assignee_id is None:
         return None
     ids = await tickets_db.slack_ids_of(conn, ticket.assignee_id)
@@ -66,7 +100,7 @@ async def open_thread(
     )
     if thread is None:
         return None
-    payload = render.render_root(kind, ticket, link_url=link_url, assignee_slack_id=await _assignee_slack(conn, ticket))
+    payload = render.render_root(kind, ticket, link_url=link_url, assignee_slack_id=await assignee_slack(conn, ticket))
     outbox_id = await enqueue(conn, target, payload, dedupe_key=f"ticket-root:{thread.id}")
     await tickets_db.set_thread_outbox(conn, thread.id, outbox_id)
     return thread
@@ -81,15 +115,18 @@ async def sync_ticket(
     if ticket is None:
         return
     await tickets_db.resolve_threads(conn, ticket_id)
+    if ticket.status == REOPENED_FROM and (late := await tickets_db.customer_reply_after_resolved(conn, ticket_id)):
+        hint = await reopen(conn, ticket, late.user_id, late.id, slack=None) or hint  # a reply in the panel
+        ticket = await tickets_db.get_ticket(conn, ticket_id) or ticket
     threads = await tickets_db.threads_of(conn, ticket_id)
     channel = await triage_channel(conn, default_channel)
     if channel and ticket.status in ACTIVE_STATUSES and not any(t.kind == "triage" for t in threads):
         await open_thread(conn, ticket, kind="triage", target=channel)
-    assignee_slack = await _assignee_slack(conn, ticket)
+    assignee = await assignee_slack(conn, ticket)
     for thread in threads:
         if thread.ts is None:
             continue
-        await _sync_thread(conn, ticket, thread, assignee_slack, hint or SyncHint())
+        await _sync_thread(conn, ticket, thread, assignee, hint or SyncHint())
 
 
 async def _sync_thread(

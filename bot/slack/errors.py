@@ -52,6 +52,9 @@ _BY_ERROR: dict[str, SlackFailure] = {
     "cant_update_message": SlackFailure.INVALID,
     "edit_window_closed": SlackFailure.INVALID,
     "not_found": SlackFailure.INVALID,  # views.update: the modal was closed or replaced
+    "already_reacted": SlackFailure.INVALID,  # reactions.add: the ✓ is there already (the outbox's success)
+    "too_many_reactions": SlackFailure.INVALID,
+    "invalid_name": SlackFailure.INVALID,
 }
 
 #: Human setup hints for categories a person can fix in Slack.

@@ -59,7 +59,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 services.engine,
                 actor,
                 draft,
-                requester_target=tickets.requester_target(channel_id, slack.user_id),
+                origin_channel=channel_id,
                 link_url=link_url,
                 default_channel=support,
             )

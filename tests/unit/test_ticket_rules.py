@@ -25,17 +25,18 @@ def _ticket(**overrides: object) -> TicketRow:
     return TicketRow(**values)  # type: ignore[arg-type]
 
 
-def test_draft_follows_the_panel_minimum_lengths_and_priorities() -> None:
-    assert validate_draft(TicketDraft("VPS", "ab", "urgent", "0123456789")) == {}
-    errors = validate_draft(TicketDraft("ab", "a", "critical", "too short"))
+def test_draft_follows_the_panel_minimum_lengths_priorities_and_categories() -> None:
+    assert validate_draft(TicketDraft("VPS", "feature_request", "urgent", "0123456789")) == {}
+    errors = validate_draft(TicketDraft("ab", "printers", "critical", "too short"))
     assert set(errors) == {"subject", "category", "priority", "message"}
 
 
-def test_requester_thread_goes_to_the_channel_or_else_the_persons_dm() -> None:
-    assert requester_target("C123", "U9") == "C123"
-    assert requester_target("G123", "U9") == "G123"
-    assert requester_target("D123", "U9") == "U9"
-    assert requester_target(None, "U9") == "U9"
+def test_requester_thread_goes_to_a_channel_bound_for_tickets_or_else_the_persons_dm() -> None:
+    assert requester_target("C123", "U9", {"C123"}) == "C123"
+    assert requester_target("G123", "U9", {"G123", "C1"}) == "G123"
+    assert requester_target("C123", "U9", {"C999"}) == "U9"  # not bound: confirmed privately
+    assert requester_target("D123", "U9", {"D123"}) == "U9"
+    assert requester_target(None, "U9", ()) == "U9"
 
 
 def test_card_escapes_everything_the_panel_or_users_typed() -> None:
