@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 H = TypeVar("H")
+#: Help lists this group only to ContainerStacks staff (`/cs admin …`).
+STAFF_GROUP = "Staff"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,15 @@ class CommandSpec:
     @property
     def words(self) -> str:
         return " ".join(self.slug)
+
+    @property
+    def staff_only(self) -> bool:
+        return self.group == STAFF_GROUP
+
+    @property
+    def first_words(self) -> set[str]:
+        """The words a help topic may name it by: `vps`, `servers`, `ticket`, `tickets`…"""
+        return {slug[0] for slug in (self.slug, *self.aliases)}
 
 
 @dataclass(frozen=True)
@@ -71,11 +82,30 @@ class CommandTable(Generic[H]):
     def specs(self) -> list[CommandSpec]:
         return [spec for spec, _ in self._entries]
 
-    def groups(self) -> dict[str, list[CommandSpec]]:
+    def groups(self, *, staff: bool = True) -> dict[str, list[CommandSpec]]:
+        """Specs by help group; without `staff`, the staff-only commands are left out."""
         grouped: dict[str, list[CommandSpec]] = {}
         for spec in self.specs:
-            grouped.setdefault(spec.group, []).append(spec)
+            if staff or not spec.staff_only:
+                grouped.setdefault(spec.group, []).append(spec)
         return grouped
+
+    def topic(self, word: str, *, staff: bool = True) -> dict[str, list[CommandSpec]]:
+        """Help for one topic: the commands a command word names (`vps`, `ticket`, `wallet`, `admin`…), else
+        the group whose name starts with it (`account`, `support`); empty when it names nothing."""
+        word = word.lower().strip()
+        shown = self.groups(staff=staff)
+        # `servers` (an alias of `vps`) or `tickets` names the whole family its command belongs to
+        named = {s.slug[0] for specs in shown.values() for s in specs if word in s.first_words}
+        chosen = {g: [s for s in specs if s.slug[0] in named] for g, specs in shown.items()}
+        chosen = {g: specs for g, specs in chosen.items() if specs}
+        if not chosen and len(word) >= 3:
+            chosen = {g: specs for g, specs in shown.items() if g.lower().startswith(word)}
+        return chosen
+
+    def topics(self, *, staff: bool = True) -> list[str]:
+        """The command words help accepts as topics, in the order help lists them."""
+        return list(dict.fromkeys(s.slug[0] for s in self.specs if staff or not s.staff_only))
 
     def match(self, tokens: Sequence[str]) -> CommandMatch[H] | None:
         """The entry whose slug (or alias) is the longest prefix of `tokens`, case-insensitively."""

@@ -164,6 +164,8 @@ async def test_every_interactive_listener_is_behind_the_gate_and_has_a_sample_he
         slack_requests.slash_command(someone, "help"),
         slack_requests.app_home_opened(someone),
         slack_requests.message_event(someone, "C0GENERAL", "hello"),
+        slack_requests.app_mention(someone, "C0GENERAL", "hello"),
+        slack_requests.message_event(someone, "D" + someone[1:], "hello", channel_type="im"),
     ]
     for listener in app._async_listeners:
         if any(isinstance(m, Gate) for m in listener.middleware):

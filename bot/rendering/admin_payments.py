@@ -69,7 +69,9 @@ def render_payments_overview(
     blocks.append(
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"Replay by id: `{command} admin payments replay <event id>`"}],
+            "elements": [
+                {"type": "mrkdwn", "text": f"Replay by id: `{command} admin payments replay &lt;event id&gt;`"}
+            ],
         }
     )
     summary = f"PayPal events: {len(recent)} recent, {len(failures)} failed"

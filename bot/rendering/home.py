@@ -74,7 +74,7 @@ def _organisations(snapshot: HomeSnapshot, command: str) -> list[dict[str, Any]]
         lines.append(f":white_check_mark: *{escape_mrkdwn(snapshot.active.name)}* {code(snapshot.active.slug)} — staff")
     blocks.append(_section("\n".join(lines)))
     if len(snapshot.organizations) > 1:
-        blocks.append(_context(f"Switch with `{command} org use <slug>`."))
+        blocks.append(_context(f"Switch with `{command} org use &lt;slug&gt;`."))
     return blocks
 
 

@@ -67,7 +67,7 @@ LEFT = "You left *{org}*."
 REMOVE_CANCELLED = "Cancelled: nobody was removed."
 CHOSEN = "Now using *{org}* {slug} for your commands."
 CHOSEN_CHANNEL_NOTE = "In channels bound to another of your organisations, commands there use that organisation."
-STAFF_NOTE = "As ContainerStacks staff you can act in any organisation: `{command} org use <slug>`."
+STAFF_NOTE = "As ContainerStacks staff you can act in any organisation: `{command} org use &lt;slug&gt;`."
 BOUND = "This channel now gets *{org}* notices: {kinds}."
 REBOUND = "Updated: this channel gets *{org}* notices: {kinds}."
 UNBOUND = "This channel no longer gets *{org}* notices."
@@ -121,7 +121,7 @@ def render_no_organisation(command: str) -> dict[str, Any]:
         [
             _section(NO_ORGANISATION),
             {"type": "actions", "elements": [_create_button()]},
-            _context(f"Or type `{command} org create <name>`."),
+            _context(f"Or type `{command} org create &lt;name&gt;`."),
         ],
     )
 
@@ -174,7 +174,7 @@ def render_org_list(listing: OrgListing, command: str) -> dict[str, Any]:
         active = " — *active*" if entry.active else ""
         lines.append(f"{marker} *{escape_mrkdwn(entry.name)}* {code(entry.slug)} — {role}{active}")
     blocks = [_section("*Your organisations*\n" + "\n".join(lines))]
-    notes = [f"Switch with `{command} org use <slug>`."]
+    notes = [f"Switch with `{command} org use &lt;slug&gt;`."]
     if listing.is_staff:
         notes.append(STAFF_NOTE.format(command=command))
     blocks.append(_context(" ".join(notes)))
@@ -296,7 +296,9 @@ def render_members(org: OrgContext, members: Sequence[MemberRow], command: str) 
             chunk += "\n" + line
     blocks.append(_section(chunk))
     blocks = blocks[:48]
-    blocks.append(_context(f"`{command} org invite @someone [member|admin]` · `{command} org role @someone <role>`"))
+    blocks.append(
+        _context(f"`{command} org invite @someone [member|admin]` · `{command} org role @someone &lt;role&gt;`")
+    )
     text = f"Members of {escape_mrkdwn(org.name)}: " + ", ".join(f"{escape_mrkdwn(m.name)} ({m.role})" for m in members)
     return _ephemeral(text, blocks)
 

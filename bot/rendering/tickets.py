@@ -378,7 +378,7 @@ def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[s
     listed = "; ".join(f"{short_id(t.id)} {_label(t.status)}" for t in tickets)
     text = mrkdwn("Support tickets of {org}: {listed}", org=org_name, listed=listed)
     return _ephemeral(
-        text, [_section(header + "\n" + "\n".join(lines)), _context(f"Open one with `{command} ticket <id>`.")]
+        text, [_section(header + "\n" + "\n".join(lines)), _context(f"Open one with `{command} ticket &lt;id&gt;`.")]
     )
 
 

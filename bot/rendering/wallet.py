@@ -44,7 +44,7 @@ DESCRIPTION_MAX_CHARS = 60
 LINES_PER_SECTION = 10
 NO_TRANSACTIONS = "No transactions yet."
 NO_BURN = "No billed servers"
-CARD_HINT = "`{command} wallet topup <amount>` adds funds · `{command} wallet history` shows more."
+CARD_HINT = "`{command} wallet topup &lt;amount&gt;` adds funds · `{command} wallet history` shows more."
 OWED_NOTE = (
     "The wallet is below zero, so this amount is owed. The next top-up repays it first; until then servers "
     "cannot be created, started, rebooted, rebuilt or resized."

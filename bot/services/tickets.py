@@ -422,6 +422,12 @@ async def thread_message(
     return ThreadOutcome.STORED
 
 
+async def in_ticket_thread(engine: AsyncEngine, channel_id: str, thread_ts: str) -> bool:
+    """The thread is a ticket's (its card or its requester thread)."""
+    async with engine.connect() as conn:
+        return await tickets_db.thread_at(conn, channel_id, thread_ts) is not None
+
+
 async def edited_message(engine: AsyncEngine, channel_id: str, thread_ts: str, ts: str) -> ThreadOutcome:
     """An edit of a message in a ticket thread: the stored reply keeps its first text."""
     async with engine.connect() as conn:

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import CommandTable, tokenize
 from bot.errors import UserError
-from bot.rendering.help import render_help, render_unknown_command
+from bot.rendering.help import render_unknown_command
 from bot.rendering.identity import render_refusal
 from bot.services.container import Services
 from bot.services.identity import resolve_actor
@@ -51,11 +51,13 @@ def register(app: AsyncApp, services: Services) -> None:
     async def root_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         tokens = tokenize(str(body.get("text") or ""))
         if not tokens:
-            await ack(**render_help(command_name, table.groups()))
+            await ack(**await help_command.help_answer(services, body, table, command_name, None))
             return
         match = table.match(tokens)
         if match is None:
-            await ack(**render_unknown_command(command_name, " ".join(tokens), table.suggest(tokens)))
+            staff = await help_command.is_staff(services, body)  # staff-only commands are suggested to staff only
+            suggestions = [spec for spec in table.suggest(tokens) if staff or not spec.staff_only]
+            await ack(**render_unknown_command(command_name, " ".join(tokens), suggestions))
             return
         slack = slack_ref(body)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands import CommandSpec, CommandTable
 from bot.rendering.admin_payments import render_payments_overview, render_replayed
+from bot.rendering.escape import code
 from bot.services import admin_payments
 from handlers.commands.base import CommandCall, CommandHandler
 
@@ -28,7 +29,7 @@ async def show_payments(call: CommandCall) -> None:
 
 async def replay_payment(call: CommandCall) -> None:
     if len(call.args) != 1:
-        await call.reply({"response_type": "ephemeral", "text": f"Usage: `{call.command} {REPLAY.usage}`"})
+        await call.reply({"response_type": "ephemeral", "text": f"Usage: {code(f'{call.command} {REPLAY.usage}')}"})
         return
     await admin_payments.replay(call.services.engine, call.linked, call.args[0], channel_id=call.channel_id)
     await call.reply(render_replayed(call.args[0]))

@@ -68,11 +68,16 @@ def test_help_lists_every_command_of_the_real_table() -> None:
         assert escape_mrkdwn(f"/cs {spec.usage}") in rendered  # as Slack shows it: `<slug>` stays text
 
 
-def test_help_topic_narrows_to_one_group_and_unknown_topics_show_everything() -> None:
-    groups = _table().groups()
-    narrowed = json.dumps(render_help("/cs", groups, topic="org"))
-    assert "org use" in narrowed and "Help." not in narrowed
-    assert "Help." in json.dumps(render_help("/cs", groups, topic="nope"))
+def test_a_help_topic_is_a_command_word_or_a_group_and_names_nothing_else() -> None:
+    table = build_table()
+    words = {spec.words for specs in table.topic("servers").values() for spec in specs}
+    assert words == {"vps", "vps plans", "vps create"}  # an alias names its whole family
+    assert {s.words for specs in table.topic("tickets").values() for s in specs} >= {"ticket new", "ticket reply"}
+    assert list(table.topic("account")) == ["Account"]  # a group name works too
+    assert table.topic("nope") == {} and table.topic("admin", staff=False) == {}  # staff topics for staff only
+    assert "admin" in table.topics() and "admin" not in table.topics(staff=False)
+    narrowed = json.dumps(render_help("/cs", table.topic("org"), topic="org"))
+    assert "org use" in narrowed and "wallet topup" not in narrowed
 
 
 def test_unknown_command_answer_suggests_and_points_to_help() -> None:

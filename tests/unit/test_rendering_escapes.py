@@ -102,6 +102,7 @@ SHAPED: dict[tuple[str, str], Any] = {
     },
     ("AdminBillingOverview", "totals"): {"charge_hours": 1, "charge_total": "1", "topup_count": 1, "topup_total": "1"},
     ("power_confirm", "verb"): "stop",  # one of our verbs (the label is the user's text)
+    ("render_sla_batch", "overdue[2]"): "U0SLACK02",  # the assignee's Slack id, from the bot's own identities
 }
 
 
