@@ -126,6 +126,9 @@ class Renderer:
                 body = attachment.get("text") or attachment.get("fallback") or ""
                 inner = self.md(str(body)).splitlines()
             lines.extend("┃ " + line for line in inner)
+        reactions = [f":{r['name']}: {r.get('count', 1)}" for r in message.get("reactions") or []]
+        if reactions:
+            lines.append("  ".join(reactions))  # as Slack shows them under the message
         return lines or ["(empty message)"]
 
     def view(self, view: Mapping[str, Any], source: Any = None, values: Mapping[str, str] | None = None) -> list[str]:

@@ -236,3 +236,8 @@ def test_clock_durations() -> None:
     assert parse_duration("+90s") == timedelta(seconds=90)
     with pytest.raises(ConsoleError):
         parse_duration("tomorrow")
+
+
+def test_reactions_show_under_the_message() -> None:
+    message = {"text": "Rebooted it.", "reactions": [{"name": "white_check_mark", "users": ["U0BOT"], "count": 1}]}
+    assert Renderer().message(message) == ["Rebooted it.", ":white_check_mark: 1"]
