@@ -7,6 +7,7 @@ writes activity and re-syncs the ticket's Slack mirrors in the same transaction.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import identities as identities_db
 from bot.db import tickets as tickets_db
-from bot.db.tickets import DuplicateSlackMessage, ReplyRow, TicketRow
+from bot.db.tickets import DuplicateSlackMessage, ReplyRow, ThreadRow, TicketRow
 from bot.errors import UserError
 from bot.services import audit, tickets_sla
 from bot.services.identity import Actor, SlackRef
@@ -30,6 +31,9 @@ DEFAULT_NOTE_PREFIX = "note:"
 ENTITY = "support_ticket"
 LIST_LIMIT = 15
 MIN_PREFIX = 4
+#: How long a thread message waits for a ticket root that Slack has accepted but whose ts the outbox
+#: has not recorded yet: the reply can arrive in that gap, and must not be taken for an ordinary thread.
+ROOT_IN_FLIGHT_WAIT_SECONDS = 3.0
 
 
 class TicketNotFound(UserError):
@@ -354,14 +358,30 @@ async def note_prefix(engine: AsyncEngine) -> str:
         return (await tickets_db.get_setting(conn, NOTE_PREFIX_KEY)) or DEFAULT_NOTE_PREFIX
 
 
+async def _thread_once_known(engine: AsyncEngine, channel_id: str, thread_ts: str) -> ThreadRow | None:
+    """The ticket thread rooted at (channel, ts), waiting a little while a root post is in flight."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ROOT_IN_FLIGHT_WAIT_SECONDS
+    while True:
+        async with engine.connect() as conn:
+            thread = await tickets_db.thread_at(conn, channel_id, thread_ts)
+            if thread is not None or not await tickets_db.roots_in_flight(conn):
+                return thread
+        if loop.time() >= deadline:
+            return None
+        await asyncio.sleep(0.1)
+
+
 async def thread_message(
     engine: AsyncEngine, message: ThreadMessage, *, default_channel: str | None, prefix: str
 ) -> ThreadOutcome:
     """A human's message in some thread: store it as a ticket reply when the thread and author allow."""
+    if not message.text.strip():
+        return ThreadOutcome.NOT_A_TICKET_THREAD
+    thread = await _thread_once_known(engine, message.channel_id, message.thread_ts)
+    if thread is None:
+        return ThreadOutcome.NOT_A_TICKET_THREAD
     async with engine.begin() as conn:
-        thread = await tickets_db.thread_at(conn, message.channel_id, message.thread_ts)
-        if thread is None or not message.text.strip():
-            return ThreadOutcome.NOT_A_TICKET_THREAD
         # The ticket's lock comes before any row lock this transaction takes (as in sync_ticket).
         await tickets_db.lock_ticket(conn, thread.ticket_id)
         await tickets_db.resolve_threads(conn, thread.ticket_id)
