@@ -23,6 +23,7 @@ from bot.rendering import tickets as render
 from bot.rendering.escape import escape_mrkdwn
 from bot.services.tickets import REPLY_MAX_BYTES, reply_bytes
 from tests.conftest import make_settings
+from tests.test_tickets_flow import NEW_TICKET_VALUES
 from tests.ticket_fixtures import (
     desk,
     eventually,
@@ -35,13 +36,6 @@ from tests.ticket_fixtures import (
     stored_replies,
     unpaced_slack,  # noqa: F401 - overrides conftest's paced `slack` fixture
 )
-
-NEW_TICKET = {
-    "subject": {"value": "Logs & <errors>"},
-    "category": {"value": "technical"},
-    "priority": {"value": {"type": "static_select", "selected_option": {"value": "high"}}},
-    "message": {"value": "The service logs errors & restarts."},
-}
 
 
 def posts_under(slack: SlackEmulator, channel: str, ts: str) -> list[dict]:
@@ -74,7 +68,7 @@ async def test_a_2000_character_reply_full_of_entities_reaches_the_other_side_wh
 ) -> None:
     """It was cut at 2,900 characters before escaping, refused by Slack and marked dead."""
     async with desk(database_url, engine, slack) as d:
-        ticket_id = await open_ticket_from_slack(d, engine, slack, slack_requests, NEW_TICKET)
+        ticket_id = await open_ticket_from_slack(d, engine, slack, slack_requests, NEW_TICKET_VALUES)
         card = await root_of(slack, d.triage, ticket_id, "triage")
         requester = await root_of(slack, d.customer_channel, ticket_id, "requester")
         words = "".join(f"<tag{i}> & " for i in range(200))[:2000].rstrip()

@@ -155,8 +155,9 @@ def capped_sections(
 ) -> list[dict[str, Any]]:
     """Escaped lines packed into at most `max_blocks` sections (and `budget` characters of text): when not
     all fit, the last line kept says how many more there are and how to see them."""
-    if _fits(line_sections(lines), max_blocks, budget):
-        return line_sections(lines)
+    every = line_sections(lines)
+    if _fits(every, max_blocks, budget):
+        return every
     low, high = 0, len(lines) - 1  # the most lines that still fit beside their "…and N more"
     while low < high:
         middle = (low + high + 1) // 2
