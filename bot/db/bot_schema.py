@@ -46,6 +46,7 @@ bot_outbox = Table(
     Column("result", JSONB),
     Column("created_at", TZ, nullable=False, server_default=text("now()")),
     Column("delivered_at", TZ),
+    Column("plain_fallback", Text),  # 0010: Slack's error when the blocks were dropped for plain text
     PrimaryKeyConstraint("id", name="bot_outbox_pkey"),
     UniqueConstraint("dedupe_key", name="bot_outbox_dedupe_key_key"),
     CheckConstraint("kind IN ('post', 'update', 'ephemeral')", name="bot_outbox_kind_check"),

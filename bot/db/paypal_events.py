@@ -139,6 +139,7 @@ _FAILURES = text(
     f"SELECT {_SUMMARY_COLUMNS} FROM bot_paypal_events WHERE status IN ('failed', 'dead') "
     "ORDER BY received_at DESC LIMIT :limit"
 )
+_FAILURE_COUNT = text("SELECT count(*) FROM bot_paypal_events WHERE status IN ('failed', 'dead')")
 
 
 async def store(
@@ -209,3 +210,7 @@ async def recent(conn: AsyncConnection, limit: int) -> list[InboxSummary]:
 
 async def failures(conn: AsyncConnection, limit: int) -> list[InboxSummary]:
     return [InboxSummary(**r._mapping) for r in (await conn.execute(_FAILURES, {"limit": limit})).all()]
+
+
+async def failure_count(conn: AsyncConnection) -> int:
+    return int((await conn.execute(_FAILURE_COUNT)).scalar_one())

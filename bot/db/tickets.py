@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 ThreadKind = Literal["triage", "requester"]
+SUBJECT_MAX = 500  # support_tickets.subject varchar(500)
+CATEGORY_MAX = 100  # support_tickets.category varchar(100)
 
 
 class DuplicateSlackMessage(Exception):

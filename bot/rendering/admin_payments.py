@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.db.paypal_events import InboxSummary
-from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.escape import code
+from bot.rendering.fit import MESSAGE_BLOCKS, clip_user_text, line_sections, more_line
 
 REPLAY_ACTION_ID = "admin_payment_replay"
+DETAIL_CHARS = 300  # of an event's outcome or error, escaped
+ID_CHARS = 100  # of an event id or type (PayPal's are ~30): a forged one cannot fill the message
 STATUS_EMOJI = {"processed": ":white_check_mark:", "pending": ":hourglass:", "processing": ":hourglass:",
                 "failed": ":warning:", "dead": ":x:"}  # fmt: skip
 
@@ -18,22 +21,26 @@ def _line(event: InboxSummary) -> str:
     detail = event.outcome if event.status == "processed" else (event.last_error or event.status)
     extra = f" · delivered {event.deliveries}×" if event.deliveries > 1 else ""
     return (
-        f"{emoji} {when} {code(event.event_type)} {code(event.event_id)}{extra}\n"
-        f"      {escape_mrkdwn((detail or '')[:180])}"
+        f"{emoji} {when} {code(clip_user_text(event.event_type, ID_CHARS))} "
+        f"{code(clip_user_text(event.event_id, ID_CHARS))}{extra}\n"
+        f"      {clip_user_text(detail or '', DETAIL_CHARS)}"
     )
 
 
-def render_payments_overview(recent: list[InboxSummary], failures: list[InboxSummary], command: str) -> dict[str, Any]:
+def render_payments_overview(
+    recent: list[InboxSummary], failures: list[InboxSummary], command: str, *, failures_total: int | None = None
+) -> dict[str, Any]:
+    """Recent events and the failed ones (each with Replay); `failures_total` counts failures not listed."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "PayPal events"}}]
     if not recent:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No PayPal events received yet."}})
     else:
-        text = "\n".join(_line(e) for e in recent)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Recent*\n" + text}})
+        blocks += line_sections(["*Recent*", *(_line(e) for e in recent)])
     blocks.append({"type": "divider"})
     if not failures:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Failures*\nNone. :tada:"}})
-    for event in failures:
+    listed = failures[: MESSAGE_BLOCKS - len(blocks) - 2]  # room for the "…and N more" and the closing hint
+    for event in listed:
         blocks.append(
             {
                 "type": "section",
@@ -55,13 +62,17 @@ def render_payments_overview(recent: list[InboxSummary], failures: list[InboxSum
                 },
             }
         )
+    hidden = max(failures_total or 0, len(failures)) - len(listed)
+    if hidden > 0:
+        more = more_line(hidden, "replay these and run the command again to see the next ones")
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     blocks.append(
         {
             "type": "context",
             "elements": [{"type": "mrkdwn", "text": f"Replay by id: `{command} admin payments replay <event id>`"}],
         }
     )
-    summary = f"PayPal events: {len(recent)} recent, {len(failures)} failed"
+    summary = f"PayPal events: {len(recent)} recent, {max(failures_total or 0, len(failures))} failed"
     return {"response_type": "ephemeral", "text": summary, "blocks": blocks}
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.fit import VIEW_BLOCKS, cap_blocks, capped_sections, clip_user_text, line_sections
 from bot.services.home import HomeSnapshot
 
 HOME_LINK_INTRO = (
@@ -13,6 +14,9 @@ HOME_LINK_INTRO = (
     "and to use `{command}` commands."
 )
 NO_ORGANISATION = "You are not in an organisation yet. Create one with `{command} org create`."
+#: Sections one list of the dashboard may take; a longer list ends with "…and N more" and its command.
+LIST_SECTIONS = 3
+NAME_IN_LINE = 200
 STATUS_EMOJI = {
     "running": ":large_green_circle:",
     "stopped": ":red_circle:",
@@ -61,11 +65,11 @@ def render_home(snapshot: HomeSnapshot, *, command: str, link_url: str | None = 
     blocks.extend(_organisations(snapshot, command))
     if snapshot.active is not None:
         blocks.extend(_wallet(snapshot))
-        blocks.extend(_servers(snapshot))
-        blocks.extend(_tickets(snapshot))
+        blocks.extend(_servers(snapshot, command))
+        blocks.extend(_tickets(snapshot, command))
         blocks.extend(_bindings(snapshot, command))
     blocks.append(_context(f"Type `{command} help` anywhere for every command."))
-    return {"type": "home", "blocks": blocks}
+    return {"type": "home", "blocks": cap_blocks(blocks, VIEW_BLOCKS)}
 
 
 def _organisations(snapshot: HomeSnapshot, command: str) -> list[dict[str, Any]]:
@@ -76,10 +80,11 @@ def _organisations(snapshot: HomeSnapshot, command: str) -> list[dict[str, Any]]
     for org in snapshot.organizations:
         marker = ":white_check_mark: " if org.active else "• "
         role = f" — {org.role}" if org.role else ""
-        lines.append(f"{marker}*{escape_mrkdwn(org.name)}* {code(org.slug)}{role}")
+        lines.append(f"{marker}*{clip_user_text(org.name, NAME_IN_LINE)}* {code(org.slug)}{role}")
     if snapshot.active is not None and not any(o.active for o in snapshot.organizations):
-        lines.append(f":white_check_mark: *{escape_mrkdwn(snapshot.active.name)}* {code(snapshot.active.slug)} — staff")
-    blocks.append(_section("\n".join(lines)))
+        name = clip_user_text(snapshot.active.name, NAME_IN_LINE)
+        lines.insert(0, f":white_check_mark: *{name}* {code(snapshot.active.slug)} — staff")
+    blocks += capped_sections(lines, max_blocks=LIST_SECTIONS, how=f"`{command} org list` shows them all")
     if len(snapshot.organizations) > 1:
         blocks.append(_context(f"Switch with `{command} org use <slug>`."))
     return blocks
@@ -92,7 +97,7 @@ def _wallet(snapshot: HomeSnapshot) -> list[dict[str, Any]]:
     return [{"type": "divider"}, _header("Wallet"), _section(f"Balance: *{balance}*")]
 
 
-def _servers(snapshot: HomeSnapshot) -> list[dict[str, Any]]:
+def _servers(snapshot: HomeSnapshot, command: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [{"type": "divider"}, _header("Servers")]
     if not snapshot.servers:
         return [*blocks, _section("No servers yet.")]
@@ -101,21 +106,22 @@ def _servers(snapshot: HomeSnapshot) -> list[dict[str, Any]]:
         status = server.status or "unknown"
         emoji = STATUS_EMOJI.get(status, ":white_circle:")
         ip = f" · {code(server.ip_address)}" if server.ip_address else ""
-        lines.append(f"{emoji} *{escape_mrkdwn(server.label)}* — {escape_mrkdwn(status)}{ip}")
+        lines.append(f"{emoji} *{clip_user_text(server.label, NAME_IN_LINE)}* — {escape_mrkdwn(status)}{ip}")
     if snapshot.more_servers:
-        lines.append("…and more.")
-    return [*blocks, _section("\n".join(lines))]
+        lines.append(f"…and more — `{command} vps` lists them.")
+    return [*blocks, *line_sections(lines)]
 
 
-def _tickets(snapshot: HomeSnapshot) -> list[dict[str, Any]]:
+def _tickets(snapshot: HomeSnapshot, command: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [{"type": "divider"}, _header("Open tickets")]
     if not snapshot.tickets:
         return [*blocks, _section("No open tickets.")]
     lines = [
-        f"• {escape_mrkdwn(t.subject)} — {t.status.replace('_', ' ')}, {t.priority} priority {code(str(t.id)[:8])}"
+        f"• {clip_user_text(t.subject, NAME_IN_LINE)} — {t.status.replace('_', ' ')}, {t.priority} priority "
+        f"{code(str(t.id)[:8])}"
         for t in snapshot.tickets
     ]
-    return [*blocks, _section("\n".join(lines))]
+    return [*blocks, *capped_sections(lines, max_blocks=LIST_SECTIONS, how=f"`{command} ticket list`")]
 
 
 def _bindings(snapshot: HomeSnapshot, command: str) -> list[dict[str, Any]]:
@@ -127,4 +133,4 @@ def _bindings(snapshot: HomeSnapshot, command: str) -> list[dict[str, Any]]:
         kinds = [k for k, on in (("billing", binding.notify_billing), ("vps", binding.notify_vps),
                                  ("tickets", binding.notify_tickets)) if on]  # fmt: skip
         lines.append(f"• <#{binding.channel_id}> — {', '.join(kinds) or 'nothing'}")
-    return [*blocks, _section("\n".join(lines))]
+    return [*blocks, *capped_sections(lines, max_blocks=LIST_SECTIONS, how=f"`{command} org bindings`")]

@@ -14,6 +14,7 @@ from bot.db.bindings import BindingRow
 from bot.db.orgs import MemberRow
 from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.fit import IN_PANEL, MESSAGE_BLOCKS, capped_sections, fallback
 from bot.rendering.identity import render_link_prompt
 from bot.services.bindings import BindOutcome, UnbindOutcome, kinds_of
 from bot.services.identity import OrgContext
@@ -173,7 +174,7 @@ def render_org_list(listing: OrgListing, command: str) -> dict[str, Any]:
         role = entry.role or "staff"
         active = " — *active*" if entry.active else ""
         lines.append(f"{marker} *{escape_mrkdwn(entry.name)}* {code(entry.slug)} — {role}{active}")
-    blocks = [_section("*Your organisations*\n" + "\n".join(lines))]
+    blocks = capped_sections(["*Your organisations*", *lines], max_blocks=MESSAGE_BLOCKS - 1, how=IN_PANEL)
     notes = [f"Switch with `{command} org use <slug>`."]
     if listing.is_staff:
         notes.append(STAFF_NOTE.format(command=command))
@@ -181,7 +182,7 @@ def render_org_list(listing: OrgListing, command: str) -> dict[str, Any]:
     text = "Your organisations: " + ", ".join(
         escape_mrkdwn(e.slug) + (" (active)" if e.active else "") for e in listing.entries
     )
-    return _ephemeral(text, blocks)
+    return _ephemeral(fallback(text), blocks)
 
 
 def render_org_chosen(org: OrgContext, *, overridden_here: bool) -> dict[str, Any]:
@@ -277,8 +278,6 @@ class DirectMessages:
 
 # --- members -----------------------------------------------------------------------------------------------------
 
-_MAX_SECTION_CHARS = 2900
-
 
 def render_members(org: OrgContext, members: Sequence[MemberRow], command: str) -> dict[str, Any]:
     lines = []
@@ -286,19 +285,10 @@ def render_members(org: OrgContext, members: Sequence[MemberRow], command: str) 
         slack = " " + " ".join(f"<@{s}>" for s in member.slack_user_ids) if member.slack_user_ids else ""
         lines.append(f"• *{escape_mrkdwn(member.name)}* ({escape_mrkdwn(member.email)}){slack} — {member.role}")
     header = f"*Members of {escape_mrkdwn(org.name)}* ({len(members)})"
-    blocks: list[dict[str, Any]] = []
-    chunk = header
-    for line in lines:
-        if len(chunk) + len(line) + 1 > _MAX_SECTION_CHARS:
-            blocks.append(_section(chunk))
-            chunk = line
-        else:
-            chunk += "\n" + line
-    blocks.append(_section(chunk))
-    blocks = blocks[:48]
+    blocks = capped_sections([header, *lines], max_blocks=MESSAGE_BLOCKS - 1, how=IN_PANEL)
     blocks.append(_context(f"`{command} org invite @someone [member|admin]` · `{command} org role @someone <role>`"))
     text = f"Members of {escape_mrkdwn(org.name)}: " + ", ".join(f"{escape_mrkdwn(m.name)} ({m.role})" for m in members)
-    return _ephemeral(text, blocks)
+    return _ephemeral(fallback(text), blocks)
 
 
 def render_invite_result(outcome: InviteOutcome) -> dict[str, Any]:
@@ -427,4 +417,5 @@ def render_bindings(org: OrgContext, rows: Sequence[BindingRow], command: str) -
         return _ephemeral(NO_BINDINGS.format(org=name, command=command))
     lines = [f"• <#{row.channel_id}> — {', '.join(kinds_of(row)) or 'nothing'}" for row in rows]
     text = f"*Channels bound to {name}*\n" + "\n".join(lines)
-    return _ephemeral(text, [_section(text), _context(f"`{command} org unbind` in a channel removes its binding.")])
+    blocks = capped_sections([f"*Channels bound to {name}*", *lines], max_blocks=MESSAGE_BLOCKS - 1)
+    return _ephemeral(fallback(text), [*blocks, _context(f"`{command} org unbind` in a channel removes its binding.")])

@@ -10,8 +10,22 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.db.tickets import ReplyRow, TicketRow
-from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
+from bot.db.tickets import CATEGORY_MAX, SUBJECT_MAX, ReplyRow, TicketRow
+from bot.rendering.escape import Mrkdwn, code, escape_mrkdwn, mrkdwn
+from bot.rendering.fit import (
+    INPUT_HINT,
+    MESSAGE_BLOCKS,
+    MESSAGE_BLOCKS_TEXT,
+    SECTION_FIELD,
+    SECTION_TEXT,
+    capped_sections,
+    clip,
+    clip_user_text,
+    fallback,
+    pack_posts,
+    sections,
+    split_text,
+)
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -34,6 +48,13 @@ NOTE_HINT_STAFF_ONLY = (
 NOTE_HINT_UNLINKED = "Your Slack account is not linked to ContainerStacks, so this message was not added to the ticket."
 NOTE_HINT_NOT_MEMBER = "You are not in this ticket's organisation, so your message was not added to the ticket."
 EDIT_NOT_SYNCED = "Edits are not synced: the ticket keeps the text you first sent. Reply again to add a correction."
+REPLY_HINT = "Up to 3,000 characters; for more, send several replies."
+REPLY_TOO_LONG_FIELD = "Too long for one ticket reply (fewer characters fit with emoji). Send it as several replies."
+REPLY_TOO_LONG = (
+    "This message is {length:,} characters, too long for one ticket reply (at most about {limit:,} characters, "
+    "fewer with emoji or accented letters), so it was not added to the ticket. "
+    "Send it again as several shorter messages in this thread."
+)
 NO_TICKETS = "Your organisation has no support tickets yet. Open one with `{command} ticket new`."
 SUPPORT_CHANNEL_SET = "Ticket cards will be posted in <#{channel}> from now on."
 STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "resolved": "Resolved", "closed": "Closed"}
@@ -74,8 +95,14 @@ def _metadata(ticket_id: object, kind: str) -> dict[str, Any]:
     return {"event_type": "csbot_ticket", "event_payload": {"ticket_id": str(ticket_id), "kind": kind}}
 
 
-def _excerpt(value: str, limit: int = 600) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+#: Longest text typed in a ticket form: Slack's own limit for a text input (the panel takes longer ones).
+INPUT_MAX = 3000
+#: How much of a ticket's own text its card quotes, and a conversation shows of one message (escaped).
+CARD_EXCERPT = 1500
+CONVERSATION_MESSAGE = 2 * SECTION_TEXT
+#: Names and subjects within one line of a list, escaped.
+NAME_IN_LINE = 200
+SUBJECT_IN_LINE = 300
 
 
 # --- triage card ---------------------------------------------------------------------------------------------
@@ -86,21 +113,22 @@ def render_card(ticket: TicketRow, *, assignee_slack_id: str | None = None) -> d
     assignee = (
         f"<@{assignee_slack_id}>"
         if assignee_slack_id
-        else (escape_mrkdwn(ticket.assignee_name) if ticket.assignee_name else "_unassigned_")
+        else (clip_user_text(ticket.assignee_name, NAME_IN_LINE) if ticket.assignee_name else "_unassigned_")
     )
     tid = str(ticket.id)
+    requester = f"{clip_user_text(ticket.requester_name, NAME_IN_LINE)} ({clip_user_text(ticket.requester_email, 320)})"
     fields = [
-        f"*Organisation*\n{escape_mrkdwn(ticket.organization_name)}",
-        f"*Requester*\n{escape_mrkdwn(ticket.requester_name)} ({escape_mrkdwn(ticket.requester_email)})",
-        f"*Category*\n{escape_mrkdwn(ticket.category)}",
+        f"*Organisation*\n{clip_user_text(ticket.organization_name, NAME_IN_LINE)}",
+        f"*Requester*\n{requester}",
+        f"*Category*\n{clip_user_text(ticket.category, NAME_IN_LINE)}",
         f"*Priority*\n{PRIORITY_EMOJI.get(ticket.priority, '')} {ticket.priority}",
         f"*Status*\n{_label(ticket.status)}",
         f"*Assignee*\n{assignee}",
     ]
     blocks: list[dict[str, Any]] = [
         _section(f":ticket: *{escape_mrkdwn(ticket.subject)}* {code(short_id(tid))}"),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-        _section(">" + escape_mrkdwn(_excerpt(ticket.message)).replace("\n", "\n>")),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": clip(f, SECTION_FIELD)} for f in fields]},
+        _section(clip(">" + clip_user_text(ticket.message, CARD_EXCERPT).replace("\n", "\n>"), SECTION_TEXT)),
         _context(
             f"Opened {_ago(ticket.created_at)} · "
             + ("staff have replied" if ticket.has_staff_reply else "no staff reply yet")
@@ -195,18 +223,34 @@ def render_root(kind: str, ticket: TicketRow, *, link_url: str | None, assignee_
 # --- thread posts --------------------------------------------------------------------------------------------
 
 
-def render_reply_post(kind: str, reply: ReplyRow, thread_ts: str) -> dict[str, Any]:
+def render_reply_posts(kind: str, reply: ReplyRow, thread_ts: str) -> list[dict[str, Any]]:
+    """A reply mirrored into a thread, whole: one post, or several in order when it is longer than one
+    message can hold (each then says which part it is)."""
+    author = clip_user_text(reply.author_name, NAME_IN_LINE)
     if reply.is_staff_reply:
-        who = f"*{escape_mrkdwn(reply.author_name)}* (ContainerStacks support)"
+        who = f"*{author}* (ContainerStacks support)"
     else:
-        who = f"*{escape_mrkdwn(reply.author_name)}*" + (" (customer)" if kind == "triage" else "")
-    body = escape_mrkdwn(_excerpt(reply.message, 2900))
-    return {
-        "text": mrkdwn("{who}: {body}", who=reply.author_name, body=body),
-        "blocks": [_section(f"{who}\n{body}")],
-        "thread_ts": thread_ts,
-        "metadata": _metadata(reply.ticket_id, "reply"),
-    }
+        who = f"*{author}*" + (" (customer)" if kind == "triage" else "")
+    body = escape_mrkdwn(reply.message)
+    pieces = split_text(f"{who}\n{body}", SECTION_TEXT)
+    posts = pack_posts([_section(p) for p in pieces], limit=MESSAGE_BLOCKS - 1, budget=MESSAGE_BLOCKS_TEXT - 100)
+    payloads = []
+    for number, post in enumerate(posts, start=1):
+        words = "\n".join(b["text"]["text"] for b in post)
+        if number == 1:
+            words = words.removeprefix(who).lstrip("\n")
+        part = f" (part {number} of {len(posts)})" if len(posts) > 1 else ""
+        note = [_context(f"Part {number} of {len(posts)} of one reply.")] if part else []
+        text = mrkdwn("{who}{part}: {body}", who=author, part=part, body=Mrkdwn(words))
+        payloads.append(
+            {
+                "text": fallback(text),
+                "blocks": [*post, *note],
+                "thread_ts": thread_ts,
+                "metadata": _metadata(reply.ticket_id, "reply"),
+            }
+        )
+    return payloads
 
 
 def render_status_post(ticket_id: object, old: str | None, new: str, thread_ts: str, by: str | None) -> dict[str, Any]:
@@ -220,8 +264,8 @@ def render_sla_reminder(ticket: TicketRow, hours: int, assignee_slack_id: str | 
     who = f"<@{assignee_slack_id}>" if assignee_slack_id else "_unassigned_"
     text = (
         f":alarm_clock: First response overdue ({hours} h SLA, {ticket.priority}): "
-        f"*{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} from "
-        f"{escape_mrkdwn(ticket.organization_name)}, opened {_ago(ticket.created_at)}. Assignee: {who}"
+        f"*{clip_user_text(ticket.subject, SUBJECT_IN_LINE)}* {code(short_id(ticket.id))} from "
+        f"{clip_user_text(ticket.organization_name, NAME_IN_LINE)}, opened {_ago(ticket.created_at)}. Assignee: {who}"
     )
     return {"text": text, "blocks": [_section(text)]}
 
@@ -233,13 +277,17 @@ def render_digest(counts: dict[str, int], oldest: list[TicketRow]) -> dict[str, 
         f"3–7 days: {counts['d3_7']}, over 7 days: {counts['over_7d']}"
     )
     lines = [
-        f"• {code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {escape_mrkdwn(t.organization_name)}, "
-        f"{t.priority}, {_label(t.status)}, opened {_ago(t.created_at)}"
+        f"• {code(short_id(t.id))} *{clip_user_text(t.subject, SUBJECT_IN_LINE)}* — "
+        f"{clip_user_text(t.organization_name, NAME_IN_LINE)}, {t.priority}, {_label(t.status)}, "
+        f"opened {_ago(t.created_at)}"
         for t in oldest
     ]
+    if total > len(oldest) and lines:
+        lines.append(f"…and {total - len(oldest):,} more — each open ticket has its card in this channel.")
     blocks = [_section(summary)]
     if lines:
-        blocks.append(_section("*Oldest open tickets*\n" + "\n".join(lines)))
+        budget = MESSAGE_BLOCKS_TEXT - len(summary)
+        blocks += capped_sections(["*Oldest open tickets*", *lines], max_blocks=MESSAGE_BLOCKS - 1, budget=budget)
     return {"text": f"Open tickets: {total}", "blocks": blocks}
 
 
@@ -267,19 +315,26 @@ def render_new_modal(
     message_ts: str | None = None,
 ) -> dict[str, Any]:
     """The new-ticket form, bound to `organization_id`: the ticket is filed there or nowhere."""
-    subject_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 500}
+    subject_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": SUBJECT_MAX}
     if subject:
-        subject_el["initial_value"] = subject[:500]
-    message_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": True}
+        subject_el["initial_value"] = subject[:SUBJECT_MAX]
+    message_el: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": True,
+        "max_length": INPUT_MAX,
+    }
     if message:
-        message_el["initial_value"] = message[:3000]
+        message_el["initial_value"] = message[:INPUT_MAX]
     priority_el = {
         "type": "static_select",
         "action_id": "value",
         "initial_option": _option("medium", "medium"),
         "options": [_option(p, p) for p in PRIORITIES],
     }
-    category_el = {"type": "plain_text_input", "action_id": "value", "initial_value": "general", "max_length": 100}
+    category_el = {
+        "type": "plain_text_input", "action_id": "value", "initial_value": "general", "max_length": CATEGORY_MAX
+    }  # fmt: skip
     meta = json.dumps({"organization_id": str(organization_id), "channel_id": channel_id, "message_ts": message_ts})
     return {
         "type": "modal",
@@ -298,6 +353,8 @@ def render_new_modal(
 
 
 def render_reply_modal(ticket: TicketRow) -> dict[str, Any]:
+    """The reply form, its input bounded by Slack's limit (the submission checks what the panel can store)."""
+    element = {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": INPUT_MAX}
     return {
         "type": "modal",
         "callback_id": REPLY_CALLBACK_ID,
@@ -307,7 +364,7 @@ def render_reply_modal(ticket: TicketRow) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             _context(f"*{escape_mrkdwn(ticket.subject)}* — {_label(ticket.status)}"),
-            _input("message", "Reply", {"type": "plain_text_input", "action_id": "value", "multiline": True}),
+            _input("message", "Reply", element, clip(REPLY_HINT, INPUT_HINT)),
         ],
     }
 
@@ -348,16 +405,16 @@ def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[s
     if not tickets:
         return _ephemeral(NO_TICKETS.format(command=command))
     lines = [
-        f"{code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {_label(t.status)}, {t.priority}, "
+        f"{code(short_id(t.id))} *{clip_user_text(t.subject, SUBJECT_IN_LINE)}* — {_label(t.status)}, {t.priority}, "
         f"last activity {_ago(t.last_activity)}"
         for t in tickets
     ]
-    header = f"*Support tickets of {escape_mrkdwn(org_name)}*"
+    header = f"*Support tickets of {clip_user_text(org_name, NAME_IN_LINE)}*"
     listed = "; ".join(f"{short_id(t.id)} {_label(t.status)}" for t in tickets)
-    text = mrkdwn("Support tickets of {org}: {listed}", org=org_name, listed=listed)
-    return _ephemeral(
-        text, [_section(header + "\n" + "\n".join(lines)), _context(f"Open one with `{command} ticket <id>`.")]
-    )
+    text = fallback(mrkdwn("Support tickets of {org}: {listed}", org=org_name, listed=listed))
+    how = f"`{command} ticket <id>` opens any ticket"
+    blocks = capped_sections([header, *lines], max_blocks=MESSAGE_BLOCKS - 1, how=how)
+    return _ephemeral(text, [*blocks, _context(f"Open one with `{command} ticket <id>`.")])
 
 
 def render_conversation(ticket: TicketRow, replies: list[ReplyRow], command: str) -> dict[str, Any]:
@@ -365,24 +422,26 @@ def render_conversation(ticket: TicketRow, replies: list[ReplyRow], command: str
         f":ticket: *{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} — {_label(ticket.status)}, "
         f"{ticket.priority}, {escape_mrkdwn(ticket.category)}"
     )
-    blocks = [
-        _section(head),
-        _section(
-            f"*{escape_mrkdwn(ticket.requester_name)}* {_ago(ticket.created_at)}\n{escape_mrkdwn(ticket.message)}"
-        ),
-    ]
-    shown = replies[-20:]
-    if len(replies) > len(shown):
-        blocks.append(_context(f"{len(replies) - len(shown)} earlier replies not shown."))
-    for reply in shown:
-        who = escape_mrkdwn(reply.author_name) + (" (support)" if reply.is_staff_reply else "")
-        blocks.append(_section(f"*{who}* {_ago(reply.created_at)}\n{escape_mrkdwn(_excerpt(reply.message, 2800))}"))
+    requester = clip_user_text(ticket.requester_name, NAME_IN_LINE)
+    opening = clip_user_text(ticket.message, 2 * CONVERSATION_MESSAGE)
+    blocks = [_section(clip(head, SECTION_TEXT)), *sections(f"*{requester}* {_ago(ticket.created_at)}\n{opening}")]
+    said = []
+    for reply in replies[-20:]:
+        who = clip_user_text(reply.author_name, NAME_IN_LINE) + (" (support)" if reply.is_staff_reply else "")
+        words = clip_user_text(reply.message, CONVERSATION_MESSAGE)
+        said.append(sections(f"*{who}* {_ago(reply.created_at)}\n{words}"))
+    room = MESSAGE_BLOCKS - len(blocks) - 2  # the note on earlier replies and the closing hint
+    while said and sum(len(s) for s in said) > room:
+        said.pop(0)  # the newest replies matter most
+    if len(replies) > len(said):
+        blocks.append(_context(f"{len(replies) - len(said)} earlier replies not shown."))
+    blocks += [block for reply_blocks in said for block in reply_blocks]
     blocks.append(_context(f"Answer with `{command} ticket reply {short_id(ticket.id)}`."))
     text = mrkdwn(
         "Ticket {id}: {subject} ({status}), {count} replies",
         id=short_id(ticket.id), subject=ticket.subject, status=_label(ticket.status), count=len(replies),
     )  # fmt: skip
-    return _ephemeral(text, blocks[:50])
+    return _ephemeral(text, blocks)
 
 
 def render_settings(

@@ -9,6 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
+from bot.rendering.fit import (
+    IN_PANEL,
+    INPUT_HINT,
+    MESSAGE_BLOCKS,
+    SECTION_TEXT,
+    capped_sections,
+    clip,
+    clip_user_text,
+    lines_message,
+    more_line,
+)
 
 if TYPE_CHECKING:
     from bot.services.vps import PlanView, ServerList, ServerView
@@ -58,6 +69,7 @@ INSUFFICIENT_FUNDS = (
     "Top up with {command} wallet topup first."
 )
 NO_SERVERS = "No servers yet."
+SHOWN_SERVERS = 20  # each with its buttons: 41 blocks of the 50 a message may have
 CANCELLED = "Cancelled; nothing was changed."
 STATUS_EMOJI = {
     "running": ":large_green_circle:",
@@ -149,10 +161,13 @@ def render_server_list(listing: ServerList, command: str) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [_section(f"*{title}*")]
     if not listing.servers:
         blocks.append(_section(NO_SERVERS))
-    for server in listing.servers[:20]:
+    for server in listing.servers[:SHOWN_SERVERS]:
         blocks.append(_section(_server_line(server)))
         if listing.can_manage:
             blocks.append(server_buttons(server))
+    if len(listing.servers) > SHOWN_SERVERS:
+        hidden = len(listing.servers) - SHOWN_SERVERS
+        blocks.append(_context(more_line(hidden, f"`{command} vps <label>` shows any one")))
     if listing.can_manage:
         create = _button("Create server", CREATE_OPEN_ACTION_ID, str(listing.organization_id), style="primary")
         blocks.append({"type": "actions", "elements": [create]})
@@ -180,17 +195,17 @@ def render_plans(plans: list[PlanView]) -> dict[str, Any]:
     if not plans:
         return _message("No plans are offered right now.", [_section("No plans are offered right now.")])
     lines = [
-        f"*{escape_mrkdwn(p.name)}* ({code(p.linode_type)}) · {hourly(p.hourly)} · {format_money(p.monthly)}/month"
-        + (f" · {escape_mrkdwn(p.region)}" if p.region else "")
+        f"*{clip_user_text(p.name, 200)}* ({code(p.linode_type)}) · {hourly(p.hourly)} · "
+        f"{format_money(p.monthly)}/month" + (f" · {clip_user_text(p.region, 100)}" if p.region else "")
         for p in plans
     ]
-    blocks = [_section("*Server plans*"), _section("\n".join(lines[:40]))]
+    blocks = [_section("*Server plans*"), *capped_sections(lines, max_blocks=MESSAGE_BLOCKS - 2, how=IN_PANEL)]
     blocks.append(_context("Hourly = monthly price / 730. The first hour is charged when a server is created."))
     return _message(f"{len(plans)} server plan(s)", blocks)
 
 
 def render_problem(message: str, *, replace: bool = True) -> dict[str, Any]:
-    text = f":no_entry_sign: {escape_mrkdwn(message)}"
+    text = f":no_entry_sign: {clip_user_text(message, SECTION_TEXT - 20)}"
     return _message(text, [_section(text)], replace=replace)
 
 
@@ -227,7 +242,7 @@ def render_rebuild_confirm(server_id: str, label: str, image: str) -> dict[str, 
     )
     confirm = {
         "title": {"type": "plain_text", "text": "Rebuild server?"},
-        "text": {"type": "mrkdwn", "text": f"All data on {escape_mrkdwn(label)} will be erased."},
+        "text": {"type": "mrkdwn", "text": f"All data on {clip_user_text(label, 200)} will be erased."},
         "confirm": {"type": "plain_text", "text": "Rebuild"},
         "deny": {"type": "plain_text", "text": "Keep it"},
         "style": "danger",
@@ -303,7 +318,7 @@ def loading_modal(title: str = "Create a server") -> dict[str, Any]:
 
 def message_modal(title: str, message: str) -> dict[str, Any]:
     """A modal saying one thing; `message` is plain text (a refusal, what the user typed), escaped here."""
-    return _note_modal(title, escape_mrkdwn(message))
+    return _note_modal(title, clip_user_text(message, SECTION_TEXT))
 
 
 def _note_modal(title: str, text: str) -> dict[str, Any]:
@@ -321,7 +336,7 @@ def _input(
         "optional": optional,
     }
     if hint:
-        block["hint"] = {"type": "plain_text", "text": hint[:2000]}
+        block["hint"] = {"type": "plain_text", "text": clip(hint, INPUT_HINT)}
     return block
 
 
@@ -495,6 +510,8 @@ def abandoned_notice(label: str, refunded: Decimal | None) -> dict[str, Any]:
 
 
 def staff_alert(title: str, lines: list[str]) -> dict[str, Any]:
-    body = "\n".join(f"• {escape_mrkdwn(line)}" for line in lines)
-    text = f":rotating_light: *{escape_mrkdwn(title)}*\n{body}"
-    return {"text": escape_mrkdwn(title), "blocks": [_section(text), _context("ContainerStacks servers")]}
+    body = "\n".join(f"• {clip_user_text(line, SECTION_TEXT // 2)}" for line in lines)
+    message = lines_message(
+        f":rotating_light: *{clip_user_text(title, 200)}*\n{body}", context="ContainerStacks servers"
+    )
+    return {**message, "text": clip_user_text(title, 200)}

@@ -16,6 +16,7 @@ from typing import Any
 from bot.db.ledger import TransactionRow
 from bot.money import SYMBOLS, format_money
 from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.fit import SECTION_TEXT, clip_user_text, line_sections
 from bot.services.wallet import (
     APPROVAL_WINDOW_HOURS,
     DEFAULT_HOURLY_RATE,
@@ -38,7 +39,6 @@ HISTORY_NEWER_ACTION_ID = "wallet_history_newer"
 PAY_BUTTON_ACTION_ID = "open_url_paypal_topup"
 
 DESCRIPTION_MAX_CHARS = 60
-LINES_PER_SECTION = 10
 NO_TRANSACTIONS = "No transactions yet."
 NO_BURN = "No billed servers"
 CARD_HINT = "`{command} wallet topup <amount>` adds funds · `{command} wallet history` shows more."
@@ -144,8 +144,7 @@ def ledger_line(row: TransactionRow) -> str:
 def _ledger_sections(rows: Sequence[TransactionRow]) -> list[dict[str, Any]]:
     if not rows:
         return [_section(NO_TRANSACTIONS)]
-    lines = [ledger_line(row) for row in rows]
-    return [_section("\n".join(lines[i : i + LINES_PER_SECTION])) for i in range(0, len(lines), LINES_PER_SECTION)]
+    return line_sections([ledger_line(row) for row in rows])
 
 
 # -- the card ------------------------------------------------------------------------------------------
@@ -327,4 +326,4 @@ def render_topup_started(started: StartedTopup) -> dict[str, Any]:
 def render_problem(message: str, *, transient: bool = False) -> dict[str, Any]:
     """A refusal or PayPal failure replacing the preview (plain-text message, escaped here)."""
     icon = ":warning:" if transient else ":no_entry_sign:"
-    return replacement(f"{icon} {escape_mrkdwn(message)}")
+    return replacement(f"{icon} {clip_user_text(message, SECTION_TEXT - 20)}")

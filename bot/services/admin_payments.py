@@ -25,13 +25,16 @@ class UnknownEvent(UserError):
 class PaymentsOverview:
     recent: list[InboxSummary]
     failures: list[InboxSummary]
+    failures_total: int  # failures listed or not (an outage can leave hundreds)
 
 
 async def overview(engine: AsyncEngine, actor: Actor) -> PaymentsOverview:
     actor.require(Action.STAFF)
     async with engine.connect() as conn:
         return PaymentsOverview(
-            recent=await inbox_db.recent(conn, RECENT_LIMIT), failures=await inbox_db.failures(conn, FAILURE_LIMIT)
+            recent=await inbox_db.recent(conn, RECENT_LIMIT),
+            failures=await inbox_db.failures(conn, FAILURE_LIMIT),
+            failures_total=await inbox_db.failure_count(conn),
         )
 
 

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -30,6 +31,8 @@ from bot.services.permissions import Action, Grant, OrgRole, require
 NAME_MAX_CHARS = 255
 SLUG_MAX_CHARS = 255
 SLUG_SUFFIX_CHARS = 8
+SUGGESTED_SLUGS = 10
+SLUG_ECHO_CHARS = 100
 ENTITY = "organization"
 _NOT_SLUG = re.compile(r"[^a-z0-9]")
 
@@ -48,9 +51,15 @@ class OrgNameInvalid(UserError):
 class UnknownOrganization(UserError):
     """No organisation of yours has that slug."""
 
-    def __init__(self, slug: str, yours: Sequence[str]) -> None:
-        listed = ", ".join(yours) if yours else "none yet"
-        super().__init__(f"None of your organisations has the slug “{slug}”. Your organisations: {listed}.")
+    def __init__(self, slug: str, yours: Sequence[str], command: str = "/cs") -> None:
+        # Someone in hundreds of organisations gets the closest few and the way to see the rest.
+        shown = list(yours) if len(yours) <= SUGGESTED_SLUGS else get_close_matches(slug, yours, SUGGESTED_SLUGS, 0)
+        listed = ", ".join(shown) if shown else "none yet"
+        if len(shown) < len(yours):
+            listed = f"{listed} …and {len(yours) - len(shown):,} more — `{command} org list` shows them all"
+        label = "Your organisations" if len(shown) == len(yours) else "The closest of your organisations"
+        typed = slug if len(slug) <= SLUG_ECHO_CHARS else slug[: SLUG_ECHO_CHARS - 1] + "…"
+        super().__init__(f"None of your organisations has the slug “{typed}”. {label}: {listed}.")
 
 
 class InvalidRole(UserError):
@@ -279,7 +288,9 @@ async def list_members(engine: AsyncEngine, actor: Actor) -> tuple[OrgContext, l
 # --- choosing and creating -------------------------------------------------------------------------------
 
 
-async def use_organization(engine: AsyncEngine, actor: Actor, slug: str, *, channel_id: str | None) -> OrgContext:
+async def use_organization(
+    engine: AsyncEngine, actor: Actor, slug: str, *, channel_id: str | None, command: str = "/cs"
+) -> OrgContext:
     """Remember `slug` as the actor's active organisation (members, or staff for any organisation)."""
     wanted = slug.strip()
     async with engine.begin() as conn:
@@ -287,7 +298,7 @@ async def use_organization(engine: AsyncEngine, actor: Actor, slug: str, *, chan
         org = await orgs_db.organization_by_slug(conn, wanted)
         role = next((m.role for m in memberships if org is not None and m.organization_id == org.id), None)
         if org is None or (role is None and not actor.is_staff):
-            raise UnknownOrganization(slug, [m.slug for m in memberships])
+            raise UnknownOrganization(slug, [m.slug for m in memberships], command)
         await identities_db.set_active_organization(
             conn,
             enterprise_id=actor.slack.enterprise_id,

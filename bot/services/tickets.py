@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import identities as identities_db
 from bot.db import tickets as tickets_db
-from bot.db.tickets import DuplicateSlackMessage, ReplyRow, ThreadRow, TicketRow
+from bot.db.tickets import CATEGORY_MAX, SUBJECT_MAX, DuplicateSlackMessage, ReplyRow, ThreadRow, TicketRow
 from bot.errors import UserError
 from bot.services import audit, tickets_sla
 from bot.services.identity import Actor, SlackRef
@@ -34,10 +34,33 @@ MIN_PREFIX = 4
 #: How long a thread message waits for a ticket root that Slack has accepted but whose ts the outbox
 #: has not recorded yet: the reply can arrive in that gap, and must not be taken for an ordinary thread.
 ROOT_IN_FLIGHT_WAIT_SECONDS = 3.0
+#: The panel's trigger on support_ticket_replies sends each new reply whole through pg_notify, which
+#: refuses a payload of 8,000 bytes or more (migrations/sql/0001_panel_baseline.sql): the INSERT of a
+#: longer reply fails, so neither the panel nor the bot can store one.
+NOTIFY_PAYLOAD_MAX = 7999
+#: The rest of that payload: three ids, the flag, the timestamp and the JSON around them (~230 bytes).
+NOTIFY_ENVELOPE = 300
+REPLY_MAX_BYTES = NOTIFY_PAYLOAD_MAX - NOTIFY_ENVELOPE
+#: JSON escapes as PostgreSQL writes them; other control characters take six bytes (\u00XX).
+_JSON_ESCAPES = {'"': 2, "\\": 2, "\b": 2, "\f": 2, "\n": 2, "\r": 2, "\t": 2}
 
 
 class TicketNotFound(UserError):
     """I can't find that ticket in your organisation."""
+
+
+class ReplyTooLong(UserError):
+    """Too long for one ticket reply: send it as several shorter replies."""
+
+
+def reply_bytes(text: str) -> int:
+    """Bytes `text` takes inside the panel's notification (JSON-escaped, UTF-8)."""
+    return sum(_JSON_ESCAPES.get(c) or (6 if c < " " else len(c.encode())) for c in text)
+
+
+def reply_fits(text: str) -> bool:
+    """Whether the panel can store `text` as one reply (see `NOTIFY_PAYLOAD_MAX`)."""
+    return reply_bytes(text.strip()) <= REPLY_MAX_BYTES
 
 
 class StaffOnly(UserError):
@@ -57,8 +80,12 @@ def validate_draft(draft: TicketDraft) -> dict[str, str]:
     errors: dict[str, str] = {}
     if len(draft.subject.strip()) < 3:
         errors["subject"] = "The subject needs at least 3 characters."
+    elif len(draft.subject.strip()) > SUBJECT_MAX:
+        errors["subject"] = f"The subject can have at most {SUBJECT_MAX} characters."
     if len(draft.category.strip()) < 2:
         errors["category"] = "The category needs at least 2 characters."
+    elif len(draft.category.strip()) > CATEGORY_MAX:
+        errors["category"] = f"The category can have at most {CATEGORY_MAX} characters."
     if draft.priority not in PRIORITIES:
         errors["priority"] = "Choose low, medium, high or urgent."
     if len(draft.message.strip()) < 10:
@@ -232,6 +259,8 @@ async def reply(
     """A reply from a modal: a staff reply when the author is staff, else a customer reply."""
     if not text.strip():
         raise UserError("The reply is empty.")
+    if not reply_fits(text):
+        raise ReplyTooLong
     async with engine.begin() as conn:
         ticket = await _visible_ticket(conn, actor, ticket_id)
         await _insert_reply(
@@ -341,6 +370,7 @@ class ThreadOutcome(Enum):
     UNLINKED = "unlinked"
     NOT_STAFF = "not_staff"
     NOT_MEMBER = "not_member"
+    TOO_LONG = "too_long"  # the panel cannot store it as one reply: its author is told to split it
     EDIT_IGNORED = "edit_ignored"
 
 
@@ -401,6 +431,8 @@ async def thread_message(
             return ThreadOutcome.NOT_STAFF
         if not is_staff and not await tickets_db.is_member(conn, ticket.organization_id, identity.user_id):
             return ThreadOutcome.NOT_MEMBER
+        if not reply_fits(message.text):
+            return ThreadOutcome.TOO_LONG
         try:
             async with conn.begin_nested():  # a concurrent copy of the same message rolls back to here
                 await _insert_reply(

@@ -23,7 +23,11 @@ REPLAY = CommandSpec(
 
 async def show_payments(call: CommandCall) -> None:
     overview = await admin_payments.overview(call.services.engine, call.linked)
-    await call.reply(render_payments_overview(overview.recent, overview.failures, call.command))
+    await call.reply(
+        render_payments_overview(
+            overview.recent, overview.failures, call.command, failures_total=overview.failures_total
+        )
+    )
 
 
 async def replay_payment(call: CommandCall) -> None:

@@ -28,7 +28,7 @@ async def show_usage(call: CommandCall) -> None:
     if actor.org is None:
         raise UserError(NO_ORGANISATION_HINT.format(command=call.command))
     usage = await summaries.month_usage(call.services.engine, actor, call.services.clock())
-    await call.reply(render.month_usage_card(usage))
+    await call.reply(render.month_usage_card(usage, call.command))
 
 
 async def show_admin(call: CommandCall) -> None:

@@ -160,7 +160,9 @@ async def use_organisation(call: CommandCall) -> None:
     if not call.args:
         raise UserError(MISSING_SLUG.format(usage=_usage(call), command=call.command))
     engine = call.services.engine
-    chosen = await orgs.use_organization(engine, call.linked, call.args[0], channel_id=call.channel_id)
+    chosen = await orgs.use_organization(
+        engine, call.linked, call.args[0], channel_id=call.channel_id, command=call.command
+    )
     now = await resolve_actor(call.services.pool, call.slack, call.channel_id)
     overridden = now is not None and now.org is not None and now.org.id != chosen.id
     await call.reply(render.render_org_chosen(chosen, overridden_here=overridden))

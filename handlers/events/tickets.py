@@ -64,6 +64,9 @@ def register(app: AsyncApp, services: Services) -> None:
             ThreadOutcome.UNLINKED: render.NOTE_HINT_UNLINKED,
             ThreadOutcome.NOT_STAFF: render.NOTE_HINT_STAFF_ONLY.format(prefix=prefix),
             ThreadOutcome.NOT_MEMBER: render.NOTE_HINT_NOT_MEMBER,
+            ThreadOutcome.TOO_LONG: render.REPLY_TOO_LONG.format(
+                length=len(message.text), limit=tickets.REPLY_MAX_BYTES // 100 * 100
+            ),
         }.get(outcome)
         if hint:
             await client.chat_postEphemeral(

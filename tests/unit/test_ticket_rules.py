@@ -46,7 +46,7 @@ def test_card_escapes_everything_the_panel_or_users_typed() -> None:
 
 def test_reply_and_conversation_renderers_escape_text() -> None:
     reply = ReplyRow(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), HOSTILE, HOSTILE, True, datetime.now(UTC))
-    assert "<!channel>" not in str(render.render_reply_post("triage", reply, "1.0")["blocks"])
+    assert "<!channel>" not in str(render.render_reply_posts("triage", reply, "1.0")[0]["blocks"])
     assert "<!channel>" not in str(render.render_conversation(_ticket(), [reply], "/cs")["blocks"])
     assert "<!channel>" not in str(render.render_list("Org", [_ticket()], "/cs")["blocks"])
     assert "<!channel>" not in str(render.render_digest({"under_1d": 1, "d1_3": 0, "d3_7": 0, "over_7d": 0},
