@@ -38,6 +38,11 @@ __all__ = ["SignedRequest", "SlackRequestFactory", "sign", "tamper", "with_signa
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
 
+def slack_escape(typed: str) -> str:
+    """Typed text as Slack sends it in events: `&`, `<`, `>` escaped."""
+    return typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _random_id(prefix: str, length: int = 10) -> str:
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
@@ -403,8 +408,12 @@ class SlackRequestFactory:
         channel_type: str = "channel",
         event_id: str | None = None,
         timestamp: int | None = None,
+        markup: bool = False,
     ) -> SignedRequest:
-        """A ``message`` event; without ``ts`` (and with an emulator) the message is posted there first."""
+        """A ``message`` event for what a person typed; without ``ts`` (and with an emulator) the message is
+        posted there first. Slack sends typed text with `&`, `<` and `>` escaped (mentions and links
+        would be `<…>` tokens): so does this, unless ``text`` is already Slack markup (``markup=True``)."""
+        text = text if markup else slack_escape(text)
         if ts is None:
             ts = self._said(user_id, channel, text, thread_ts) if subtype is None else self._now_ts()
         event: dict[str, Any] = {
@@ -438,9 +447,10 @@ class SlackRequestFactory:
         event_id: str | None = None,
         timestamp: int | None = None,
     ) -> SignedRequest:
-        """An ``app_mention``; the ``<@bot>`` mention is prefixed when ``text`` lacks it."""
+        """An ``app_mention``; the ``<@bot>`` mention is prefixed when ``text`` lacks it (the rest is
+        escaped as Slack escapes typed text)."""
         mention = f"<@{self.bot_user_id}>"
-        text = text if mention in text else f"{mention} {text}"
+        text = text if mention in text else f"{mention} {slack_escape(text)}"
         ts = ts or self._said(user_id, channel, text, thread_ts)
         event: dict[str, Any] = {
             "type": "app_mention",
