@@ -28,8 +28,9 @@ from bot.rendering import orgs as org_render
 from bot.rendering import tickets as ticket_render
 from bot.rendering import vps as vps_render
 from bot.rendering import wallet as wallet_render
-from bot.rendering.admin_payments import REPLAY_ACTION_ID
+from bot.rendering.admin_payments import EVENT_PAGER, REPLAY_ACTION_ID
 from bot.rendering.identity import LINK_BUTTON, LINK_KEY_CALLBACK
+from bot.rendering.paging import page_value
 from bot.services.access import NotInOrganisation
 from bot.services.wallet import TopupRequest
 from handlers.acting import Gate
@@ -87,8 +88,6 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
         REPLAY_ACTION_ID: {"value": "WH-0000000000"},
         wallet_render.TOPUP_CONFIRM_ACTION_ID: {"value": wallet_render.topup_value(topup)},
         wallet_render.TOPUP_CANCEL_ACTION_ID: {"value": "cancel"},
-        wallet_render.HISTORY_OLDER_ACTION_ID: {"value": wallet_render.history_value(w.org.id, 10, 10)},
-        wallet_render.HISTORY_NEWER_ACTION_ID: {"value": wallet_render.history_value(w.org.id, 0, 10)},
         ticket_render.ACTION_ASSIGN_ME: {"value": ticket},
         ticket_render.ACTION_ASSIGN_USER: {"type": "users_select", "selected_user": "U0NOBODY1",
                                            "block_id": ticket_render.CARD_BLOCK_PREFIX + ticket},
@@ -109,6 +108,11 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
     }  # fmt: skip
     for action_id in vps_render.POWER_ACTION_IDS.values():
         samples[action_id] = {"value": server}
+    for pager in (wallet_render.HISTORY_PAGER, vps_render.SERVER_PAGER, ticket_render.TICKET_PAGER,
+                  org_render.MEMBER_PAGER, org_render.BINDING_PAGER):  # fmt: skip
+        samples.update({key: {"value": page_value(w.org.id, 10, 10)} for key in pager.action_ids})
+    for pager in (org_render.ORG_PAGER, EVENT_PAGER):  # lists of whatever the clicker may see: no organisation
+        samples.update({key: {"value": page_value(None, 10, 10)} for key in pager.action_ids})
     return samples
 
 

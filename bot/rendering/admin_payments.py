@@ -6,8 +6,15 @@ from typing import Any
 
 from bot.db.paypal_events import InboxSummary
 from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.fit import line_sections
+from bot.rendering.paging import Pager, page_buttons, page_context
+from bot.services.admin_payments import PaymentsOverview
 
 REPLAY_ACTION_ID = "admin_payment_replay"
+EVENT_PAGER = Pager(
+    previous_id="admin_payments_newer", next_id="admin_payments_older", noun="Events", previous_label="Newer",
+    next_label="Older", note="newest first",
+)  # fmt: skip
 STATUS_EMOJI = {"processed": ":white_check_mark:", "pending": ":hourglass:", "processing": ":hourglass:",
                 "failed": ":warning:", "dead": ":x:"}  # fmt: skip
 
@@ -23,13 +30,15 @@ def _line(event: InboxSummary) -> str:
     )
 
 
-def render_payments_overview(recent: list[InboxSummary], failures: list[InboxSummary], command: str) -> dict[str, Any]:
+def render_payments_overview(overview: PaymentsOverview, command: str) -> dict[str, Any]:
+    """A page of recent events (Older/Newer) and, on every page, the failures with Replay buttons."""
+    recent, failures = overview.recent, overview.failures
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "PayPal events"}}]
     if not recent:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No PayPal events received yet."}})
     else:
-        text = "\n".join(_line(e) for e in recent)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Recent*\n" + text}})
+        blocks += [page_context(EVENT_PAGER, overview.span), *line_sections(["*Recent*", *(_line(e) for e in recent)])]
+        blocks += page_buttons(EVENT_PAGER, overview.span, None)
     blocks.append({"type": "divider"})
     if not failures:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Failures*\nNone. :tada:"}})
@@ -61,7 +70,7 @@ def render_payments_overview(recent: list[InboxSummary], failures: list[InboxSum
             "elements": [{"type": "mrkdwn", "text": f"Replay by id: `{command} admin payments replay <event id>`"}],
         }
     )
-    summary = f"PayPal events: {len(recent)} recent, {len(failures)} failed"
+    summary = f"PayPal events: {overview.span.total} received, {len(failures)} failed shown"
     return {"response_type": "ephemeral", "text": summary, "blocks": blocks}
 
 

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.db.tickets import ReplyRow, TicketRow
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
+from bot.rendering.fit import clip_user_text, line_sections
+from bot.rendering.paging import Pager, page_buttons, page_context
+
+if TYPE_CHECKING:
+    from bot.services.tickets import TicketList
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -26,6 +31,8 @@ ACTION_STATUS = "ticket_status"
 ACTION_REPLY = "ticket_reply_open"
 ACTION_CLOSE = "ticket_close"
 CARD_BLOCK_PREFIX = "ticket_card:"
+TICKET_PAGER = Pager(previous_id="ticket_list_previous", next_id="ticket_list_next", noun="Tickets")
+LIST_SUBJECT_CHARS = 120
 
 NOTE_HINT_STAFF_ONLY = (
     "Only linked ContainerStacks staff can answer tickets here, so your message was not sent to the customer. "
@@ -344,20 +351,23 @@ def render_notice(text: str) -> dict[str, Any]:
     return _ephemeral(text)
 
 
-def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[str, Any]:
+def render_list(listing: TicketList, command: str) -> dict[str, Any]:
+    """One page of the organisation's tickets with Previous/Next (subjects clipped: a page stays small)."""
+    tickets = listing.tickets
     if not tickets:
         return _ephemeral(NO_TICKETS.format(command=command))
     lines = [
-        f"{code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {_label(t.status)}, {t.priority}, "
-        f"last activity {_ago(t.last_activity)}"
+        f"{code(short_id(t.id))} *{clip_user_text(t.subject, LIST_SUBJECT_CHARS)}* — {_label(t.status)}, "
+        f"{t.priority}, last activity {_ago(t.last_activity)}"
         for t in tickets
     ]
-    header = f"*Support tickets of {escape_mrkdwn(org_name)}*"
+    header = f"*Support tickets of {escape_mrkdwn(listing.organization_name)}*"
     listed = "; ".join(f"{short_id(t.id)} {_label(t.status)}" for t in tickets)
-    text = mrkdwn("Support tickets of {org}: {listed}", org=org_name, listed=listed)
-    return _ephemeral(
-        text, [_section(header + "\n" + "\n".join(lines)), _context(f"Open one with `{command} ticket <id>`.")]
-    )
+    text = mrkdwn("Support tickets of {org}: {listed}", org=listing.organization_name, listed=listed)
+    blocks = [_section(header), page_context(TICKET_PAGER, listing.span), *line_sections(lines)]
+    blocks += page_buttons(TICKET_PAGER, listing.span, listing.organization_id)
+    blocks.append(_context(f"Open one with `{command} ticket <id>`."))
+    return _ephemeral(text, blocks)
 
 
 def render_conversation(ticket: TicketRow, replies: list[ReplyRow], command: str) -> dict[str, Any]:

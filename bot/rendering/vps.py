@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
+from bot.rendering.paging import Pager, page_buttons, page_context, page_range
 
 if TYPE_CHECKING:
     from bot.services.vps import PlanView, ServerList, ServerView
@@ -28,6 +29,7 @@ DELETE_OPEN_ACTION_ID = "vps_delete_open"
 CANCEL_ACTION_ID = "vps_cancel"
 CREATE_CALLBACK_ID = "vps_create_modal"
 DELETE_CALLBACK_ID = "vps_delete_modal"
+SERVER_PAGER = Pager(previous_id="vps_list_previous", next_id="vps_list_next", noun="Servers")
 VALUE = "value"  # the action id of every input inside the modals
 
 #: Modal block ids by the field names the services use in FieldErrors.
@@ -145,20 +147,24 @@ def server_buttons(server: ServerView) -> dict[str, Any]:
 
 
 def render_server_list(listing: ServerList, command: str) -> dict[str, Any]:
+    """One page of servers, each with its buttons (a page fits Slack's 50 blocks), and Previous/Next."""
     title = f"Servers of {escape_mrkdwn(listing.organization)}"
     blocks: list[dict[str, Any]] = [_section(f"*{title}*")]
     if not listing.servers:
         blocks.append(_section(NO_SERVERS))
-    for server in listing.servers[:20]:
+    else:
+        blocks.append(page_context(SERVER_PAGER, listing.span))
+    for server in listing.servers:
         blocks.append(_section(_server_line(server)))
         if listing.can_manage:
             blocks.append(server_buttons(server))
+    blocks += page_buttons(SERVER_PAGER, listing.span, listing.organization_id)
     if listing.can_manage:
         create = _button("Create server", CREATE_OPEN_ACTION_ID, str(listing.organization_id), style="primary")
         blocks.append({"type": "actions", "elements": [create]})
     blocks.append(_context(f"`{command} vps <label>` shows one · `{command} vps plans` lists prices"))
-    text = f"{title}: {len(listing.servers)} server(s)"
-    return _message(text, blocks)
+    shown = page_range(SERVER_PAGER, listing.span) if listing.servers else NO_SERVERS
+    return _message(f"{title}: {shown}", blocks)
 
 
 def render_server(server: ServerView, *, can_manage: bool) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from bot.db.ledger import TransactionRow
 from bot.money import SYMBOLS, format_money
 from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.paging import Pager, page_buttons, page_context
 from bot.services.wallet import (
     APPROVAL_WINDOW_HOURS,
     DEFAULT_HOURLY_RATE,
@@ -65,7 +66,6 @@ PAY_NOTE = (
     "Your wallet is credited as soon as PayPal confirms the payment: the page PayPal sends you back to "
     "says so, and I'll confirm it in a direct message (the Messages tab of this app)."
 )
-HISTORY_RANGE = "Rows {first}–{last}, newest first."
 HISTORY_CAPPED = "At most {max} rows are shown at a time."
 STATUS_LABELS = {"completed": "completed", "pending": "pending", "failed": "failed", "refunded": "refunded"}
 
@@ -192,40 +192,22 @@ def render_wallet_card(card: WalletCard, command: str) -> dict[str, Any]:
 # -- history -------------------------------------------------------------------------------------------
 
 
-def history_value(organization_id: uuid.UUID, offset: int, limit: int) -> str:
-    return json.dumps({"org": str(organization_id), "offset": offset, "limit": limit}, separators=(",", ":"))
-
-
-def parse_history_value(value: str) -> tuple[uuid.UUID, int, int] | None:
-    """(organisation id, offset, limit) from a paging button, or None if it is not ours."""
-    try:
-        data = json.loads(value)
-        org, offset, limit = uuid.UUID(str(data["org"])), int(data["offset"]), int(data["limit"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    if offset < 0 or not 1 <= limit <= HISTORY_MAX:
-        return None
-    return org, offset, limit
+#: The ledger history's page buttons (Newer goes back towards the newest rows).
+HISTORY_PAGER = Pager(
+    previous_id=HISTORY_NEWER_ACTION_ID, next_id=HISTORY_OLDER_ACTION_ID, noun="Rows", previous_label="Newer",
+    next_label="Older", note="newest first", max_limit=HISTORY_MAX,
+)  # fmt: skip
 
 
 def render_history(page: HistoryPage, *, requested: int | None = None) -> dict[str, Any]:
     org = escape_mrkdwn(page.org.name)
     blocks: list[dict[str, Any]] = [_section(f"*Wallet history of {org}*")]
     if page.transactions:
-        first, last = page.offset + 1, page.offset + len(page.transactions)
-        blocks.append(_context(HISTORY_RANGE.format(first=first, last=last)))
+        blocks.append(page_context(HISTORY_PAGER, page.span))
     if requested is not None and requested > HISTORY_MAX:
         blocks.append(_context(HISTORY_CAPPED.format(max=HISTORY_MAX)))
     blocks += _ledger_sections(page.transactions)
-    buttons = []
-    if page.offset > 0:
-        newer = max(0, page.offset - page.limit)
-        buttons.append(_button("Newer", HISTORY_NEWER_ACTION_ID, history_value(page.org.id, newer, page.limit)))
-    if page.has_older:
-        older = page.offset + page.limit
-        buttons.append(_button("Older", HISTORY_OLDER_ACTION_ID, history_value(page.org.id, older, page.limit)))
-    if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
+    blocks += page_buttons(HISTORY_PAGER, page.span, page.org.id)
     text = f"Wallet history of {org}: {len(page.transactions)} transactions"
     return _ephemeral(text, blocks)
 

@@ -25,11 +25,14 @@ from bot.errors import UserError
 from bot.services import audit
 from bot.services.identity import Actor, OrgContext, SlackRef
 from bot.services.link_tokens import link_url
+from bot.services.paging import Span, read_page
 from bot.services.permissions import Action, Grant, OrgRole, require
 
 NAME_MAX_CHARS = 255
 SLUG_MAX_CHARS = 255
 SLUG_SUFFIX_CHARS = 8
+#: Rows on one page of `/cs org list` and `/cs org members`.
+LIST_PAGE = 25
 ENTITY = "organization"
 _NOT_SLUG = re.compile(r"[^a-z0-9]")
 
@@ -176,8 +179,20 @@ class OrgEntry:
 
 @dataclass(frozen=True)
 class OrgListing:
+    """One page of the organisations someone may act in (staff: every organisation)."""
+
     entries: list[OrgEntry]
     is_staff: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class MemberList:
+    """One page of an organisation's members, owners first."""
+
+    org: OrgContext
+    members: list[MemberRow]
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -257,23 +272,35 @@ async def org_card(engine: AsyncEngine, actor: Actor) -> OrgCard | None:
     )  # fmt: skip
 
 
-async def list_organizations(engine: AsyncEngine, actor: Actor) -> OrgListing:
-    async with engine.connect() as conn:
-        rows = await identities_db.memberships(conn, actor.user_id)
+async def list_organizations(engine: AsyncEngine, actor: Actor, *, offset: int = 0) -> OrgListing:
+    """A page of the actor's organisations, memberships first; staff list every organisation."""
     active_id = actor.org.id if actor.org else None
+    everything = actor.is_staff
+    async with engine.connect() as conn:
+        rows, span = await read_page(
+            lambda: orgs_db.count_listable_organizations(conn, actor.user_id, everything=everything),
+            lambda n, at: orgs_db.listable_organizations(conn, actor.user_id, everything=everything, limit=n,
+                                                         offset=at),
+            offset=max(0, offset),
+            limit=LIST_PAGE,
+        )  # fmt: skip
     entries = [OrgEntry(r.name, r.slug, r.role, r.organization_id == active_id) for r in rows]
-    if actor.org is not None and not any(e.active for e in entries):
-        role = actor.org.role.label if actor.org.role else None
-        entries.append(OrgEntry(actor.org.name, actor.org.slug, role, True))
-    return OrgListing(entries=entries, is_staff=actor.is_staff)
+    return OrgListing(entries=entries, is_staff=actor.is_staff, span=span)
 
 
-async def list_members(engine: AsyncEngine, actor: Actor) -> tuple[OrgContext, list[MemberRow]]:
+async def list_members(engine: AsyncEngine, actor: Actor, *, offset: int = 0) -> MemberList:
     org = _active(actor)
     actor.require(Action.VIEW)
+    slack = actor.slack
     async with engine.connect() as conn:
-        rows = await orgs_db.members(conn, org.id, enterprise_id=actor.slack.enterprise_id, team_id=actor.slack.team_id)
-    return org, rows
+        rows, span = await read_page(
+            lambda: orgs_db.count_members(conn, org.id),
+            lambda n, at: orgs_db.members(conn, org.id, enterprise_id=slack.enterprise_id, team_id=slack.team_id,
+                                          limit=n, offset=at),
+            offset=max(0, offset),
+            limit=LIST_PAGE,
+        )  # fmt: skip
+    return MemberList(org, rows, span)
 
 
 # --- choosing and creating -------------------------------------------------------------------------------
