@@ -116,6 +116,24 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
     return samples
 
 
+def suggestion_samples(w: World) -> dict[str, dict[str, Any]]:
+    """A search typed into each searchable menu, where organisation A's menus are."""
+    server = str(w.server_id)
+    create_form = {
+        "type": "modal",
+        "callback_id": vps_render.CREATE_CALLBACK_ID,
+        "title": {"type": "plain_text", "text": "Create a server"},
+        "private_metadata": vps_render.create_metadata(None, None, organization_id=w.org.id),
+    }
+    return {
+        vps_render.CREATE_SEARCH_ACTION_ID: {"block_id": vps_render.FIELD_BLOCKS["image"], "view": create_form},
+        vps_render.REBUILD_IMAGE_ACTION_ID: {"block_id": vps_render.server_block(vps_render.REBUILD_IMAGE_ACTION_ID,
+                                                                                 server)},
+        vps_render.RESIZE_PLAN_ACTION_ID: {"block_id": vps_render.server_block(vps_render.RESIZE_PLAN_ACTION_ID,
+                                                                               server)},
+    }  # fmt: skip
+
+
 def view_samples(w: World) -> dict[str, dict[str, Any]]:
     """Each form as the bot opens it for organisation A (or its ticket or server)."""
     return {
@@ -147,6 +165,8 @@ def request_for(requests: SlackRequestFactory, who: str, gate: Gate, ident: str,
         return requests.block_actions(who, [action])
     if gate.kind == "view_submission":
         return requests.view_submission(who, view_samples(w)[ident], values={})
+    if gate.kind == "block_suggestion":
+        return requests.block_suggestion(who, ident, "", **suggestion_samples(w)[ident])
     message = {"type": "message", "ts": "1700000000.000100", "user": "U0SOMEONE", "text": "printer on fire"}
     return requests.message_shortcut(who, ident, channel_id="C0GENERAL", message=message)
 
@@ -179,6 +199,7 @@ async def test_every_interactive_listener_is_behind_the_gate_and_has_a_sample_he
         {("block_actions", i) for i in action_samples(w)}
         | {("view_submission", i) for i in view_samples(w)}
         | {("shortcut", TICKET_SHORTCUT_CALLBACK)}
+        | {("block_suggestion", i) for i in suggestion_samples(w)}
     )
     assert registered - public == sampled
 
@@ -196,6 +217,10 @@ async def answers_for(
             before = len([r for r in slack.responses if r.user_id == who])
             status, body = await bot.send(request_for(requests, who, gate, ident, w))
             assert status == 200, (ident, body)
+            if gate.kind == "block_suggestion":  # a refused search offers nothing and tells nothing
+                assert json.loads(body) == {"options": []}, (ident, body)
+                assert len([r for r in slack.responses if r.user_id == who]) == before, ident
+                continue
             if gate.kind == "view_submission":
                 answer = json.loads(body)
                 assert answer["response_action"] == "update", (ident, answer)
