@@ -23,7 +23,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.errors import UserError
 from bot.rendering.identity import render_link_prompt, render_refusal, render_refusal_view
-from bot.services.access import Target, authorize
+from bot.services.access import Target, TargetKind, authorize
 from bot.services.container import Services
 from bot.services.identity import SlackRef, resolve_actor
 from bot.services.link_tokens import SlackIdsInvalid, check_slack_ids, link_url
@@ -43,6 +43,11 @@ class Need:
     staff: bool = False  # ContainerStacks staff (`users.role = 'admin'`)
     action: Action | None = None  # this permission, in the scoped (else the current) organisation
     scope: Scope | None = None  # the organisation, ticket or server the control belongs to
+
+
+def org_in_value(body: dict[str, Any]) -> Target:
+    """The organisation a button was shown for, carried as its value (a Home or list button)."""
+    return Target.parse(TargetKind.ORGANIZATION, (body.get("actions") or [{}])[0].get("value"))
 
 
 #: The answer to a menu search that offers nothing (a refusal, a failure).

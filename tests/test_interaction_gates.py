@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app_keys import BOLT
 from bot.emulators.slack import SignedRequest, SlackEmulator, SlackRequestFactory
 from bot.manifest import TICKET_SHORTCUT_CALLBACK
+from bot.rendering import home as home_render
 from bot.rendering import orgs as org_render
 from bot.rendering import tickets as ticket_render
 from bot.rendering import vps as vps_render
@@ -88,6 +89,9 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
         REPLAY_ACTION_ID: {"value": "WH-0000000000"},
         wallet_render.TOPUP_CONFIRM_ACTION_ID: {"value": wallet_render.topup_value(topup)},
         wallet_render.TOPUP_CANCEL_ACTION_ID: {"value": "cancel"},
+        wallet_render.TOPUP_OPEN_ACTION_ID: {"value": org},
+        ticket_render.NEW_OPEN_ACTION_ID: {"value": org},
+        home_render.SWITCH_ACTION_ID: {"type": "static_select", "selected_option": {"value": org}},
         ticket_render.ACTION_ASSIGN_ME: {"value": ticket},
         ticket_render.ACTION_ASSIGN_USER: {"type": "users_select", "selected_user": "U0NOBODY1",
                                            "block_id": ticket_render.CARD_BLOCK_PREFIX + ticket},
@@ -125,12 +129,14 @@ def suggestion_samples(w: World) -> dict[str, dict[str, Any]]:
         "title": {"type": "plain_text", "text": "Create a server"},
         "private_metadata": vps_render.create_metadata(None, None, organization_id=w.org.id),
     }
+    home = {"type": "home", "blocks": []}
     return {
         vps_render.CREATE_SEARCH_ACTION_ID: {"block_id": vps_render.FIELD_BLOCKS["image"], "view": create_form},
         vps_render.REBUILD_IMAGE_ACTION_ID: {"block_id": vps_render.server_block(vps_render.REBUILD_IMAGE_ACTION_ID,
                                                                                  server)},
         vps_render.RESIZE_PLAN_ACTION_ID: {"block_id": vps_render.server_block(vps_render.RESIZE_PLAN_ACTION_ID,
                                                                                server)},
+        home_render.SWITCH_ACTION_ID: {"block_id": "switcher", "view": home},
     }  # fmt: skip
 
 
@@ -152,6 +158,7 @@ def view_samples(w: World) -> dict[str, dict[str, Any]]:
             "private_metadata": vps_render.create_metadata(None, None, organization_id=w.org.id),
         },
         vps_render.DELETE_CALLBACK_ID: vps_render.delete_modal(str(w.server_id), SECRETS[1], {}),
+        wallet_render.TOPUP_AMOUNT_CALLBACK_ID: wallet_render.render_amount_modal(w.org.id, SECRETS[2], Decimal(100)),
     }
 
 

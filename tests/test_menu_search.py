@@ -4,19 +4,25 @@ someone who may not; with 100 or fewer choices the menu stays a static_select.""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.emulators.linode import LinodeEmulator
-from bot.emulators.slack import SlackRequestFactory
+from bot.emulators.slack import SlackEmulator, SlackRequestFactory
+from bot.rendering import home as home_render
 from bot.rendering import vps as render
 from tests.conftest import RunningBot
-from tests.paypal_fixtures import CHANNEL_ID, payer
-from tests.scale_fixtures import forget, seed_servers
+from tests.factories import add_slack_user
+from tests.paypal_fixtures import CHANNEL_ID, Payer, payer
+from tests.scale_fixtures import ensure_organisations, forget, seed_memberships, seed_servers
+from tests.test_home_dashboard import elements, open_home
+from tests.test_list_paging import staff_payer
 from tests.vps_fixtures import (  # noqa: F401 - fixtures
     VpsWorld,
     add_plan,
@@ -130,3 +136,54 @@ async def test_rebuild_picker_searches_images_for_its_own_server_only(world: Vps
         assert found[0]["value"].split("|")[1] in json.dumps(confirm)
     finally:
         await forget(world.engine, owner.org)
+
+
+async def test_home_switcher_search_offers_only_the_users_own_organisations(
+    bot: RunningBot, slack: SlackEmulator, slack_requests: SlackRequestFactory, engine: AsyncEngine
+) -> None:
+    someone = await payer(engine, slack, org_name="Searcher Home")
+    await seed_memberships(engine, someone.user, 49, prefix="Side Search")
+    hidden = await payer(engine, slack, org_name="Hidden Search Corp")
+    view = await open_home(bot, slack, slack_requests, someone.slack_id)
+    assert elements(view)[home_render.SWITCH_ACTION_ID]["type"] == "static_select"  # 50: listed
+    where = {"block_id": "switcher", "view": view}
+    ask = home_render.SWITCH_ACTION_ID
+
+    found = await search(bot, slack_requests, someone.slack_id, ask, "side search 0", **where)
+    assert [o["text"]["text"].split(" (")[0] for o in found] == [f"Side Search 0{n}" for n in range(1, 10)]
+    assert await search(bot, slack_requests, someone.slack_id, ask, "hidden search", **where) == []
+    assert await search(bot, slack_requests, someone.slack_id, ask, "100%_", **where) == []  # wildcards are text
+
+    stranger = add_slack_user(slack)  # not linked
+    before = len(slack.responses)
+    assert await search(bot, slack_requests, stranger, ask, "", block_id="switcher", view={"type": "home"}) == []
+    await asyncio.sleep(0.2)
+    assert len(slack.responses) == before and slack.dms(stranger) == []  # refused in silence
+    assert hidden.org.name not in json.dumps(found)
+
+
+async def test_staff_switcher_searches_every_organisation_capped_at_100(
+    bot: RunningBot, slack: SlackEmulator, slack_requests: SlackRequestFactory, engine: AsyncEngine
+) -> None:
+    await ensure_organisations(engine, 500)
+    staff = await staff_payer(engine, slack)
+    hidden: Payer = await payer(engine, slack, org_name="Staff Can See Ltd")
+    view = await open_home(bot, slack, slack_requests, staff.slack_id)
+    switcher = elements(view)[home_render.SWITCH_ACTION_ID]
+    assert switcher["type"] == "external_select" and switcher["min_query_length"] == 0
+    assert switcher["initial_option"]["value"] == str(staff.org.id)
+    where = {"block_id": "switcher", "view": view}
+    ask = home_render.SWITCH_ACTION_ID
+
+    assert len(await search(bot, slack_requests, staff.slack_id, ask, "", **where)) == 100
+    found = await search(bot, slack_requests, staff.slack_id, ask, "STAFF CAN SEE", **where)
+    assert values(found) == [str(hidden.org.id)]
+    by_slug = await search(bot, slack_requests, staff.slack_id, ask, hidden.org.slug, **where)
+    assert values(by_slug) == [str(hidden.org.id)]
+
+    pick = {"action_id": ask, "type": "external_select", "selected_option": found[0]}
+    status, _ = await bot.send(slack_requests.block_actions(staff.slack_id, [pick], view=view))
+    assert status == 200
+    async with asyncio.timeout(5):
+        while "Acting in *Staff Can See Ltd*" not in json.dumps(slack.home_view(staff.slack_id)):
+            await asyncio.sleep(0.02)

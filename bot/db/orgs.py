@@ -107,6 +107,17 @@ _LISTABLE_PAGE = text(
     """
 )
 _COUNT_LISTABLE = text(f"SELECT count(*) {_LISTABLE}")
+#: A search among them by name or slug: names or slugs that start with the text first.
+_SEARCH_LISTABLE = text(
+    f"""
+    SELECT o.id AS organization_id, o.name, o.slug,
+           COALESCE(m.role, CASE WHEN o.owner_id = :user_id THEN 'owner' END) AS role
+    {_LISTABLE}
+      AND (o.name ILIKE :pattern OR o.slug ILIKE :pattern)
+    ORDER BY (o.name ILIKE :prefix OR o.slug ILIKE :prefix) DESC, m.id IS NULL, lower(o.name), o.id
+    LIMIT :limit
+    """
+)
 
 #: Serialises membership changes of one organisation: the row lock on the organisation (NO KEY
 #: UPDATE, so concurrent membership inserts, which only need KEY SHARE, are not blocked) and then
@@ -223,6 +234,14 @@ async def listable_organizations(
 ) -> list[MembershipRow]:
     params = {"user_id": user_id, "everything": everything, "limit": limit, "offset": offset}
     return [MembershipRow(**r._mapping) for r in (await conn.execute(_LISTABLE_PAGE, params)).all()]
+
+
+async def search_listable_organizations(
+    conn: AsyncConnection, user_id: uuid.UUID, *, everything: bool, pattern: str, prefix: str, limit: int
+) -> list[MembershipRow]:
+    """`pattern`/`prefix` are ILIKE patterns (`%text%`, `text%`) with wildcards already escaped."""
+    params = {"user_id": user_id, "everything": everything, "pattern": pattern, "prefix": prefix, "limit": limit}
+    return [MembershipRow(**r._mapping) for r in (await conn.execute(_SEARCH_LISTABLE, params)).all()]
 
 
 async def count_listable_organizations(conn: AsyncConnection, user_id: uuid.UUID, *, everything: bool) -> int:

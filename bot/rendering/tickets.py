@@ -23,6 +23,8 @@ PRIORITIES = ("low", "medium", "high", "urgent")
 CATEGORIES = ("general", "technical", "billing", "feature_request")
 
 NEW_CALLBACK_ID = "ticket_new"
+#: A New ticket button (the Home's): value is the organisation the form files the ticket in.
+NEW_OPEN_ACTION_ID = "ticket_new_open"
 REPLY_CALLBACK_ID = "ticket_reply"
 ACTION_ASSIGN_ME = "ticket_assign_me"
 ACTION_ASSIGN_USER = "ticket_assign_user"

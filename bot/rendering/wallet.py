@@ -34,6 +34,10 @@ from bot.services.wallet import (
 TOPUP_CONFIRM_ACTION_ID = "wallet_topup_confirm"
 TOPUP_CANCEL_ACTION_ID = "wallet_topup_cancel"
 HISTORY_OLDER_ACTION_ID = "wallet_history_older"
+#: The Home's Top up button (value: the organisation) and the amount form it opens.
+TOPUP_OPEN_ACTION_ID = "wallet_topup_open"
+TOPUP_AMOUNT_CALLBACK_ID = "wallet_topup_amount"
+AMOUNT_BLOCK_ID = "topup_amount"
 HISTORY_NEWER_ACTION_ID = "wallet_history_newer"
 #: Starts with `open_url_`, so the generic URL-button listener acks the click.
 PAY_BUTTON_ACTION_ID = "open_url_paypal_topup"
@@ -67,6 +71,7 @@ PAY_NOTE = (
     "says so, and I'll confirm it in a direct message (the Messages tab of this app)."
 )
 HISTORY_CAPPED = "At most {max} rows are shown at a time."
+AMOUNT_HINT = "From {minimum} to {maximum}, at most two decimals, in the wallet's currency. You confirm before paying."
 STATUS_LABELS = {"completed": "completed", "pending": "pending", "failed": "failed", "refunded": "refunded"}
 
 
@@ -257,6 +262,34 @@ def parse_topup_value(value: str) -> TopupRequest | None:
     if not request.amount.is_finite() or not 8 <= len(request.nonce) <= 64:
         return None
     return request
+
+
+def render_amount_modal(organization_id: uuid.UUID, organization_name: str, maximum: Decimal) -> dict[str, Any]:
+    """The Home's Top up form: the amount, then the same preview as `/cs wallet topup <amount>` (in a DM)."""
+    hint = AMOUNT_HINT.format(minimum=f"{MIN_TOPUP:,.2f}", maximum=f"{maximum:,.2f}")
+    element = {"type": "plain_text_input", "action_id": "value", "placeholder": {"type": "plain_text", "text": "25"}}
+    return {
+        "type": "modal",
+        "callback_id": TOPUP_AMOUNT_CALLBACK_ID,
+        "private_metadata": str(organization_id),
+        "title": {"type": "plain_text", "text": "Top up"},
+        "submit": {"type": "plain_text", "text": "Preview"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _section(f"Add funds to *{escape_mrkdwn(organization_name)}* with PayPal."),
+            {"type": "input", "block_id": AMOUNT_BLOCK_ID, "label": {"type": "plain_text", "text": "Amount"},
+             "element": element, "hint": {"type": "plain_text", "text": hint}},
+        ],
+    }  # fmt: skip
+
+
+def submitted_amount(values: dict[str, Any]) -> str:
+    return str(((values.get(AMOUNT_BLOCK_ID) or {}).get("value") or {}).get("value") or "")
+
+
+def amount_errors(message: str) -> dict[str, str]:
+    """`response_action: errors` for the amount form."""
+    return {AMOUNT_BLOCK_ID: message[:150]}
 
 
 def render_topup_preview(preview: TopupPreview) -> dict[str, Any]:

@@ -32,3 +32,9 @@ def search(choices: Iterable[Choice], query: str, *, limit: int) -> list[Choice]
             continue
         (starting if label.startswith(whole) or value.startswith(whole) else containing).append(choice)
     return (starting + containing)[:limit]
+
+
+def like_patterns(query: str) -> tuple[str, str]:
+    """(`%query%`, `query%`) for SQL ILIKE, with the wildcards a person may type taken literally."""
+    escaped = query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%", f"{escaped}%"

@@ -20,9 +20,11 @@ from bot.db import identities as identities_db
 from bot.db import invites as invites_db
 from bot.db import orgs as orgs_db
 from bot.db import outbox
+from bot.db.identities import MembershipRow
 from bot.db.orgs import LockedMember, MemberRow, OrgRow
 from bot.errors import UserError
 from bot.services import audit
+from bot.services.choices import like_patterns
 from bot.services.identity import Actor, OrgContext, SlackRef
 from bot.services.link_tokens import link_url
 from bot.services.paging import Span, read_page
@@ -303,18 +305,42 @@ async def list_members(engine: AsyncEngine, actor: Actor, *, offset: int = 0) ->
     return MemberList(org, rows, span)
 
 
+async def organization_choices(engine: AsyncEngine, actor: Actor, *, limit: int) -> tuple[list[MembershipRow], int]:
+    """The first `limit` organisations the actor may switch to (staff: every one), and how many there are."""
+    everything = actor.is_staff
+    async with engine.connect() as conn:
+        total = await orgs_db.count_listable_organizations(conn, actor.user_id, everything=everything)
+        rows = await orgs_db.listable_organizations(conn, actor.user_id, everything=everything, limit=limit, offset=0)
+    return rows, total
+
+
+async def find_organizations(engine: AsyncEngine, actor: Actor, query: str, *, limit: int) -> list[MembershipRow]:
+    """Organisations the actor may switch to whose name or slug contains `query` (case-insensitive)."""
+    pattern, prefix = like_patterns(query)
+    async with engine.connect() as conn:
+        return await orgs_db.search_listable_organizations(
+            conn, actor.user_id, everything=actor.is_staff, pattern=pattern, prefix=prefix, limit=limit
+        )
+
+
 # --- choosing and creating -------------------------------------------------------------------------------
 
 
-async def use_organization(engine: AsyncEngine, actor: Actor, slug: str, *, channel_id: str | None) -> OrgContext:
-    """Remember `slug` as the actor's active organisation (members, or staff for any organisation)."""
-    wanted = slug.strip()
+async def use_organization(
+    engine: AsyncEngine, actor: Actor, slug: str | None = None, *, channel_id: str | None,
+    organization_id: uuid.UUID | None = None,
+) -> OrgContext:  # fmt: skip
+    """Remember the organisation with `slug` (or the id a menu sent) as the actor's active one
+    (members, or staff for any organisation)."""
     async with engine.begin() as conn:
         memberships = await identities_db.memberships(conn, actor.user_id)
-        org = await orgs_db.organization_by_slug(conn, wanted)
+        if organization_id is not None:
+            org = await orgs_db.organization(conn, organization_id)
+        else:
+            org = await orgs_db.organization_by_slug(conn, (slug or "").strip())
         role = next((m.role for m in memberships if org is not None and m.organization_id == org.id), None)
         if org is None or (role is None and not actor.is_staff):
-            raise UnknownOrganization(slug, [m.slug for m in memberships])
+            raise UnknownOrganization(slug or str(organization_id), [m.slug for m in memberships])
         await identities_db.set_active_organization(
             conn,
             enterprise_id=actor.slack.enterprise_id,

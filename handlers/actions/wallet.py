@@ -16,13 +16,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
 from bot.rendering import wallet as render
+from bot.rendering.identity import render_refusal, render_refusal_view
 from bot.rendering.paging import PageRef
 from bot.services import wallet
 from bot.services.access import StaleControl, Target, TargetKind
 from bot.services.container import Services
 from bot.services.identity import Actor
 from bot.services.permissions import Action
-from handlers.acting import LINKED, Interactions, Need
+from handlers.acting import LINKED, Interactions, Need, org_in_value
 from handlers.actions.paging import org_page_scope, register_pager
 from handlers.context import channel_id
 
@@ -69,6 +70,17 @@ def register(app: AsyncApp, services: Services) -> None:
             await respond(**render.render_problem(refusal.message))
             return
         await respond(**render.render_topup_started(started))
+
+    @on.action(render.TOPUP_OPEN_ACTION_ID, Need(action=Action.TOP_UP_WALLET, scope=org_in_value))
+    async def open_topup_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, actor: Actor) -> None:
+        """The Home's Top up: the amount form, bound to the organisation the Home showed."""
+        try:
+            org = wallet.check_can_top_up(actor, services.settings, paypal_configured=services.paypal is not None)
+            view = render.render_amount_modal(org.id, org.name, services.settings.topup_max_amount)
+        except UserError as refusal:
+            view = render_refusal_view("Top up", render_refusal(refusal.message))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await ack()
 
     async def show_history(actor: Actor, ref: PageRef) -> dict[str, Any]:
         page = await wallet.history_page(services.engine, actor, limit=ref.limit, offset=ref.offset)

@@ -7,8 +7,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services.container import Services
-from handlers.options import vps
+from handlers.options import home, vps
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    home.register(app, services)
     vps.register(app, services)
