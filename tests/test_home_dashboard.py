@@ -25,6 +25,7 @@ from bot.rendering import tickets as ticket_render
 from bot.rendering import vps as vps_render
 from bot.rendering import wallet as wallet_render
 from tests.conftest import RunningBot, make_settings, start_bot
+from tests.factories import add_slack_user, link_slack, make_user
 from tests.paypal_fixtures import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, payer
 from tests.paypal_fixtures import paypal_emulator as paypal_emulator  # noqa: PLC0414 - a fixture
 from tests.scale_fixtures import forget, seed_ledger, seed_members, seed_memberships, seed_servers, seed_tickets
@@ -228,3 +229,14 @@ async def test_a_member_cannot_open_the_top_up_form_from_a_home_button(
     assert status == 200
     await asyncio.sleep(0.3)
     assert slack.open_views(member.slack_id) == []
+
+
+async def test_staff_outside_every_organisation_can_choose_one_from_the_home(
+    bot: RunningBot, slack: SlackEmulator, slack_requests: SlackRequestFactory, engine: AsyncEngine
+) -> None:
+    staff = await make_user(engine, role="admin")
+    slack_id = add_slack_user(slack)
+    await link_slack(engine, slack_id, staff)
+    view = await open_home(bot, slack, slack_requests, slack_id)
+    assert "Choose an organisation to act in." in flat(view)
+    assert "initial_option" not in elements(view)[render.SWITCH_ACTION_ID]

@@ -86,13 +86,17 @@ def render_identity(actor: Actor) -> list[dict[str, Any]]:
 def render_switcher(switcher: OrgSwitcher, command: str) -> list[dict[str, Any]]:
     """The organisation commands act in, with a menu to switch (searchable when there are many)."""
     active = switcher.active
-    if active is None:
+    if active is None and not switcher.is_staff:
         return [_section(NO_ORGANISATION.format(command=command))]
-    text = f"Acting in *{escape_mrkdwn(active.name)}* {code(active.slug)} — {escape_mrkdwn(switcher.role or 'staff')}"
+    if active is None:  # staff outside every organisation: they may act in any
+        text, current = "Choose an organisation to act in.", None
+    else:
+        role = escape_mrkdwn(switcher.role or "staff")
+        text = f"Acting in *{escape_mrkdwn(active.name)}* {code(active.slug)} — {role}"
+        current = Choice(str(active.id), f"{active.name} ({active.slug})")
     if switcher.total <= 1 and not switcher.is_staff:
         return [_section(text)]
     choices = switcher_choices(switcher.organizations)
-    current = Choice(str(active.id), f"{active.name} ({active.slug})")
     picker = menu(choices, action_id=SWITCH_ACTION_ID, placeholder="Switch organisation", initial=current,
                   searchable=switcher.total > len(choices))  # fmt: skip
     where = "every organisation" if switcher.is_staff else f"your {switcher.total:,} organisations"

