@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PAYPAL_CERT_HOSTS = (
@@ -30,6 +30,7 @@ HINTS: dict[str, str] = {
     "SLACK_API_URL": "the Web API base URL ending in /api/, e.g. https://slack.com/api/",
     "SLACK_COMMAND": "the root slash command, starting with '/', e.g. /cs",
     "PUBLIC_URL": "the bot's external base URL, e.g. https://bot.example.com",
+    "PANEL_URL": "the ContainerStacks panel's base URL, e.g. https://panel.example.com (unset: no panel links)",
     "HOST": "the address to listen on, e.g. 0.0.0.0",
     "PORT": "a TCP port between 1 and 65535",
     "WEB_CONCURRENCY": "how many processes `csbot serve` answers HTTP with, 1 to 16 (e.g. the number of cores)",
@@ -81,6 +82,8 @@ class Settings(BaseSettings):
     slack_command: str = "/cs"
 
     public_url: str = "http://localhost:3000"
+    #: The panel's base URL: "Open in panel" buttons appear only when it is set.
+    panel_url: AnyHttpUrl | None = None
     host: str = "0.0.0.0"  # noqa: S104 - the contract's default: listen on every interface
     port: int = Field(default=3000, ge=1, le=65535)
     #: Processes answering HTTP on the port (one Python process uses one core); see `bot.serve`.

@@ -94,7 +94,10 @@ _BY_PREFIX = text(
     _TICKET_SELECT + " WHERE t.id::text LIKE :prefix AND (CAST(:org AS uuid) IS NULL OR t.organization_id = :org)"
     " ORDER BY t.created_at DESC LIMIT 5"
 )
-_LIST_ORG = text(_TICKET_SELECT + " WHERE t.organization_id = :org ORDER BY last_activity DESC LIMIT :limit")
+_LIST_ORG = text(
+    _TICKET_SELECT + " WHERE t.organization_id = :org ORDER BY last_activity DESC, t.id LIMIT :limit OFFSET :offset"
+)
+_COUNT_ORG = text("SELECT count(*) FROM support_tickets WHERE organization_id = :org")
 _OPEN_FOR_DIGEST = text(
     _TICKET_SELECT + " WHERE COALESCE(t.status, 'open') IN ('open', 'in_progress') ORDER BY t.created_at LIMIT :limit"
 )
@@ -316,9 +319,15 @@ async def tickets_by_prefix(conn: AsyncConnection, prefix: str, organization_id:
     return [_ticket(r) for r in rows]
 
 
-async def organization_tickets(conn: AsyncConnection, organization_id: uuid.UUID, limit: int) -> list[TicketRow]:
-    rows = (await conn.execute(_LIST_ORG, {"org": organization_id, "limit": limit})).all()
+async def organization_tickets(
+    conn: AsyncConnection, organization_id: uuid.UUID, *, limit: int, offset: int = 0
+) -> list[TicketRow]:
+    rows = (await conn.execute(_LIST_ORG, {"org": organization_id, "limit": limit, "offset": offset})).all()
     return [_ticket(r) for r in rows]
+
+
+async def count_organization_tickets(conn: AsyncConnection, organization_id: uuid.UUID) -> int:
+    return int((await conn.execute(_COUNT_ORG, {"org": organization_id})).scalar_one())
 
 
 async def open_tickets(conn: AsyncConnection, limit: int) -> list[TicketRow]:

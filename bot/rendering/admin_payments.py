@@ -7,10 +7,16 @@ from typing import Any
 from bot.db.paypal_events import InboxSummary
 from bot.rendering.escape import code
 from bot.rendering.fit import MESSAGE_BLOCKS, clip_user_text, line_sections, more_line
+from bot.rendering.paging import Pager, page_buttons, page_context
+from bot.services.admin_payments import PaymentsOverview
 
 REPLAY_ACTION_ID = "admin_payment_replay"
 DETAIL_CHARS = 300  # of an event's outcome or error, escaped
 ID_CHARS = 100  # of an event id or type (PayPal's are ~30): a forged one cannot fill the message
+EVENT_PAGER = Pager(
+    previous_id="admin_payments_newer", next_id="admin_payments_older", noun="Events", previous_label="Newer",
+    next_label="Older", note="newest first",
+)  # fmt: skip
 STATUS_EMOJI = {"processed": ":white_check_mark:", "pending": ":hourglass:", "processing": ":hourglass:",
                 "failed": ":warning:", "dead": ":x:"}  # fmt: skip
 
@@ -27,15 +33,16 @@ def _line(event: InboxSummary) -> str:
     )
 
 
-def render_payments_overview(
-    recent: list[InboxSummary], failures: list[InboxSummary], command: str, *, failures_total: int | None = None
-) -> dict[str, Any]:
-    """Recent events and the failed ones (each with Replay); `failures_total` counts failures not listed."""
+def render_payments_overview(overview: PaymentsOverview, command: str) -> dict[str, Any]:
+    """A page of recent events (Older/Newer) and, on every page, the failures with Replay buttons
+    (with how many more failed than are listed: an outage can leave hundreds)."""
+    recent, failures, failures_total = overview.recent, overview.failures, overview.failures_total
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "PayPal events"}}]
     if not recent:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No PayPal events received yet."}})
     else:
-        blocks += line_sections(["*Recent*", *(_line(e) for e in recent)])
+        blocks += [page_context(EVENT_PAGER, overview.span), *line_sections(["*Recent*", *(_line(e) for e in recent)])]
+        blocks += page_buttons(EVENT_PAGER, overview.span, None)
     blocks.append({"type": "divider"})
     if not failures:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Failures*\nNone. :tada:"}})
@@ -72,7 +79,7 @@ def render_payments_overview(
             "elements": [{"type": "mrkdwn", "text": f"Replay by id: `{command} admin payments replay <event id>`"}],
         }
     )
-    summary = f"PayPal events: {len(recent)} recent, {max(failures_total or 0, len(failures))} failed"
+    summary = f"PayPal events: {overview.span.total} received, {max(failures_total, len(failures))} failed"
     return {"response_type": "ephemeral", "text": summary, "blocks": blocks}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.db.tickets import CATEGORY_MAX, SUBJECT_MAX, ReplyRow, TicketRow
 from bot.rendering.escape import Mrkdwn, code, escape_mrkdwn, mrkdwn
@@ -22,16 +22,23 @@ from bot.rendering.fit import (
     clip,
     clip_user_text,
     fallback,
+    line_sections,
     pack_posts,
     sections,
     split_text,
 )
+from bot.rendering.paging import Pager, page_buttons, page_context
+
+if TYPE_CHECKING:
+    from bot.services.tickets import TicketList
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "urgent")
 CATEGORIES = ("general", "technical", "billing", "feature_request")
 
 NEW_CALLBACK_ID = "ticket_new"
+#: A New ticket button (the Home's): value is the organisation the form files the ticket in.
+NEW_OPEN_ACTION_ID = "ticket_new_open"
 REPLY_CALLBACK_ID = "ticket_reply"
 ACTION_ASSIGN_ME = "ticket_assign_me"
 ACTION_ASSIGN_USER = "ticket_assign_user"
@@ -40,6 +47,8 @@ ACTION_STATUS = "ticket_status"
 ACTION_REPLY = "ticket_reply_open"
 ACTION_CLOSE = "ticket_close"
 CARD_BLOCK_PREFIX = "ticket_card:"
+TICKET_PAGER = Pager(previous_id="ticket_list_previous", next_id="ticket_list_next", noun="Tickets")
+LIST_SUBJECT_CHARS = 120
 
 NOTE_HINT_STAFF_ONLY = (
     "Only linked ContainerStacks staff can answer tickets here, so your message was not sent to the customer. "
@@ -277,7 +286,7 @@ def render_digest(counts: dict[str, int], oldest: list[TicketRow]) -> dict[str, 
         f"3–7 days: {counts['d3_7']}, over 7 days: {counts['over_7d']}"
     )
     lines = [
-        f"• {code(short_id(t.id))} *{clip_user_text(t.subject, SUBJECT_IN_LINE)}* — "
+        f"• {code(short_id(t.id))} *{clip_user_text(t.subject, LIST_SUBJECT_CHARS)}* — "
         f"{clip_user_text(t.organization_name, NAME_IN_LINE)}, {t.priority}, {_label(t.status)}, "
         f"opened {_ago(t.created_at)}"
         for t in oldest
@@ -401,20 +410,23 @@ def render_notice(text: str) -> dict[str, Any]:
     return _ephemeral(text)
 
 
-def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[str, Any]:
+def render_list(listing: TicketList, command: str) -> dict[str, Any]:
+    """One page of the organisation's tickets with Previous/Next (subjects clipped: a page stays small)."""
+    tickets = listing.tickets
     if not tickets:
         return _ephemeral(NO_TICKETS.format(command=command))
     lines = [
-        f"{code(short_id(t.id))} *{clip_user_text(t.subject, SUBJECT_IN_LINE)}* — {_label(t.status)}, {t.priority}, "
-        f"last activity {_ago(t.last_activity)}"
+        f"{code(short_id(t.id))} *{clip_user_text(t.subject, LIST_SUBJECT_CHARS)}* — {_label(t.status)}, "
+        f"{t.priority}, last activity {_ago(t.last_activity)}"
         for t in tickets
     ]
-    header = f"*Support tickets of {clip_user_text(org_name, NAME_IN_LINE)}*"
+    header = f"*Support tickets of {clip_user_text(listing.organization_name, NAME_IN_LINE)}*"
     listed = "; ".join(f"{short_id(t.id)} {_label(t.status)}" for t in tickets)
-    text = fallback(mrkdwn("Support tickets of {org}: {listed}", org=org_name, listed=listed))
-    how = f"`{command} ticket <id>` opens any ticket"
-    blocks = capped_sections([header, *lines], max_blocks=MESSAGE_BLOCKS - 1, how=how)
-    return _ephemeral(text, [*blocks, _context(f"Open one with `{command} ticket <id>`.")])
+    text = fallback(mrkdwn("Support tickets of {org}: {listed}", org=listing.organization_name, listed=listed))
+    blocks = [_section(header), page_context(TICKET_PAGER, listing.span), *line_sections(lines)]
+    blocks += page_buttons(TICKET_PAGER, listing.span, listing.organization_id)
+    blocks.append(_context(f"Open one with `{command} ticket <id>`."))
+    return _ephemeral(text, blocks)
 
 
 def render_conversation(ticket: TicketRow, replies: list[ReplyRow], command: str) -> dict[str, Any]:

@@ -18,13 +18,15 @@ from bot.rendering.fit import (
     clip,
     clip_user_text,
     lines_message,
-    more_line,
 )
+from bot.rendering.paging import Pager, page_buttons, page_context, page_range
+from bot.rendering.pickers import is_searchable, menu
+from bot.services.choices import Choice
 
 if TYPE_CHECKING:
     from bot.services.vps import PlanView, ServerList, ServerView
     from bot.services.vps_actions import ResizePreview
-    from bot.services.vps_create import CreateForm
+    from bot.services.vps_create import CreateCatalogue, CreateForm
 
 # Interactive ids, each bound by exactly one listener (handlers/actions/vps.py, handlers/views/vps.py).
 POWER_ACTION_IDS = {"start": "vps_power_start", "stop": "vps_power_stop", "reboot": "vps_power_reboot"}
@@ -39,7 +41,16 @@ DELETE_OPEN_ACTION_ID = "vps_delete_open"
 CANCEL_ACTION_ID = "vps_cancel"
 CREATE_CALLBACK_ID = "vps_create_modal"
 DELETE_CALLBACK_ID = "vps_delete_modal"
-VALUE = "value"  # the action id of every input inside the modals
+SERVER_PAGER = Pager(previous_id="vps_list_previous", next_id="vps_list_next", noun="Servers")
+VALUE = "value"  # the action id of every input inside the modals (but searched menus)
+#: The action id of the create form's menus too long to list (their options endpoint dispatches on the block).
+CREATE_SEARCH_ACTION_ID = "vps_create_search"
+MENU_PLACEHOLDERS = {
+    "plan": "Choose a plan",
+    "region": "Choose a region",
+    "image": "Choose an image",
+    "stackscript": "None, or choose a StackScript",
+}
 
 #: Modal block ids by the field names the services use in FieldErrors.
 FIELD_BLOCKS = {
@@ -69,7 +80,6 @@ INSUFFICIENT_FUNDS = (
     "Top up with {command} wallet topup first."
 )
 NO_SERVERS = "No servers yet."
-SHOWN_SERVERS = 20  # each with its buttons: 41 blocks of the 50 a message may have
 CANCELLED = "Cancelled; nothing was changed."
 STATUS_EMOJI = {
     "running": ":large_green_circle:",
@@ -157,23 +167,24 @@ def server_buttons(server: ServerView) -> dict[str, Any]:
 
 
 def render_server_list(listing: ServerList, command: str) -> dict[str, Any]:
+    """One page of servers, each with its buttons (a page fits Slack's 50 blocks), and Previous/Next."""
     title = f"Servers of {escape_mrkdwn(listing.organization)}"
     blocks: list[dict[str, Any]] = [_section(f"*{title}*")]
     if not listing.servers:
         blocks.append(_section(NO_SERVERS))
-    for server in listing.servers[:SHOWN_SERVERS]:
+    else:
+        blocks.append(page_context(SERVER_PAGER, listing.span))
+    for server in listing.servers:
         blocks.append(_section(_server_line(server)))
         if listing.can_manage:
             blocks.append(server_buttons(server))
-    if len(listing.servers) > SHOWN_SERVERS:
-        hidden = len(listing.servers) - SHOWN_SERVERS
-        blocks.append(_context(more_line(hidden, f"`{command} vps <label>` shows any one")))
+    blocks += page_buttons(SERVER_PAGER, listing.span, listing.organization_id)
     if listing.can_manage:
         create = _button("Create server", CREATE_OPEN_ACTION_ID, str(listing.organization_id), style="primary")
         blocks.append({"type": "actions", "elements": [create]})
     blocks.append(_context(f"`{command} vps <label>` shows one · `{command} vps plans` lists prices"))
-    text = f"{title}: {len(listing.servers)} server(s)"
-    return _message(text, blocks)
+    shown = page_range(SERVER_PAGER, listing.span) if listing.servers else NO_SERVERS
+    return _message(f"{title}: {shown}", blocks)
 
 
 def render_server(server: ServerView, *, can_manage: bool) -> dict[str, Any]:
@@ -226,13 +237,27 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}
 
 
+def rebuild_choices(server_id: str, images: list[tuple[str, str]]) -> list[Choice]:
+    """The images a server can be rebuilt from; each value names the server too (`<server id>|<image>`)."""
+    return [Choice(f"{server_id}|{image}", name) for image, name in images]
+
+
 def render_rebuild_picker(server_id: str, label: str, images: list[tuple[str, str]]) -> dict[str, Any]:
-    options = [_option(name, f"{server_id}|{image}") for image, name in images[:100]]
-    select = {"type": "static_select", "action_id": REBUILD_IMAGE_ACTION_ID, "options": options,
-              "placeholder": {"type": "plain_text", "text": "Choose an image"}}  # fmt: skip
+    select = menu(rebuild_choices(server_id, images), action_id=REBUILD_IMAGE_ACTION_ID, placeholder="Choose an image")
     text = f"Rebuild *{escape_mrkdwn(label)}*: choose the image to reinstall from."
-    blocks = [_section(text, select), {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
+    picker = {**_section(text, select), "block_id": server_block(REBUILD_IMAGE_ACTION_ID, server_id)}
+    blocks = [picker, {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
     return _message(mrkdwn("Rebuild {label}", label=label), blocks, replace=True)
+
+
+def server_block(action_id: str, server_id: str) -> str:
+    """The block id of a server's picker: a search from it names the server (its options are that server's)."""
+    return f"{action_id}:{server_id}"
+
+
+def searched_server(block_id: str) -> str:
+    """The server id in a picker's block id (see `server_block`), or "" if it is not one."""
+    return block_id.partition(":")[2]
 
 
 def render_rebuild_confirm(server_id: str, label: str, image: str) -> dict[str, Any]:
@@ -255,15 +280,17 @@ def render_rebuild_confirm(server_id: str, label: str, image: str) -> dict[str, 
                     [_section(text), {"type": "actions", "elements": elements}], replace=True)  # fmt: skip
 
 
+def resize_choices(server_id: str, plans: list[PlanView]) -> list[Choice]:
+    """The plans a server can move to; each value names the server too (`<server id>|<plan id>`)."""
+    return [Choice(f"{server_id}|{p.id}", f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo")
+            for p in plans]  # fmt: skip
+
+
 def render_resize_picker(server_id: str, label: str, plans: list[PlanView]) -> dict[str, Any]:
-    options = [
-        _option(f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo", f"{server_id}|{p.id}")
-        for p in plans[:100]
-    ]
-    select = {"type": "static_select", "action_id": RESIZE_PLAN_ACTION_ID, "options": options,
-              "placeholder": {"type": "plain_text", "text": "Choose a plan"}}  # fmt: skip
+    select = menu(resize_choices(server_id, plans), action_id=RESIZE_PLAN_ACTION_ID, placeholder="Choose a plan")
     text = f"Resize *{escape_mrkdwn(label)}*: choose the new plan."
-    blocks = [_section(text, select), {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
+    picker = {**_section(text, select), "block_id": server_block(RESIZE_PLAN_ACTION_ID, server_id)}
+    blocks = [picker, {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
     return _message(mrkdwn("Resize {label}", label=label), blocks, replace=True)
 
 
@@ -332,7 +359,7 @@ def _input(
         "type": "input",
         "block_id": FIELD_BLOCKS[field],
         "label": {"type": "plain_text", "text": label},
-        "element": {**element, "action_id": VALUE},
+        "element": {"action_id": VALUE, **element},
         "optional": optional,
     }
     if hint:
@@ -342,9 +369,7 @@ def _input(
 
 def create_modal(form: CreateForm, *, metadata: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
     errors = errors or {}
-    plan_options = [
-        _option(f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo", str(p.id)) for p in form.plans[:100]
-    ]
+    choices = create_choices(form)
     blocks: list[dict[str, Any]] = [
         _context(
             f"Organisation *{escape_mrkdwn(form.organization)}* · wallet *{format_money(form.balance, form.currency)}*."
@@ -353,19 +378,15 @@ def create_modal(form: CreateForm, *, metadata: str, errors: dict[str, str] | No
         ),
         _input("label", "Label", {"type": "plain_text_input", "max_length": 64, "placeholder": _plain("web-1")}),
     ]
-    if plan_options:
-        blocks.append(_input("plan", "Plan (hourly · monthly)", {"type": "static_select", "options": plan_options}))
+    if choices["plan"]:
+        blocks.append(_input("plan", "Plan (hourly · monthly)", _create_menu("plan", choices)))
     else:
         blocks.append(_section("No plans are offered right now."))
-    region_options = [_option(f"{name} ({rid})", rid) for rid, name in form.regions[:100]]
-    blocks.append(_input("region", "Region", {"type": "static_select", "options": region_options},
+    blocks.append(_input("region", "Region", _create_menu("region", choices),
                          hint="Plans with a fixed region always use it."))  # fmt: skip
-    image_options = [_option(name, iid) for iid, name in form.images[:100]]
-    blocks.append(_input("image", "Image", {"type": "static_select", "options": image_options}))
+    blocks.append(_input("image", "Image", _create_menu("image", choices)))
     if form.stackscripts:
-        script_options = [_option(s.label, str(s.id)) for s in form.stackscripts[:100]]
-        blocks.append(_input("stackscript", "StackScript", {"type": "static_select", "options": script_options},
-                             optional=True))  # fmt: skip
+        blocks.append(_input("stackscript", "StackScript", _create_menu("stackscript", choices), optional=True))
         hint = " | ".join(
             f"{s.label}: " + (", ".join(_udf_hint(f) for f in s.fields) or "no fields") for s in form.stackscripts
         )
@@ -388,6 +409,29 @@ def create_modal(form: CreateForm, *, metadata: str, errors: dict[str, str] | No
     )
 
 
+def create_choices(catalogue: CreateCatalogue) -> dict[str, list[Choice]]:
+    """The create form's menus by field, as the form shows them and its options endpoint searches them."""
+    return {
+        "plan": [Choice(str(p.id), f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo")
+                 for p in catalogue.plans],
+        "region": [Choice(rid, f"{name} ({rid})") for rid, name in catalogue.regions],
+        "image": [Choice(iid, name) for iid, name in catalogue.images],
+        "stackscript": [Choice(str(s.id), s.label) for s in catalogue.stackscripts],
+    }  # fmt: skip
+
+
+def _create_menu(field: str, choices: dict[str, list[Choice]]) -> dict[str, Any]:
+    """A field's menu: static while it fits, else searched through `CREATE_SEARCH_ACTION_ID`."""
+    searchable = is_searchable(len(choices[field]))
+    action_id = CREATE_SEARCH_ACTION_ID if searchable else VALUE
+    return menu(choices[field], action_id=action_id, placeholder=MENU_PLACEHOLDERS[field], searchable=searchable)
+
+
+def searched_field(block_id: str) -> str | None:
+    """Which create-form menu a search came from (its input block), or None."""
+    return next((f for f in MENU_PLACEHOLDERS if FIELD_BLOCKS[f] == block_id), None)
+
+
 def _udf_hint(field: dict[str, Any]) -> str:
     name = str(field.get("name"))
     if field.get("oneOf"):
@@ -399,7 +443,8 @@ def parse_create_submission(values: dict[str, Any]) -> dict[str, Any]:
     """The create modal's state as plain values keyed by field name."""
 
     def state(field: str) -> dict[str, Any]:
-        return (values.get(FIELD_BLOCKS[field]) or {}).get(VALUE) or {}
+        block = values.get(FIELD_BLOCKS[field]) or {}
+        return block.get(VALUE) or block.get(CREATE_SEARCH_ACTION_ID) or {}
 
     def selected(field: str) -> str | None:
         option = state(field).get("selected_option")

@@ -21,6 +21,7 @@ from bot.db.tickets import CATEGORY_MAX, SUBJECT_MAX, DuplicateSlackMessage, Rep
 from bot.errors import UserError
 from bot.services import audit, tickets_sla
 from bot.services.identity import Actor, SlackRef
+from bot.services.paging import Span, read_page
 from bot.services.permissions import Action
 from bot.services.tickets_sync import SUPPORT_CHANNEL_KEY, SyncHint, open_thread, sync_ticket
 
@@ -157,12 +158,29 @@ async def ticket_for_modal(engine: AsyncEngine, ticket_id: uuid.UUID) -> TicketR
     return ticket
 
 
-async def list_tickets(engine: AsyncEngine, actor: Actor) -> list[TicketRow]:
+@dataclass(frozen=True)
+class TicketList:
+    """One page of an organisation's tickets, most recently active first."""
+
+    organization_id: uuid.UUID
+    organization_name: str
+    tickets: list[TicketRow]
+    span: Span
+
+
+async def list_tickets(engine: AsyncEngine, actor: Actor, *, offset: int = 0) -> TicketList:
     if actor.org is None:
         raise UserError("You are not in an organisation yet.")
     actor.require(Action.VIEW)
+    org = actor.org
     async with engine.connect() as conn:
-        return await tickets_db.organization_tickets(conn, actor.org.id, LIST_LIMIT)
+        rows, span = await read_page(
+            lambda: tickets_db.count_organization_tickets(conn, org.id),
+            lambda n, at: tickets_db.organization_tickets(conn, org.id, limit=n, offset=at),
+            offset=max(0, offset),
+            limit=LIST_LIMIT,
+        )
+    return TicketList(org.id, org.name, rows, span)
 
 
 async def conversation(engine: AsyncEngine, actor: Actor, reference: str) -> tuple[TicketRow, list[ReplyRow]]:

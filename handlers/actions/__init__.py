@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.container import Services
 from handlers.acting import PUBLIC, Interactions
-from handlers.actions import admin, org
+from handlers.actions import admin, home, org
 from handlers.actions import tickets as ticket_actions
 from handlers.actions import vps as vps_actions
 from handlers.actions import wallet as wallet_actions
@@ -26,6 +26,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
 
     org.register(app, services)
+    home.register(app, services)
     admin.register(app, services)
     wallet_actions.register(app, services)
     ticket_actions.register(app, services)

@@ -64,7 +64,7 @@ async def show_plans(call: CommandCall) -> None:
 async def vps_command(call: CommandCall) -> None:
     actor, services = call.linked, call.services
     if not call.args:
-        await call.ack(render.render_server_list(await vps.list_servers(services.engine, actor), call.command))
+        await call.ack(await server_page(services, actor))
         return
     label, verb = call.args[0], (call.args[1].lower() if len(call.args) > 1 else None)
     if len(call.args) > 2 or (verb is not None and verb not in WORDS):
@@ -105,6 +105,12 @@ async def vps_command(call: CommandCall) -> None:
         await open_delete_modal(
             services, call.client, actor, call.body["trigger_id"], server_id=server.id, ack=call.ack
         )
+
+
+async def server_page(services: Services, actor: Actor, *, offset: int = 0) -> dict[str, Any]:
+    """A page of `/cs vps` (the command shows the first; page buttons the others)."""
+    listing = await vps.list_servers(services.engine, actor, offset=offset)
+    return render.render_server_list(listing, services.settings.slack_command)
 
 
 async def paid_up(call: CommandCall, actor: Actor) -> bool:

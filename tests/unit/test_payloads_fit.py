@@ -21,10 +21,10 @@ import pytest
 from bot.db.billing import ArrearsState
 from bot.db.billing_reports import OrgFigures, ServerSpend
 from bot.db.bindings import BindingRow
-from bot.db.home import BindingRow as HomeBinding
 from bot.db.home import ServerRow as HomeServer
 from bot.db.home import TicketRow as HomeTicket
 from bot.db.home import WalletRow
+from bot.db.identities import MembershipRow
 from bot.db.ledger import TransactionRow
 from bot.db.orgs import MemberRow
 from bot.db.paypal_events import InboxSummary
@@ -32,14 +32,17 @@ from bot.db.tickets import ReplyRow, TicketRow
 from bot.emulators.slack.blockkit import MESSAGE_TEXT_MAX, message_problems, view_problems
 from bot.rendering import admin_payments, billing, help, home, identity, orgs, payments, tickets, vps, wallet
 from bot.rendering.fit import MESSAGE_BLOCKS_TEXT, blocks_text
-from bot.services.home import HomeSnapshot, OrgSummary
+from bot.services.admin_payments import PaymentsOverview
+from bot.services.bindings import BindingList
+from bot.services.home import BindingSummary, HomeButtons, OrgSwitcher, ServerSummary, TicketSummary
 from bot.services.identity import OrgContext, SlackRef
 from bot.services.linking import LinkedAccount
-from bot.services.orgs import OrgEntry, OrgListing, UnknownOrganization
+from bot.services.orgs import MemberList, OrgEntry, OrgListing, UnknownOrganization
+from bot.services.paging import Span
 from bot.services.permissions import OrgRole
 from bot.services.summaries import AdminBillingOverview, MonthUsage
 from bot.services.summaries import OrgSummary as BillingSummary
-from bot.services.tickets import REPLY_MAX_BYTES
+from bot.services.tickets import REPLY_MAX_BYTES, TicketList
 from bot.services.vps import PlanView, ServerList, ServerView
 from bot.services.vps_create import CreateForm, StackScriptChoice
 from bot.services.wallet import Burn, HistoryPage, WalletCard
@@ -113,15 +116,28 @@ def ledger(n: int) -> list[TransactionRow]:
     return [TransactionRow(uuid.uuid4(), ORG.id, *row) for _ in range(n)]
 
 
-def home_snapshot(orgs_count: int, *, staff: bool = False) -> HomeSnapshot:
-    organizations = [OrgSummary(name(255, i), f"org-{i:03d}-" + "x" * 60, "member", i == 0) for i in range(orgs_count)]
-    return HomeSnapshot(
-        linked=True, name=name(), email="ada@example.com", is_staff=staff, organizations=organizations, active=ORG,
-        wallet=WalletRow(Decimal("1234.50"), "USD"),
-        servers=[HomeServer(name(255, i), "running", "203.0.113.5") for i in range(10)], more_servers=True,
-        tickets=[HomeTicket(uuid.uuid4(), name(500, i), "open", "high") for i in range(5)],
-        bindings=[HomeBinding(f"C{i:08d}", True, True, True) for i in range(80)],
-    )  # fmt: skip
+def page(count: int, total: int) -> Span:
+    return Span(offset=0, limit=count, total=total, count=count)
+
+
+def home_sections(orgs_count: int, *, staff: bool = False) -> list[list[dict[str, Any]]]:
+    """Every section of a Home at scale, as `bot.slack.home.build_home` puts them together."""
+    memberships = [MembershipRow(uuid.uuid4(), name(255, i), f"org-{i:03d}-" + "x" * 60, "member")
+                   for i in range(min(orgs_count, 100))]  # fmt: skip
+    switcher = OrgSwitcher(memberships, orgs_count, ORG, None if staff else "owner", staff)
+    buttons = HomeButtons(ORG.id, top_up=True, create_server=True, panel_url="https://panel.example.com")
+    return [
+        home.render_switcher(switcher, COMMAND),
+        home.render_buttons(buttons),
+        home.render_wallet(WalletRow(Decimal("1234.50"), "USD")),
+        home.render_servers(ServerSummary([HomeServer(name(255, i), "running", "203.0.113.5") for i in range(10)], 250),
+                            COMMAND),
+        home.render_tickets(TicketSummary([HomeTicket(uuid.uuid4(), name(500, i), "open", "high") for i in range(5)],
+                                          100), COMMAND),
+        home.render_bindings(BindingSummary([BindingRow("T1", f"C{i:08d}", ORG.id, ORG.name, True, True, True)
+                                             for i in range(10)], 80),
+                             COMMAND),
+    ]  # fmt: skip
 
 
 def stackscripts(n: int) -> list[StackScriptChoice]:
@@ -135,28 +151,31 @@ CASES: list[tuple[str, str, Callable[[], Any], str | None]] = [
     ("vps.render_plans 40 plans", "answer", lambda: vps.render_plans([plan(i) for i in range(40)]), None),
     ("vps.render_plans 60 plans", "answer", lambda: vps.render_plans([plan(i) for i in range(60)]), None),
     ("vps.render_server_list 250 servers", "answer",
-     lambda: vps.render_server_list(ServerList(name(), [server(i) for i in range(250)], True, ORG.id), COMMAND),
-     "…and 230 more"),
+     lambda: vps.render_server_list(ServerList(name(), [server(i) for i in range(15)], True, ORG.id,
+                                               page(15, 250)), COMMAND), "1–15 of 250"),
     ("vps.create_modal 30 StackScripts", "modal",
-     lambda: vps.create_modal(CreateForm(name(), [plan(i) for i in range(60)], [("us-east", "Newark")] * 3,
-                                         [("linode/debian12", "Debian 12")], stackscripts(30), Decimal("5"), "USD"),
+     lambda: vps.create_modal(CreateForm(plans=[plan(i) for i in range(60)], regions=[("us-east", "Newark")] * 3,
+                                         images=[("linode/debian12", "Debian 12")], stackscripts=stackscripts(30),
+                                         organization=name(), balance=Decimal("5"), currency="USD"),
                               metadata="{}"), None),
     ("vps.staff_alert long lines", "posted", lambda: vps.staff_alert(nasty(900), [nasty(5000)] * 10), None),
     ("orgs.render_bindings 80 channels", "answer",
-     lambda: orgs.render_bindings(ORG, [BindingRow("T1", f"C{i:08d}", ORG.id, ORG.name, True, True, True)
-                                        for i in range(80)], COMMAND), None),
+     lambda: orgs.render_bindings(BindingList(ORG, [BindingRow("T1", f"C{i:08d}", ORG.id, ORG.name, True, True, True)
+                                                    for i in range(25)], page(25, 80)), COMMAND), "1–25 of 80"),
     ("orgs.render_org_list 60 organisations", "answer",
      lambda: orgs.render_org_list(OrgListing([OrgEntry(name(255, i), f"org-{i}", "member", i == 0)
-                                              for i in range(60)], False), COMMAND), None),
+                                              for i in range(25)], False, page(25, 60)), COMMAND), "1–25 of 60"),
     ("orgs.render_org_list staff in 500", "answer",
      lambda: orgs.render_org_list(OrgListing([OrgEntry(name(255, i), f"org-{i}-" + "s" * 200, "admin", i == 0)
-                                              for i in range(500)], True), COMMAND), "more"),
+                                              for i in range(25)], True, page(25, 500)), COMMAND), "1–25 of 500"),
     ("orgs.render_members 300 members", "answer",
-     lambda: orgs.render_members(ORG, [MemberRow(uuid.uuid4(), name(255, i), f"{nasty(60)}@example.com", "member",
-                                                 ("U0123ABCD",)) for i in range(300)], COMMAND), "more"),
+     lambda: orgs.render_members(MemberList(ORG, [MemberRow(uuid.uuid4(), name(255, i), f"{nasty(60)}@example.com",
+                                                            "member", ("U0123ABCD",)) for i in range(25)],
+                                            page(25, 300)), COMMAND), "1–25 of 300"),
     ("orgs.render_members 1,500 members", "answer",
-     lambda: orgs.render_members(ORG, [MemberRow(uuid.uuid4(), f"Member {i}", f"m{i}@example.com", "member", ())
-                                       for i in range(1500)], COMMAND), None),
+     lambda: orgs.render_members(MemberList(ORG, [MemberRow(uuid.uuid4(), f"Member {i}", f"m{i}@example.com",
+                                                            "member", ()) for i in range(25)], page(25, 1500)),
+                                 COMMAND), "1–25 of 1,500"),
     ("orgs use <unknown> for staff in 500", "answer",
      lambda: identity.render_refusal(UnknownOrganization(nasty(3000), [f"org-{i}-" + "s" * 200 for i in range(500)],
                                                          COMMAND).message), "…and 490 more"),
@@ -168,9 +187,11 @@ CASES: list[tuple[str, str, Callable[[], Any], str | None]] = [
     ("help.render_unknown_command 4,000 characters", "answer",
      lambda: help.render_unknown_command(COMMAND, nasty(4000), []), None),
     ("tickets.render_list 15 tickets, 200-character subjects", "answer",
-     lambda: tickets.render_list(name(), [ticket(i, subject=200) for i in range(15)], COMMAND), None),
+     lambda: tickets.render_list(TicketList(ORG.id, name(), [ticket(i, subject=200) for i in range(15)],
+                                            page(15, 100)), COMMAND), "1–15 of 100"),
     ("tickets.render_list 15 tickets, 500-character subjects", "answer",
-     lambda: tickets.render_list(name(), [ticket(i) for i in range(15)], COMMAND), None),
+     lambda: tickets.render_list(TicketList(ORG.id, name(), [ticket(i) for i in range(15)], page(15, 100)), COMMAND),
+     None),
     ("tickets.render_digest long labels", "posted",
      lambda: tickets.render_digest({"under_1d": 40, "d1_3": 30, "d3_7": 20, "over_7d": 10},
                                    [ticket(i) for i in range(10)]), "…and 90 more"),
@@ -188,8 +209,9 @@ CASES: list[tuple[str, str, Callable[[], Any], str | None]] = [
     ("tickets.render_reply_posts the longest storable reply of &", "posted",
      lambda: tickets.render_reply_posts("requester", reply("&" * REPLY_MAX_BYTES, staff=True), "1.2"), None),
     ("admin_payments 15 events with 180-character errors", "answer",
-     lambda: admin_payments.render_payments_overview([event(i, "processed") for i in range(15)],
-                                                     [event(i) for i in range(10)], COMMAND, failures_total=300),
+     lambda: admin_payments.render_payments_overview(
+         PaymentsOverview([event(i, "processed") for i in range(15)], [event(i) for i in range(10)], 300,
+                          page(15, 500)), COMMAND),
      "…and 290 more"),
     ("billing.daily_summary long labels", "posted",
      lambda: billing.daily_summary(BillingSummary(figures(), spend(40), NOW - timedelta(days=1), NOW), COMMAND),
@@ -210,11 +232,11 @@ CASES: list[tuple[str, str, Callable[[], Any], str | None]] = [
      lambda: wallet.render_wallet_card(WalletCard(ORG, Decimal("3"), "USD", Burn(Decimal("1"), 250, 3), None,
                                                   ledger(10)), COMMAND), None),
     ("wallet.render_history 100 rows of &", "answer",
-     lambda: wallet.render_history(HistoryPage(ORG, "USD", ledger(100), 0, 100, True)), None),
+     lambda: wallet.render_history(HistoryPage(ORG, "USD", ledger(25), page(25, 1000))), "1–25 of 1,000"),
     ("home.render_home user in 50 organisations", "home",
-     lambda: home.render_home(home_snapshot(50), command=COMMAND), "…and"),
+     lambda: home.render_home(home_sections(50), COMMAND), "10 of 250 servers"),
     ("home.render_home staff in 500 organisations", "home",
-     lambda: home.render_home(home_snapshot(500, staff=True), command=COMMAND), "org list"),
+     lambda: home.render_home(home_sections(500, staff=True), COMMAND), "10 of 80 channels"),
 ]  # fmt: skip
 
 

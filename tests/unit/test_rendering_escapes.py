@@ -108,14 +108,16 @@ def _hint_namespace() -> dict[str, Any]:
     """Names the renderers import only for type checking (so their hints can be resolved here)."""
     from bot.db.billing import ArrearsState
     from bot.services.summaries import AdminBillingOverview, MonthUsage, OrgSummary
+    from bot.services.tickets import TicketList
     from bot.services.vps import PlanView, ServerList, ServerView
     from bot.services.vps_actions import ResizePreview
-    from bot.services.vps_create import CreateForm
+    from bot.services.vps_create import CreateCatalogue, CreateForm
 
     return {
         "ArrearsState": ArrearsState, "AdminBillingOverview": AdminBillingOverview, "MonthUsage": MonthUsage,
         "OrgSummary": OrgSummary, "PlanView": PlanView, "ServerList": ServerList, "ServerView": ServerView,
-        "ResizePreview": ResizePreview, "CreateForm": CreateForm,
+        "ResizePreview": ResizePreview, "CreateForm": CreateForm, "TicketList": TicketList,
+        "CreateCatalogue": CreateCatalogue,
     }  # fmt: skip
 
 

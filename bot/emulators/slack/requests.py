@@ -328,18 +328,29 @@ class SlackRequestFactory:
         value: str,
         *,
         block_id: str,
-        view: dict[str, Any],
+        view: dict[str, Any] | None = None,
+        channel_id: str | None = None,
+        message_ts: str | None = None,
+        is_ephemeral: bool = False,
         timestamp: int | None = None,
     ) -> SignedRequest:
-        full = self._full_view(view)
+        """A search typed into an external_select (``value`` is the text so far): from a modal or the
+        Home (``view=``, echoed back in full) or from a message (``channel_id=``), which Slack names only
+        by its container and channel; neither carries a ``response_url`` or a trigger."""
         payload = self._interaction("block_suggestion", user_id)
-        payload.update(
-            action_id=action_id,
-            block_id=block_id,
-            value=value,
-            container={"type": "view", "view_id": full["id"]},
-            view=full,
-        )
+        payload.update(action_id=action_id, block_id=block_id, value=value)
+        if view is not None:
+            full = self._full_view(view)
+            payload.update(container={"type": "view", "view_id": full["id"]}, view=full)
+            return self._interactive(payload, timestamp)
+        channel = channel_id or GENERAL_CHANNEL_ID
+        payload["container"] = {
+            "type": "message",
+            "message_ts": message_ts or self._now_ts(),
+            "channel_id": channel,
+            "is_ephemeral": is_ephemeral,
+        }
+        payload["channel"] = {"id": channel, "name": self._channel_name(channel)}
         return self._interactive(payload, timestamp)
 
     # --- Events API ----------------------------------------------------------------------------
