@@ -59,6 +59,9 @@ class LinodeEmulator(EmulatorServer):
         rebuild_seconds: float = 3.0,
         resize_seconds: float = 3.0,
         provision_seconds: float = 1.0,
+        backup_seconds: float = 3.0,
+        restore_seconds: float = 3.0,
+        stats_delay_seconds: float = 300.0,
     ) -> None:
         super().__init__(base_path="/v4")
         self.clock = clock
@@ -70,6 +73,9 @@ class LinodeEmulator(EmulatorServer):
             reboot=reboot_seconds,
             rebuild=rebuild_seconds,
             resize=resize_seconds,
+            backup=backup_seconds,
+            restore=restore_seconds,
+            stats_delay=stats_delay_seconds,
         )
         self._account = Account(clock, durations, self.catalogue)
         self._token = token
@@ -204,6 +210,32 @@ class LinodeEmulator(EmulatorServer):
         the servers its database remembers). Later creates get higher ids."""
         body = {"label": label, "type": type, "region": region, "image": image}
         return self._account.restore(linode_id, body, status, ipv4)
+
+    def add_firewall(self, label: str, *, status: str = "enabled") -> dict[str, Any]:
+        """A Cloud Firewall on the account (default rules: SSH and web in, everything out)."""
+        return self._account.firewalls.add(label, status=status).to_api()
+
+    @property
+    def firewalls(self) -> dict[int, dict[str, Any]]:
+        return {i: f.to_api() for i, f in self._account.firewalls.firewalls.items()}
+
+    def add_backup(
+        self, linode_id: int, *, label: str | None = None, kind: str = "auto", age: float = 3600.0,
+        failed: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A backup that finished ``age`` seconds ago (Linode takes automatic ones on its schedule)."""
+        return self._account.add_backup(linode_id, label=label, kind=kind, age=age, failed=failed)
+
+    def backups(self, linode_id: int) -> dict[str, Any]:
+        """``GET …/backups`` as it would answer now."""
+        return self._account.backups_list(linode_id)
+
+    def set_transfer_used(self, linode_id: int, used_bytes: int) -> None:
+        self._account.get(linode_id).transfer_used = used_bytes
+
+    def stats(self, linode_id: int) -> dict[str, Any]:
+        """``GET …/stats`` as it would answer now (raises LinodeApiError while unavailable)."""
+        return self._account.stats(linode_id)
 
     # --- recording -----------------------------------------------------------------------------
 
