@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db import outbox as outbox_db
 from bot.db.outbox import OutboxMessage
 from bot.metrics import Metrics
+from bot.rendering.charts import draw_async
 from bot.slack.errors import SlackFailure, classify
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ class OutboxWorker:
     async def _send(self, message: OutboxMessage) -> dict[str, Any]:
         payload = dict(message.payload)
         channel = await self._resolve_channel(message.channel)
+        if message.kind == "upload":
+            return await self._upload(channel, payload)
         if message.kind == "update":
             response = await self._client.chat_update(channel=channel, **payload)
         elif message.kind == "ephemeral":
@@ -105,6 +108,22 @@ class OutboxWorker:
             "channel": response.get("channel", channel),
             "ts": response.get("ts") or response.get("message_ts"),
         }
+
+    async def _upload(self, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A file shared with files.uploadV2: given text, or a chart drawn now (in a worker thread)."""
+        if "chart" in payload:
+            content: bytes = await draw_async(payload["chart"])
+        else:
+            content = str(payload["content_text"]).encode()
+        response = await self._client.files_upload_v2(
+            channel=channel,
+            content=content,
+            filename=payload["filename"],
+            title=payload.get("title"),
+            alt_txt=payload.get("alt_txt"),
+            initial_comment=payload.get("initial_comment"),
+        )
+        return {"channel": channel, "ts": None, "file_id": (response.get("file") or {}).get("id")}
 
     async def _resolve_channel(self, target: str) -> str:
         """A user id (U…/W…) means "DM this user": open (and remember) the IM channel."""
