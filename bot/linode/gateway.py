@@ -208,7 +208,7 @@ class LinodeGateway:
     async def delete(self, linode_id: int) -> None:
         await self._call(lambda c: Instance(c, int(linode_id)).delete())
 
-    async def set_rdns(self, address: str, rdns: str) -> dict[str, Any]:
+    async def set_rdns(self, address: str, rdns: str | None) -> dict[str, Any]:
         return await self._call(lambda c: dict(c.put(f"/networking/ips/{address}", data={"rdns": rdns})))
 
     # --- the server page: measurements, backups, firewalls, label ----------------------------------

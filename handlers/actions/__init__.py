@@ -13,6 +13,7 @@ from handlers.acting import PUBLIC, Interactions
 from handlers.actions import admin, org
 from handlers.actions import tickets as ticket_actions
 from handlers.actions import vps as vps_actions
+from handlers.actions import vps_page as vps_page_actions
 from handlers.actions import wallet as wallet_actions
 
 #: Link buttons (action ids starting with this) open a URL in the browser; Slack still sends a
@@ -30,3 +31,4 @@ def register(app: AsyncApp, services: Services) -> None:
     wallet_actions.register(app, services)
     ticket_actions.register(app, services)
     vps_actions.register(app, services)
+    vps_page_actions.register(app, services)

@@ -7,6 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.services.container import Services
 from handlers.views import link, org, tickets
 from handlers.views import vps as vps_views
+from handlers.views import vps_page as vps_page_views
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -15,3 +16,4 @@ def register(app: AsyncApp, services: Services) -> None:
     org.register(app, services)
     tickets.register(app, services)
     vps_views.register(app, services)
+    vps_page_views.register(app, services)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import time
 from collections import deque
@@ -229,6 +230,14 @@ class LinodeEmulator(EmulatorServer):
     def backups(self, linode_id: int) -> dict[str, Any]:
         """``GET …/backups`` as it would answer now."""
         return self._account.backups_list(linode_id)
+
+    def age_instance(self, linode_id: int, seconds: float) -> None:
+        """Move an instance's creation ``seconds`` into the past (its statistics then cover that time)."""
+        self._account.get(linode_id).created -= seconds
+
+    def set_stats_delay(self, seconds: float) -> None:
+        """How long after creation ``GET …/stats`` still answers "Stats are unavailable at this time."."""
+        self._account.durations = dataclasses.replace(self._account.durations, stats_delay=seconds)
 
     def set_transfer_used(self, linode_id: int, used_bytes: int) -> None:
         self._account.get(linode_id).transfer_used = used_bytes
