@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app_keys import BOLT
 from bot.emulators.slack import SignedRequest, SlackEmulator, SlackRequestFactory
 from bot.manifest import TICKET_SHORTCUT_CALLBACK
+from bot.rendering import invoices as invoice_render
 from bot.rendering import orgs as org_render
 from bot.rendering import tickets as ticket_render
 from bot.rendering import vps as vps_render
@@ -36,6 +37,7 @@ from handlers.acting import Gate
 from handlers.actions import URL_BUTTON_PREFIX
 from tests.conftest import RunningBot
 from tests.factories import OrgRecord, UserRecord, add_slack_user, link_slack, make_org, make_user
+from tests.server_page_fixtures import page_action_samples, page_view_samples
 from tests.ticket_fixtures import (  # noqa: F401 - `slack` overrides conftest's paced emulator
     desk,
     eventually,
@@ -109,6 +111,9 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
     }  # fmt: skip
     for action_id in vps_render.POWER_ACTION_IDS.values():
         samples[action_id] = {"value": server}
+    samples.update(page_action_samples(server))
+    samples[invoice_render.SEND_ACTION_ID] = {"type": "static_select",
+                                              "selected_option": {"value": f"{org}|{uuid.uuid4()}"}}  # fmt: skip
     return samples
 
 
@@ -130,6 +135,8 @@ def view_samples(w: World) -> dict[str, dict[str, Any]]:
             "private_metadata": vps_render.create_metadata(None, None, organization_id=w.org.id),
         },
         vps_render.DELETE_CALLBACK_ID: vps_render.delete_modal(str(w.server_id), SECRETS[1], {}),
+        invoice_render.PICK_CALLBACK_ID: invoice_render.pick_modal(w.org.id, None, []),
+        **page_view_samples(w.server_id, SECRETS[1]),
     }
 
 

@@ -37,10 +37,6 @@ METADATA_KEY = "Description"
 _DRAWING = threading.Lock()  # matplotlib's font and text caches are not documented as thread-safe
 
 
-class ChartError(ValueError):
-    """The spec cannot be drawn."""
-
-
 def bounded(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec cut to the size limits (what will really be drawn and recorded)."""
     if spec.get("kind") == "lines":
@@ -57,7 +53,7 @@ def bounded(spec: dict[str, Any]) -> dict[str, Any]:
             merged = [str(sum(float(s["values"][i]) for s in rest)) for i in range(len(spec["categories"]))]
             series = [*series[:MAX_BAR_SERIES], {"name": f"{len(rest)} others", "values": merged}]
         return {**spec, "series": series}
-    raise ChartError(f"unknown chart kind {spec.get('kind')!r}")
+    raise ValueError(f"unknown chart kind {spec.get('kind')!r}")
 
 
 def draw(spec: dict[str, Any]) -> bytes:

@@ -19,7 +19,7 @@ from bot.rendering.fit import OPTION_TEXT, fallback, line_sections
 if TYPE_CHECKING:
     from bot.services.server_backups import BackupList, Offer
     from bot.services.server_network import FirewallChoice
-    from bot.services.server_page import ServerPage
+    from bot.services.server_page import BackupPrice, ServerPage
     from bot.services.server_stats import Stats
 
 # Interactive ids, each bound by exactly one listener (handlers/actions/vps_page.py, handlers/views/vps_page.py).
@@ -126,7 +126,7 @@ def window_text(window: str | None) -> str:
     return f"{start:02d}:00–{(start + 2) % 24:02d}:00 UTC"
 
 
-def backup_price_text(price: Any) -> str:
+def backup_price_text(price: BackupPrice | None) -> str:
     if price is None:
         return "no price quoted (the server has no plan)"
     return f"{format_money(price.monthly)}/month ({vps_render.hourly(price.hourly)}), {escape_mrkdwn(price.source)}"
@@ -355,7 +355,7 @@ def hostname_modal(server_id: object, label: str) -> dict[str, Any]:
 
 
 def submitted(values: dict[str, Any], field: str) -> str:
-    state = (values.get(FIELD_BLOCKS[field]) or {}).get(VALUE) or {}
+    state = (values.get(FIELD_BLOCKS.get(field, field)) or {}).get(VALUE) or {}
     option = state.get("selected_option")
     return str(option["value"] if option else state.get("value") or "")
 

@@ -8,11 +8,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import spend as spend_db
-from bot.services import deliveries
-from bot.services.summaries import month_start, next_month
+from bot.errors import UserError
+from bot.services import (
+    deliveries,
+    summaries,  # module attributes only: summaries imports this module too
+)
+from bot.services.identity import Actor
+from bot.services.permissions import Action
 
 
 def month_chart(rows: list[spend_db.DaySpend], first: date, last: date, organization: str) -> dict[str, Any]:
@@ -41,9 +46,23 @@ def alt_text(chart: dict[str, Any]) -> str:
 
 
 async def month_so_far(conn: AsyncConnection, organization_id: uuid.UUID, organization: str, now: datetime) -> dict:
-    start = month_start(now)
-    rows = await spend_db.daily_spend(conn, organization_id, start, min(now, next_month(start)))
+    start = summaries.month_start(now)
+    rows = await spend_db.daily_spend(conn, organization_id, start, min(now, summaries.next_month(start)))
     return month_chart(rows, start.date(), now.date(), organization)
+
+
+async def share_for_actor(
+    engine: AsyncEngine, actor: Actor, now: datetime, channel_id: str | None
+) -> deliveries.Destination:
+    """`/cs billing`'s picture: to the channel when it is bound for billing notices, else the DM."""
+    if actor.org is None:
+        raise UserError("Choose an organisation first.")
+    actor.require(Action.VIEW)
+    async with engine.begin() as conn:
+        where = await deliveries.destination(conn, actor.org.id, "billing", channel_id, actor.slack.user_id)
+        await share(conn, where.target, actor.org.id, actor.org.name, now,
+                    comment=f"Spend per day this month for {actor.org.name}.")  # fmt: skip
+    return where
 
 
 async def share(

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services.container import Services
 from handlers.acting import PUBLIC, Interactions
 from handlers.actions import admin, org
+from handlers.actions import invoices as invoice_actions
 from handlers.actions import tickets as ticket_actions
 from handlers.actions import vps as vps_actions
 from handlers.actions import vps_page as vps_page_actions
@@ -32,3 +33,4 @@ def register(app: AsyncApp, services: Services) -> None:
     ticket_actions.register(app, services)
     vps_actions.register(app, services)
     vps_page_actions.register(app, services)
+    invoice_actions.register(app, services)

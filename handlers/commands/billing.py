@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.commands import CommandSpec, CommandTable
 from bot.errors import UserError
 from bot.rendering import billing as render
+from bot.rendering.invoices import with_chart_note
 from bot.rendering.orgs import NO_ORGANISATION_HINT
-from bot.services import summaries
+from bot.services import spend_chart, summaries
 from handlers.commands.base import CommandCall, CommandHandler
 
 USAGE = CommandSpec(
@@ -27,8 +28,10 @@ async def show_usage(call: CommandCall) -> None:
     actor = call.linked
     if actor.org is None:
         raise UserError(NO_ORGANISATION_HINT.format(command=call.command))
-    usage = await summaries.month_usage(call.services.engine, actor, call.services.clock())
-    await call.reply(render.month_usage_card(usage))
+    now = call.services.clock()
+    usage = await summaries.month_usage(call.services.engine, actor, now)
+    chart = await spend_chart.share_for_actor(call.services.engine, actor, now, call.channel_id)
+    await call.reply(with_chart_note(render.month_usage_card(usage), in_channel=chart.in_channel))
 
 
 async def show_admin(call: CommandCall) -> None:
