@@ -65,12 +65,9 @@ class Offer:
     price: server_page.BackupPrice | None
 
 
-def describe_window(window: str | None) -> str:
-    """`W4` → `04:00–06:00 UTC`, as the panel labels windows."""
-    if not window or not window.startswith("W") or not window[1:].isdigit():
-        return window or "chosen by Linode"
-    start = int(window[1:])
-    return f"{start:02d}:00–{(start + 2) % 24:02d}:00 UTC"
+def parse_backup_id(text: str) -> int | None:
+    """A backup id as Linode numbers them (ASCII digits; a huge or non-ASCII digit string is not one)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def parse_schedule(day: str, window: str) -> tuple[str | None, str | None]:
@@ -126,27 +123,20 @@ async def _paid_up(engine: AsyncEngine, settings: Settings, actor: Actor, row: S
                                   command=settings.slack_command)  # fmt: skip
 
 
-async def enable(
+async def switch(
     engine: AsyncEngine, gateway: LinodeGateway, settings: Settings, actor: Actor, server_id: uuid.UUID, *,
-    channel_id: str | None = None,
+    on: bool, channel_id: str | None = None,
 ) -> str:  # fmt: skip
+    """Turn backups on (refused while the organisation owes) or off (Linode deletes them)."""
     row = await vps.server_for_actor(engine, actor, server_id)
-    await _paid_up(engine, settings, actor, row)
-    await linode_call(engine, settings, gateway.enable_backups(linode_id_of(row)))
-    message = f"Enabled backups for VPS '{row.label}'"
-    await record_vps(engine, actor, row, "vps.backups.enable", message, channel_id=channel_id)
-    return row.label
-
-
-async def disable(
-    engine: AsyncEngine, gateway: LinodeGateway, settings: Settings, actor: Actor, server_id: uuid.UUID, *,
-    channel_id: str | None = None,
-) -> str:  # fmt: skip
-    row = await vps.server_for_actor(engine, actor, server_id)
-    await _require_enabled(engine, gateway, settings, row)
-    await linode_call(engine, settings, gateway.cancel_backups(linode_id_of(row)))
-    message = f"Disabled backups for VPS '{row.label}'"
-    await record_vps(engine, actor, row, "vps.backups.disable", message, channel_id=channel_id)
+    if on:
+        await _paid_up(engine, settings, actor, row)
+        call, event, message = gateway.enable_backups, "vps.backups.enable", f"Enabled backups for VPS '{row.label}'"
+    else:
+        await _require_enabled(engine, gateway, settings, row)
+        call, event, message = gateway.cancel_backups, "vps.backups.disable", f"Disabled backups for VPS '{row.label}'"
+    await linode_call(engine, settings, call(linode_id_of(row)))
+    await record_vps(engine, actor, row, event, message, channel_id=channel_id)
     return row.label
 
 

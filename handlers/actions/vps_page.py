@@ -93,33 +93,22 @@ def register(app: AsyncApp, services: Services) -> None:
 
         await later(body, client, respond, offer)
 
-    @on.action(render.BACKUPS_ON_CONFIRM_ACTION_ID, ON_CHANGE)
-    async def backups_on_confirm(
+    @on.action((render.BACKUPS_ON_CONFIRM_ACTION_ID, render.BACKUPS_OFF_ACTION_ID), ON_CHANGE)
+    async def backups_switch(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
+        """Turn on (after the price was shown) or off (after the confirm dialog)."""
         await ack()
+        on = body["actions"][0]["action_id"] == render.BACKUPS_ON_CONFIRM_ACTION_ID
 
-        async def enable() -> dict[str, Any]:
+        async def switch() -> dict[str, Any]:
             gateway = server_page.require_linode(services.linode)
-            label = await server_backups.enable(engine, gateway, settings, actor, _ids(body)[0],
+            label = await server_backups.switch(engine, gateway, settings, actor, _ids(body)[0], on=on,
                                                 channel_id=channel_id(body))  # fmt: skip
-            return render.done(f"Backups of *{escape_mrkdwn(label)}* are on. Linode takes the first one tonight.")
+            said = "are on. Linode takes the first one tonight." if on else "are off; Linode deleted them."
+            return render.done(f"Backups of *{escape_mrkdwn(label)}* {said}")
 
-        await later(body, client, respond, enable)
-
-    @on.action(render.BACKUPS_OFF_ACTION_ID, ON_CHANGE)
-    async def backups_off(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
-    ) -> None:
-        await ack()
-
-        async def disable() -> dict[str, Any]:
-            gateway = server_page.require_linode(services.linode)
-            label = await server_backups.disable(engine, gateway, settings, actor, _ids(body)[0],
-                                                 channel_id=channel_id(body))  # fmt: skip
-            return render.done(f"Backups of *{escape_mrkdwn(label)}* are off; Linode deleted them.")
-
-        await later(body, client, respond, disable)
+        await later(body, client, respond, switch)
 
     @on.action((render.SNAPSHOT_OPEN_ACTION_ID, render.SCHEDULE_OPEN_ACTION_ID, render.HOSTNAME_OPEN_ACTION_ID),
                ON_CHANGE)  # fmt: skip
@@ -145,12 +134,12 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
     ) -> None:
         server_id, choice = _ids(body)
-        if not (choice or "").isdigit():
+        backup_id = server_backups.parse_backup_id(choice or "")
+        if backup_id is None:
             await ack()
             await respond(**vps_render.render_problem(STALE))
             return
-        await open_restore(services, client, actor, body["trigger_id"], server_id, backup_id=int(choice or 0),
-                           ack=ack)  # fmt: skip
+        await open_restore(services, client, actor, body["trigger_id"], server_id, backup_id=backup_id, ack=ack)
 
     @on.action((render.FIREWALL_ATTACH_ACTION_ID, render.FIREWALL_DETACH_ACTION_ID), ON_CHANGE)
     async def firewall_change(

@@ -162,9 +162,9 @@ async def _backups(call: CommandCall, gateway: Any, server: vps.ServerView, rest
             return snapshot_result(server.label, name, status)
 
         await answer_after_ack(services, call.body, call.client, call.respond, take)
-    elif action == "restore" and len(rest) == 2 and rest[1].isdigit():
+    elif action == "restore" and len(rest) == 2 and (backup_id := server_backups.parse_backup_id(rest[1])):
         await open_restore(services, call.client, actor, call.body["trigger_id"], server.id,
-                           backup_id=int(rest[1]), ack=call.ack)  # fmt: skip
+                           backup_id=backup_id, ack=call.ack)  # fmt: skip
     else:
         raise _usage(call, "backups", server)
 
