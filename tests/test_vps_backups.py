@@ -22,6 +22,7 @@ from tests.vps_fixtures import (  # noqa: F401 - fixtures
     response_count,
     response_matching,
     rows,
+    select,
     submit,
     until,
     vps_bot_fixture,
@@ -148,3 +149,35 @@ async def wait_modal_text(world: VpsWorld, who: object, needle: str) -> dict:
         return views[-1] if views and needle in json.dumps(views[-1], ensure_ascii=False) else None
 
     return await until(check, what=f"a modal saying {needle!r}")
+
+
+async def test_the_pages_buttons_open_forms_that_check_their_fields_and_act(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack, balance=Decimal("20.00"))
+    plan_id = await add_plan(world.engine)
+    row = await create_server(world, owner, plan_id, "form-1")
+    linode_id, server = int(row["provider_instance_id"]), str(row["id"])
+    await click(world, owner, button(page_render.BACKUPS_ON_CONFIRM_ACTION_ID, server))
+    await until(lambda: _enabled(world, linode_id), what="backups on")
+    blocks = page_render.FIELD_BLOCKS
+
+    await click(world, owner, button(page_render.SCHEDULE_OPEN_ACTION_ID, server))
+    form = await wait_modal(world.slack, owner, page_render.SCHEDULE_CALLBACK_ID)
+    await submit(world, owner, form, {blocks["day"]: {page_render.VALUE: select("Tuesday")},
+                                      blocks["window"]: {page_render.VALUE: select("W22")}})  # fmt: skip
+    await wait_modal_text(world, owner, "run Tuesday, 22:00–00:00 UTC")
+    assert world.linode.instances[linode_id]["backups"]["schedule"] == {"day": "Tuesday", "window": "W22"}
+
+    await click(world, owner, button(page_render.SNAPSHOT_OPEN_ACTION_ID, server))
+    form = await wait_modal(world.slack, owner, page_render.SNAPSHOT_CALLBACK_ID)
+    empty = await submit(world, owner, form, {blocks["name"]: {page_render.VALUE: "   "}})
+    assert empty["response_action"] == "errors" and blocks["name"] in empty["errors"]
+    await submit(world, owner, form, {blocks["name"]: {page_render.VALUE: "nightly"}})
+    await wait_modal_text(world, owner, "ended *successful*")
+
+    await click(world, owner, button(page_render.HOSTNAME_OPEN_ACTION_ID, server))
+    form = await wait_modal(world.slack, owner, page_render.HOSTNAME_CALLBACK_ID)
+    bad = await submit(world, owner, form, {blocks["hostname"]: {page_render.VALUE: "no way!"}})
+    assert bad["response_action"] == "errors" and "can only contain" in json.dumps(bad["errors"])
+    await submit(world, owner, form, {blocks["hostname"]: {page_render.VALUE: "form-renamed"}})
+    await wait_modal_text(world, owner, "is now called *form-renamed*")
+    assert world.linode.instances[linode_id]["label"] == "form-renamed"
