@@ -61,6 +61,11 @@ def register(app: AsyncApp, services: Services) -> None:
         action_id = body["actions"][0]["action_id"]
 
         async def show() -> dict[str, Any]:
+            """Refresh replaces the page; the others answer beside it, so the page stays."""
+            shown = await look()
+            return shown if action_id == render.REFRESH_ACTION_ID else {**shown, "replace_original": False}
+
+        async def look() -> dict[str, Any]:
             server_id, _ = _ids(body)
             label = await server_page.label_for_viewer(engine, actor, server_id)
             gateway = server_page.require_linode(services.linode)
