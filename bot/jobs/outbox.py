@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db import outbox as outbox_db
 from bot.db.outbox import OutboxMessage
 from bot.metrics import Metrics
-from bot.rendering.charts import draw_async
+from bot.slack import uploads
 from bot.slack.errors import SlackFailure, classify
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class OutboxWorker:
         payload = dict(message.payload)
         channel = await self._resolve_channel(message.channel)
         if message.kind == "upload":
-            return await self._upload(channel, payload)
+            return await uploads.share(self._client, channel, payload)
         if message.kind == "update":
             response = await self._client.chat_update(channel=channel, **payload)
         elif message.kind == "ephemeral":
@@ -109,30 +109,9 @@ class OutboxWorker:
             "ts": response.get("ts") or response.get("message_ts"),
         }
 
-    async def _upload(self, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """A file shared with files.uploadV2: given text, or a chart drawn now (in a worker thread)."""
-        if "chart" in payload:
-            content: bytes = await draw_async(payload["chart"])
-        else:
-            content = str(payload["content_text"]).encode()
-        response = await self._client.files_upload_v2(
-            channel=channel,
-            content=content,
-            filename=payload["filename"],
-            title=payload.get("title"),
-            alt_txt=payload.get("alt_txt"),
-            initial_comment=payload.get("initial_comment"),
-        )
-        return {"channel": channel, "ts": None, "file_id": (response.get("file") or {}).get("id")}
-
     async def _resolve_channel(self, target: str) -> str:
         """A user id (U…/W…) means "DM this user": open (and remember) the IM channel."""
-        if not target.startswith(("U", "W")):
-            return target
-        if target not in self._dm_channels:
-            response = await self._client.conversations_open(users=target)
-            self._dm_channels[target] = response["channel"]["id"]
-        return self._dm_channels[target]
+        return await uploads.resolve_target(self._client, target, self._dm_channels)
 
     async def _settle_failure(self, message: OutboxMessage, exc: Exception) -> None:
         failure = classify(exc)

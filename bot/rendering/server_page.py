@@ -202,14 +202,17 @@ def page_actions(p: ServerPage, status: str) -> list[dict[str, Any]]:
 # --- statistics --------------------------------------------------------------------------------
 
 
-def stats_card(stats: Stats, summary: str, *, in_channel: bool) -> dict[str, Any]:
+def stats_card(stats: Stats, summary: str, *, shared_in_channel: bool | None) -> dict[str, Any]:
+    """The numbers in words; ``shared_in_channel`` None when the chart could not be shared."""
     if not stats.available:
         text = f":hourglass_flowing_sand: {escape_mrkdwn(summary)}"
         return _message(text, [_section(text)])
-    where = "in this channel" if in_channel else "in your DM with the bot"
+    if shared_in_channel is None:
+        where = "could not be shared this time (Slack did not take it); the numbers above are complete."
+    else:
+        where = "is " + ("in this channel" if shared_in_channel else "in your DM with the bot") + "."
     lines = [f":bar_chart: {escape_mrkdwn(summary)}",
-             f"The chart (CPU, network in/out, disk I/O, {stats.points} five-minute samples) is on its way "
-             f"{where}."]  # fmt: skip
+             f"The chart (CPU, network in/out, disk I/O, {stats.points} five-minute samples) {where}"]  # fmt: skip
     return _message("\n".join(lines), line_sections(lines))
 
 

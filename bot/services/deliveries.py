@@ -3,8 +3,10 @@
 A chart or an invoice says things about an organisation's servers and money, and a file shared in
 a channel is seen by everyone there. So it goes to the channel the command came from only when that
 channel is bound to the organisation for that kind of notice; otherwise to the requester's DM with
-the bot. Shared files travel through the outbox (kind ``upload``): in order with the channel's
-messages, paced, retried, and never lost when Slack is down.
+the bot. Files that come with a change (an invoice) or a scheduled message (the daily summary)
+travel through the outbox (kind ``upload``): in order with the channel's messages, paced, retried,
+and never lost when Slack is down. A chart someone asked to see is shared right after the answer
+(reading never writes).
 """
 
 from __future__ import annotations
@@ -35,19 +37,11 @@ async def destination(
     return Destination(user_id, in_channel=False)
 
 
-async def share_file(
-    conn: SqlConnection,
-    target: str,
-    *,
-    filename: str,
-    title: str,
-    comment: str,
-    content_text: str | None = None,
-    chart: dict[str, Any] | None = None,
+def file_payload(
+    *, filename: str, title: str, comment: str, content_text: str | None = None, chart: dict[str, Any] | None = None,
     alt_text: str | None = None,
-    dedupe_key: str | None = None,
-) -> int | None:
-    """Queue one file: ``content_text`` as it is, or ``chart`` (a spec the worker draws at delivery)."""
+) -> dict[str, Any]:  # fmt: skip
+    """One file to share: ``content_text`` as it is, or ``chart`` (a spec drawn when it is shared)."""
     if (content_text is None) == (chart is None):
         raise ValueError("share exactly one of content_text and chart")
     payload: dict[str, Any] = {"filename": filename, "title": title, "initial_comment": comment[:MAX_COMMENT]}
@@ -57,4 +51,9 @@ async def share_file(
         payload["content_text"] = content_text
     else:
         payload["chart"] = chart
-    return await enqueue(conn, target, payload, kind="upload", dedupe_key=dedupe_key)
+    return payload
+
+
+async def share_file(conn: SqlConnection, target: str, *, dedupe_key: str | None = None, **file: Any) -> int | None:
+    """Queue one file (see ``file_payload``) in the caller's transaction, in order with ``target``'s messages."""
+    return await enqueue(conn, target, file_payload(**file), kind="upload", dedupe_key=dedupe_key)

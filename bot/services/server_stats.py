@@ -44,7 +44,16 @@ class Stats:
     disk: Summary | None = None
     points: int = 0
     chart: dict[str, Any] | None = None
-    shared_in_channel: bool = False
+    destination: deliveries.Destination | None = None  # where the chart goes (the caller shares it)
+
+    @property
+    def file(self) -> dict[str, Any] | None:
+        """The chart as a file to share (None while Linode has no statistics)."""
+        if self.chart is None:
+            return None
+        text = describe(self)
+        return deliveries.file_payload(filename=f"{self.label}-24h.png", title=self.chart["title"], comment=text,
+                                       chart=self.chart, alt_text=text)  # fmt: skip
 
 
 def _points(raw: Any) -> list[tuple[float, float]]:
@@ -87,7 +96,7 @@ async def last_day(
     engine: AsyncEngine, gateway: LinodeGateway, settings: Settings, actor: Actor, label: str, *,
     channel_id: str | None,
 ) -> Stats:  # fmt: skip
-    """Read Linode's statistics and queue the chart (to a channel bound for server notices, else the DM)."""
+    """Read Linode's statistics; the chart goes to a channel bound for server notices, else the DM (read only)."""
     view = await vps.find_server(engine, actor, label)
     if view.linode_id is None:
         return Stats(view.id, view.label, available=False)
@@ -102,14 +111,9 @@ async def last_day(
         net_out=summarize(_points(netv4.get("out"))), disk=summarize(_points((data.get("io") or {}).get("io"))),
         points=len(cpu), chart=picture,
     )  # fmt: skip
-    async with engine.begin() as conn:
-        org_id = vps.in_org(actor)
-        where = await deliveries.destination(conn, org_id, "vps", channel_id, actor.slack.user_id)
-        await deliveries.share_file(
-            conn, where.target, filename=f"{view.label}-24h.png", title=picture["title"], comment=describe(stats),
-            chart=picture, alt_text=describe(stats),
-        )  # fmt: skip
-    return Stats(**{**stats.__dict__, "shared_in_channel": where.in_channel})
+    async with engine.connect() as conn:
+        where = await deliveries.destination(conn, vps.in_org(actor), "vps", channel_id, actor.slack.user_id)
+    return Stats(**{**stats.__dict__, "destination": where})
 
 
 def mbps(bits: float) -> str:

@@ -4,6 +4,7 @@ this month, as stacked bars (a chart spec the outbox draws when it delivers the 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import spend as spend_db
+from bot.db.outbox import enqueue
 from bot.errors import UserError
 from bot.services import (
     deliveries,
@@ -51,18 +53,28 @@ async def month_so_far(conn: AsyncConnection, organization_id: uuid.UUID, organi
     return month_chart(rows, start.date(), now.date(), organization)
 
 
-async def share_for_actor(
-    engine: AsyncEngine, actor: Actor, now: datetime, channel_id: str | None
-) -> deliveries.Destination:
-    """`/cs billing`'s picture: to the channel when it is bound for billing notices, else the DM."""
+@dataclass(frozen=True)
+class Picture:
+    """A chart someone asked for, and where it goes."""
+
+    destination: deliveries.Destination
+    payload: dict[str, Any]
+
+
+async def for_actor(engine: AsyncEngine, actor: Actor, now: datetime, channel_id: str | None) -> Picture:
+    """`/cs billing`'s picture (read only): to the channel when it is bound for billing notices, else the DM."""
     if actor.org is None:
         raise UserError("Choose an organisation first.")
     actor.require(Action.VIEW)
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
         where = await deliveries.destination(conn, actor.org.id, "billing", channel_id, actor.slack.user_id)
-        await share(conn, where.target, actor.org.id, actor.org.name, now,
-                    comment=f"Spend per day this month for {actor.org.name}.")  # fmt: skip
-    return where
+        chart = await month_so_far(conn, actor.org.id, actor.org.name, now)
+    return Picture(where, _file(chart, now, f"Spend per day this month for {actor.org.name}."))
+
+
+def _file(chart: dict[str, Any], now: datetime, comment: str) -> dict[str, Any]:
+    return deliveries.file_payload(filename=f"spend-{now:%Y-%m}.png", title=chart["title"], comment=comment,
+                                   chart=chart, alt_text=alt_text(chart))  # fmt: skip
 
 
 async def share(
@@ -70,7 +82,4 @@ async def share(
     comment: str, dedupe_key: str | None = None,
 ) -> int | None:  # fmt: skip
     chart = await month_so_far(conn, organization_id, organization, now)
-    return await deliveries.share_file(
-        conn, target, filename=f"spend-{now:%Y-%m}.png", title=chart["title"], comment=comment, chart=chart,
-        alt_text=alt_text(chart), dedupe_key=dedupe_key,
-    )  # fmt: skip
+    return await enqueue(conn, target, _file(chart, now, comment), kind="upload", dedupe_key=dedupe_key)

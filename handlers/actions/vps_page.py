@@ -17,13 +17,13 @@ from bot.errors import UserError
 from bot.rendering import server_page as render
 from bot.rendering import vps as vps_render
 from bot.rendering.escape import escape_mrkdwn
-from bot.services import server_backups, server_network, server_page, server_stats, vps
+from bot.services import server_backups, server_network, server_page, vps
 from bot.services.container import Services
 from bot.services.identity import Actor
 from bot.services.permissions import Action
 from handlers.acting import Interactions, Need
 from handlers.actions.vps import server_scope
-from handlers.commands.vps_page import answer_after_ack, may_change, open_restore
+from handlers.commands.vps_page import answer_after_ack, may_change, open_restore, stats_answer
 from handlers.context import channel_id
 
 STALE = "That button is no longer valid. Run the command again."
@@ -70,10 +70,7 @@ def register(app: AsyncApp, services: Services) -> None:
             label = await server_page.label_for_viewer(engine, actor, server_id)
             gateway = server_page.require_linode(services.linode)
             if action_id == render.STATS_ACTION_ID:
-                stats = await server_stats.last_day(
-                    engine, gateway, settings, actor, label, channel_id=channel_id(body)
-                )
-                return render.stats_card(stats, server_stats.describe(stats), in_channel=stats.shared_in_channel)
+                return await stats_answer(services, client, actor, label, channel_id(body))
             if action_id == render.BACKUPS_ACTION_ID:
                 return render.backups_card(await server_backups.listing(engine, gateway, settings, actor, label),
                                            settings.slack_command)  # fmt: skip

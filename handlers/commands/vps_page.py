@@ -9,10 +9,13 @@ behind a form where the server's label is typed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
@@ -25,10 +28,12 @@ from bot.services import arrears, server_backups, server_network, server_page, s
 from bot.services.container import Services
 from bot.services.identity import Actor
 from bot.services.permissions import Action
+from bot.slack import uploads
 from bot.slack.modals import update_modal
 from handlers.commands.base import CommandCall
 from handlers.errors import run_after_ack
 
+log = logging.getLogger(__name__)
 VERBS = ("stats", "backups", "firewall", "firewalls", "hostname", "rdns")
 USAGE = {
     "backups": "backups [on|off|schedule <day> <window>|snapshot <name>|restore <backup id>]",
@@ -108,11 +113,26 @@ async def _stats(call: CommandCall, gateway: Any, server: vps.ServerView) -> Non
     await call.ack(**_loading(f"Asking Linode for the last 24 hours of {server.label}…"))
 
     async def work() -> dict[str, Any]:
-        stats = await server_stats.last_day(services.engine, gateway, services.settings, actor, server.label,
-                                            channel_id=call.channel_id)  # fmt: skip
-        return render.stats_card(stats, server_stats.describe(stats), in_channel=stats.shared_in_channel)
+        return await stats_answer(services, call.client, actor, server.label, call.channel_id)
 
     await answer_after_ack(services, call.body, call.client, call.respond, work)
+
+
+async def stats_answer(
+    services: Services, client: AsyncWebClient, actor: Actor, label: str, channel_id: str | None
+) -> dict[str, Any]:
+    """Linode's last 24 hours in words, with the chart shared (in the bound channel, else the DM)."""
+    gateway = server_page.require_linode(services.linode)
+    stats = await server_stats.last_day(services.engine, gateway, services.settings, actor, label,
+                                        channel_id=channel_id)  # fmt: skip
+    shared = None
+    if stats.file is not None and stats.destination is not None:
+        try:
+            await uploads.share_with(client, stats.destination.target, stats.file)
+            shared = stats.destination.in_channel
+        except (SlackApiError, SlackRequestError, aiohttp.ClientError) as failure:
+            log.warning("vps.stats_chart_not_shared", extra={"error": type(failure).__name__})
+    return render.stats_card(stats, server_stats.describe(stats), shared_in_channel=shared)
 
 
 async def _backups(call: CommandCall, gateway: Any, server: vps.ServerView, rest: list[str]) -> None:
