@@ -4,13 +4,13 @@ client (its generic ``get``/``post``/``put``/``delete``, as the bot calls them),
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from linode_api4 import LinodeClient
 
 from bot.emulators.linode import FakeClock, LinodeEmulator
-from tests.emulators.test_linode_emulator import TOKEN, api_error, create_web, sdk
+from tests.emulators.test_linode_emulator import api_error, client_fixture, create_web, sdk  # noqa: F401 - fixtures
 
 
 @pytest.fixture(name="clock")
@@ -23,13 +23,6 @@ async def emulator_fixture(clock: FakeClock) -> AsyncIterator[LinodeEmulator]:
     async with LinodeEmulator(clock=clock, provision_seconds=1.0, boot_seconds=1.0, backup_seconds=100.0,
                               restore_seconds=50.0, stats_delay_seconds=300.0) as emulator:  # fmt: skip
         yield emulator
-
-
-@pytest.fixture(name="client")
-def client_fixture(em: LinodeEmulator) -> Iterator[LinodeClient]:
-    linode = LinodeClient(TOKEN, base_url=em.base_url, retry_rate_limit_interval=0.01)
-    yield linode
-    linode.session.close()
 
 
 async def test_stats_are_unavailable_for_a_new_linode_then_cover_the_last_day_in_5_minute_steps(
