@@ -25,6 +25,7 @@ from bot.app_keys import BOLT
 from bot.emulators.slack import SignedRequest, SlackEmulator, SlackRequestFactory
 from bot.manifest import TICKET_SHORTCUT_CALLBACK
 from bot.rendering import home as home_render
+from bot.rendering import invoices as invoice_render
 from bot.rendering import orgs as org_render
 from bot.rendering import tickets as ticket_render
 from bot.rendering import vps as vps_render
@@ -38,6 +39,7 @@ from handlers.acting import Gate
 from handlers.actions import URL_BUTTON_PREFIX
 from tests.conftest import RunningBot
 from tests.factories import OrgRecord, UserRecord, add_slack_user, link_slack, make_org, make_user
+from tests.server_page_fixtures import page_action_samples, page_view_samples
 from tests.ticket_fixtures import (  # noqa: F401 - `slack` overrides conftest's paced emulator
     desk,
     eventually,
@@ -117,6 +119,9 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
         samples.update({key: {"value": page_value(w.org.id, 10, 10)} for key in pager.action_ids})
     for pager in (org_render.ORG_PAGER, EVENT_PAGER):  # lists of whatever the clicker may see: no organisation
         samples.update({key: {"value": page_value(None, 10, 10)} for key in pager.action_ids})
+    samples.update(page_action_samples(server))
+    samples[invoice_render.SEND_ACTION_ID] = {"type": "static_select",
+                                              "selected_option": {"value": f"{org}|{uuid.uuid4()}"}}  # fmt: skip
     return samples
 
 
@@ -159,6 +164,8 @@ def view_samples(w: World) -> dict[str, dict[str, Any]]:
         },
         vps_render.DELETE_CALLBACK_ID: vps_render.delete_modal(str(w.server_id), SECRETS[1], {}),
         wallet_render.TOPUP_AMOUNT_CALLBACK_ID: wallet_render.render_amount_modal(w.org.id, SECRETS[2], Decimal(100)),
+        invoice_render.PICK_CALLBACK_ID: invoice_render.pick_modal(w.org.id, None, []),
+        **page_view_samples(w.server_id, SECRETS[1]),
     }
 
 

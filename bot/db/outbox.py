@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.plain import SqlConnection
 
-OutboxKind = Literal["post", "update", "ephemeral"]
+OutboxKind = Literal["post", "update", "ephemeral", "upload"]
 
 
 @dataclass(frozen=True)

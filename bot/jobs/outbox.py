@@ -20,6 +20,7 @@ from bot.db import outbox as outbox_db
 from bot.db.outbox import OutboxMessage
 from bot.metrics import Metrics
 from bot.rendering.fit import plain_version
+from bot.slack import uploads
 from bot.slack.errors import REFUSED_CONTENT, SlackFailure, classify, refusal_details
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ class OutboxWorker:
     async def _send(self, message: OutboxMessage) -> dict[str, Any]:
         payload = dict(message.payload)
         channel = await self._resolve_channel(message.channel)
+        if message.kind == "upload":
+            return await uploads.share(self._client, channel, payload)
         if message.kind == "update":
             response = await self._client.chat_update(channel=channel, **payload)
         elif message.kind == "ephemeral":
@@ -109,12 +112,7 @@ class OutboxWorker:
 
     async def _resolve_channel(self, target: str) -> str:
         """A user id (U…/W…) means "DM this user": open (and remember) the IM channel."""
-        if not target.startswith(("U", "W")):
-            return target
-        if target not in self._dm_channels:
-            response = await self._client.conversations_open(users=target)
-            self._dm_channels[target] = response["channel"]["id"]
-        return self._dm_channels[target]
+        return await uploads.resolve_target(self._client, target, self._dm_channels)
 
     async def _settle_failure(self, message: OutboxMessage, exc: Exception) -> None:
         failure = classify(exc)

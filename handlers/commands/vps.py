@@ -23,8 +23,9 @@ from bot.rendering.help import render_unknown_command
 from bot.services import arrears, vps, vps_actions, vps_create
 from bot.services.container import Services
 from bot.services.identity import Actor
-from bot.services.permissions import Action, allowed
+from bot.services.permissions import Action
 from bot.slack.modals import update_modal
+from handlers.commands import vps_page
 from handlers.commands.base import CommandCall, CommandHandler
 from handlers.errors import run_after_ack
 
@@ -35,7 +36,7 @@ NO_LINODE = "Servers are not available on this bot: the Linode integration is no
 
 LIST = CommandSpec(
     slug=("vps",),
-    usage="vps [label] [start|stop|reboot|rebuild|resize|delete]",
+    usage="vps [label] [start|stop|reboot|rebuild|resize|delete|stats|backups|firewall|hostname|rdns]",
     description="Your organisation's servers; with a label, one server or an action on it.",
     group=GROUP,
     aliases=(("servers",),),
@@ -67,6 +68,9 @@ async def vps_command(call: CommandCall) -> None:
         await call.ack(await server_page(services, actor))
         return
     label, verb = call.args[0], (call.args[1].lower() if len(call.args) > 1 else None)
+    if verb in vps_page.VERBS:  # the server page's own subcommands (issue 20)
+        await vps_page.subcommand(call, await vps.find_server(services.engine, actor, label))
+        return
     if len(call.args) > 2 or (verb is not None and verb not in WORDS):
         typed = ["vps", *call.args]
         await call.ack(render_unknown_command(call.command, " ".join(typed), call.table.suggest(typed)))
@@ -82,8 +86,7 @@ async def vps_command(call: CommandCall) -> None:
         await call.ack(render_unknown_command(call.command, " ".join(typed), close))
         return
     if verb is None:
-        can_manage = allowed(actor.grant(), Action.MANAGE_SERVERS)
-        await call.ack(render.render_server(server, can_manage=can_manage))
+        await vps_page.show_page(call, server)
         return
     actor.require(Action.MANAGE_SERVERS)
     require_linode(services)

@@ -32,7 +32,8 @@ from bot.services.arrears import OrganisationOwes, Owed
 from tests.hostile import HOSTILE, live_markup
 
 #: Modules of HTML pages (escaped as HTML, tested with the pages) and of helpers without messages.
-NOT_SLACK = {"bot.rendering.pages", "bot.rendering.payment_pages", "bot.rendering.escape", "bot.rendering.fit"}
+NOT_SLACK = {"bot.rendering.pages", "bot.rendering.payment_pages", "bot.rendering.escape", "bot.rendering.fit",
+             "bot.rendering.charts"}  # charts: PNG images, no text Slack parses  # fmt: skip
 #: Parameters that are ours, not user text: Slack ids, URLs we built, the configured command,
 #: markup the caller composed (documented as already escaped), values the schema constrains.
 TRUSTED = {
@@ -107,13 +108,22 @@ SHAPED: dict[tuple[str, str], Any] = {
 def _hint_namespace() -> dict[str, Any]:
     """Names the renderers import only for type checking (so their hints can be resolved here)."""
     from bot.db.billing import ArrearsState
+    from bot.db.invoices import InvoiceRow, LedgerRow
+    from bot.services.invoices import Made
+    from bot.services.server_backups import BackupList, Offer
+    from bot.services.server_network import FirewallChoice
+    from bot.services.server_page import BackupPrice, ServerPage
+    from bot.services.server_stats import Stats
     from bot.services.summaries import AdminBillingOverview, MonthUsage, OrgSummary
     from bot.services.tickets import TicketList
     from bot.services.vps import PlanView, ServerList, ServerView
     from bot.services.vps_actions import ResizePreview
     from bot.services.vps_create import CreateCatalogue, CreateForm
 
-    return {
+    server_page = {"InvoiceRow": InvoiceRow, "LedgerRow": LedgerRow, "Made": Made, "BackupList": BackupList,
+                   "Offer": Offer, "FirewallChoice": FirewallChoice, "BackupPrice": BackupPrice,
+                   "ServerPage": ServerPage, "Stats": Stats}  # fmt: skip
+    return {**server_page,
         "ArrearsState": ArrearsState, "AdminBillingOverview": AdminBillingOverview, "MonthUsage": MonthUsage,
         "OrgSummary": OrgSummary, "PlanView": PlanView, "ServerList": ServerList, "ServerView": ServerView,
         "ResizePreview": ResizePreview, "CreateForm": CreateForm, "TicketList": TicketList,
