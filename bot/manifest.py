@@ -28,6 +28,7 @@ BOT_SCOPES: dict[str, str] = {
     "groups:history": "receive thread replies in private support channels",
     "channels:read": "check public channels when binding them",
     "groups:read": "check private channels when binding them",
+    "files:write": "share charts (server statistics, spend) and invoice files",
     "reactions:write": "put a ✓ on each thread message once it is stored as a ticket reply",
 }
 BOT_EVENTS = ("app_home_opened", "app_mention", "message.channels", "message.groups", "message.im")

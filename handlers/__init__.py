@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services.container import Services
-from handlers import actions, commands, errors, events, middleware, shortcuts, views
+from handlers import actions, commands, errors, events, middleware, options, shortcuts, views
 
 
 def register_listeners(app: AsyncApp, services: Services) -> None:
@@ -15,5 +15,6 @@ def register_listeners(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
+    options.register(app, services)
     shortcuts.register(app, services)
     events.register(app, services)

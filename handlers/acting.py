@@ -1,11 +1,12 @@
 """Who is clicking: every button, select, form and shortcut passes one check before its listener runs.
 
 Listeners are registered through `Interactions`, which puts a `Gate` (a Bolt listener middleware) in
-front of each: it resolves the linked actor and the organisation the control is about (its `scope`:
-an organisation, ticket or server carried in the button value or the form's private_metadata),
-reads the actor's role there now and checks what the listener `Need`s. Only then can the listener
-open a modal or show anything; it receives the checked actor as its `actor` argument. Anyone who
-fails gets the link prompt or a refusal that says nothing about the object.
+front of each (menu searches too: a refused search offers no options): it resolves the linked actor
+and the organisation the control is about (its `scope`: an organisation, ticket or server carried
+in the button value or the form's private_metadata), reads the actor's role there now and checks
+what the listener `Need`s. Only then can the listener open a modal or show anything; it receives
+the checked actor as its `actor` argument. Anyone who fails gets the link prompt or a refusal that
+says nothing about the object.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.errors import UserError
 from bot.rendering.identity import render_link_prompt, render_refusal, render_refusal_view
-from bot.services.access import Target, authorize
+from bot.services.access import Target, TargetKind, authorize
 from bot.services.container import Services
 from bot.services.identity import SlackRef, resolve_actor
 from bot.services.link_tokens import SlackIdsInvalid, check_slack_ids, link_url
@@ -44,6 +45,13 @@ class Need:
     scope: Scope | None = None  # the organisation, ticket or server the control belongs to
 
 
+def org_in_value(body: dict[str, Any]) -> Target:
+    """The organisation a button was shown for, carried as its value (a Home or list button)."""
+    return Target.parse(TargetKind.ORGANIZATION, (body.get("actions") or [{}])[0].get("value"))
+
+
+#: The answer to a menu search that offers nothing (a refusal, a failure).
+NO_OPTIONS: dict[str, Any] = {"options": []}
 #: Shows nothing and changes nothing by itself (a link button, the link-your-account form).
 PUBLIC = Need(linked=False)
 LINKED = Need()
@@ -96,6 +104,8 @@ class Gate(AsyncMiddleware):
         """A form shows the refusal in place of itself; anything else acks now and is told right after,
         in place of the message clicked in when only they can see it (an ephemeral), else beside it."""
         body = req.body
+        if body.get("type") == "block_suggestion":  # a menu's search: it offers nothing, says nothing
+            return BoltResponse(status=200, body=NO_OPTIONS)
         if body.get("type") == "view_submission":
             title = str(((body.get("view") or {}).get("title") or {}).get("text") or "")
             view = render_refusal_view(title, message)
@@ -108,7 +118,7 @@ class Gate(AsyncMiddleware):
 
 
 class Interactions:
-    """Registers button, form and shortcut listeners, each behind its `Gate` and `guarded`."""
+    """Registers button, form, shortcut and menu-search listeners, each behind its `Gate` and `guarded`."""
 
     def __init__(self, app: AsyncApp, services: Services) -> None:
         self.app = app
@@ -130,6 +140,10 @@ class Interactions:
 
     def shortcut(self, callback_id: str, need: Need) -> Callable[[Listener], Listener]:
         return self._register(self.app.shortcut, callback_id, "shortcut", (callback_id,), need)
+
+    def options(self, action_id: str, need: Need) -> Callable[[Listener], Listener]:
+        """The search behind an `external_select` with this action id (Slack's options load URL)."""
+        return self._register(self.app.options, action_id, "block_suggestion", (action_id,), need)
 
     def _register(
         self, method: Callable[..., Any], constraint: Any, kind: str, ids: tuple[str, ...], need: Need

@@ -41,6 +41,8 @@ def register(app: AsyncApp, services: Services) -> None:
         # Not acked yet: the HTTP answer itself can carry the apology.
         if response is not None and body.get("command"):
             return BoltResponse(status=200, body=render_internal_error(ref))
+        if body.get("type") == "block_suggestion":  # a failed menu search offers nothing; the log has the ref
+            return BoltResponse(status=200, body={"options": []})
         if response is not None and body.get("type") == "view_submission":
             view = render_internal_error_view(ref)
             return BoltResponse(status=200, body={"response_action": "update", "view": view})

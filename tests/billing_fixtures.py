@@ -150,10 +150,11 @@ async def org_in_slack(engine: AsyncEngine, balance_: str) -> tuple[OrgRecord, s
     return org, channel, owner_slack
 
 
-async def outbox(engine: AsyncEngine, *targets: str) -> list[Any]:
+async def outbox(engine: AsyncEngine, *targets: str, kind: str = "post") -> list[Any]:
+    """Queued messages (``kind`` "post"), or files shared with them (``kind`` "upload")."""
     return await rows(
-        engine, "SELECT channel, dedupe_key, payload FROM bot_outbox WHERE channel = ANY(:t) ORDER BY id",
-        t=list(targets),
+        engine, "SELECT channel, dedupe_key, payload FROM bot_outbox WHERE channel = ANY(:t) AND kind = :k "
+        "ORDER BY id", t=list(targets), k=kind,
     )  # fmt: skip
 
 

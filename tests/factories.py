@@ -140,3 +140,37 @@ def add_slack_user(slack: SlackEmulator, *, name: str | None = None, email: str 
     user_id = new_slack_user_id()
     slack.add_user(user_id, name=name or user_id.lower(), email=email, **profile)
     return user_id
+
+
+async def many_orgs(
+    engine: AsyncEngine, owner: UserRecord, count: int, *, name: str = "Org", members: tuple[UserRecord, ...] = ()
+) -> list[uuid.UUID]:
+    """`count` organisations in one statement (`{name} 1`…), each with its owner and a wallet, as
+    `make_org` makes one; every one of `members` joins them all as a member."""
+    prefix = f"bulk-{secrets.token_hex(4)}"
+    async with engine.begin() as conn:
+        ids = list(
+            (
+                await conn.execute(
+                    text(
+                        "WITH orgs AS (INSERT INTO organizations (name, slug, owner_id) "
+                        "  SELECT :name || ' ' || g, :prefix || '-' || g, :owner FROM generate_series(1, :n) g "
+                        "  RETURNING id), "
+                        "owners AS (INSERT INTO organization_members (organization_id, user_id, role) "
+                        "  SELECT id, :owner, 'owner' FROM orgs), "
+                        "wallets AS (INSERT INTO wallets (organization_id, balance) SELECT id, 0 FROM orgs) "
+                        "SELECT id FROM orgs"
+                    ),
+                    {"name": name, "prefix": prefix, "owner": owner.id, "n": count},
+                )
+            ).scalars()
+        )
+        for member in members:
+            await conn.execute(
+                text(
+                    "INSERT INTO organization_members (organization_id, user_id, role) "
+                    "SELECT o, :u, 'member' FROM unnest(CAST(:ids AS uuid[])) o"
+                ),
+                {"u": member.id, "ids": ids},
+            )
+    return ids

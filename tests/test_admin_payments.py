@@ -47,7 +47,7 @@ async def test_staff_see_recent_events_and_failures_with_replay_buttons(
     status, body = await bot.send(slack_requests.slash_command(staff, "admin payments"))
     assert status == 200
     answer = json.loads(body)
-    assert dead in answer["blocks"][1]["text"]["text"] or dead in body
+    assert dead in json.dumps(answer["blocks"])
     replay_buttons = [
         b["accessory"] for b in answer["blocks"] if b.get("accessory", {}).get("action_id") == REPLAY_ACTION_ID
     ]

@@ -24,18 +24,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app_keys import BOLT
 from bot.emulators.slack import SignedRequest, SlackEmulator, SlackRequestFactory
 from bot.manifest import TICKET_SHORTCUT_CALLBACK
+from bot.rendering import home as home_render
+from bot.rendering import invoices as invoice_render
 from bot.rendering import orgs as org_render
 from bot.rendering import tickets as ticket_render
 from bot.rendering import vps as vps_render
 from bot.rendering import wallet as wallet_render
-from bot.rendering.admin_payments import REPLAY_ACTION_ID
+from bot.rendering.admin_payments import EVENT_PAGER, REPLAY_ACTION_ID
 from bot.rendering.identity import LINK_BUTTON, LINK_KEY_CALLBACK
+from bot.rendering.paging import page_value
 from bot.services.access import NotInOrganisation
 from bot.services.wallet import TopupRequest
 from handlers.acting import Gate
 from handlers.actions import URL_BUTTON_PREFIX
 from tests.conftest import RunningBot
 from tests.factories import OrgRecord, UserRecord, add_slack_user, link_slack, make_org, make_user
+from tests.server_page_fixtures import page_action_samples, page_view_samples
 from tests.ticket_fixtures import (  # noqa: F401 - `slack` overrides conftest's paced emulator
     desk,
     eventually,
@@ -89,8 +93,9 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
         wallet_render.TOPUP_CANCEL_ACTION_ID: {"value": "cancel"},
         wallet_render.PAY_BUTTON_ACTION_ID: {"value": wallet_render.pay_value(Decimal("25.00"), "USD"),
                                              "url": "https://www.sandbox.paypal.com/checkoutnow?token=X"},
-        wallet_render.HISTORY_OLDER_ACTION_ID: {"value": wallet_render.history_value(w.org.id, 10, 10)},
-        wallet_render.HISTORY_NEWER_ACTION_ID: {"value": wallet_render.history_value(w.org.id, 0, 10)},
+        wallet_render.TOPUP_OPEN_ACTION_ID: {"value": org},
+        ticket_render.NEW_OPEN_ACTION_ID: {"value": org},
+        home_render.SWITCH_ACTION_ID: {"type": "static_select", "selected_option": {"value": org}},
         ticket_render.ACTION_ASSIGN_ME: {"value": ticket},
         ticket_render.ACTION_ASSIGN_USER: {"type": "users_select", "selected_user": "U0NOBODY1",
                                            "block_id": ticket_render.CARD_BLOCK_PREFIX + ticket},
@@ -112,7 +117,35 @@ def action_samples(w: World) -> dict[str, dict[str, Any]]:
     }  # fmt: skip
     for action_id in vps_render.POWER_ACTION_IDS.values():
         samples[action_id] = {"value": server}
+    for pager in (wallet_render.HISTORY_PAGER, vps_render.SERVER_PAGER, ticket_render.TICKET_PAGER,
+                  org_render.MEMBER_PAGER, org_render.BINDING_PAGER):  # fmt: skip
+        samples.update({key: {"value": page_value(w.org.id, 10, 10)} for key in pager.action_ids})
+    for pager in (org_render.ORG_PAGER, EVENT_PAGER):  # lists of whatever the clicker may see: no organisation
+        samples.update({key: {"value": page_value(None, 10, 10)} for key in pager.action_ids})
+    samples.update(page_action_samples(server))
+    samples[invoice_render.SEND_ACTION_ID] = {"type": "static_select",
+                                              "selected_option": {"value": f"{org}|{uuid.uuid4()}"}}  # fmt: skip
     return samples
+
+
+def suggestion_samples(w: World) -> dict[str, dict[str, Any]]:
+    """A search typed into each searchable menu, where organisation A's menus are."""
+    server = str(w.server_id)
+    create_form = {
+        "type": "modal",
+        "callback_id": vps_render.CREATE_CALLBACK_ID,
+        "title": {"type": "plain_text", "text": "Create a server"},
+        "private_metadata": vps_render.create_metadata(None, None, organization_id=w.org.id),
+    }
+    home = {"type": "home", "blocks": []}
+    return {
+        vps_render.CREATE_SEARCH_ACTION_ID: {"block_id": vps_render.FIELD_BLOCKS["image"], "view": create_form},
+        vps_render.REBUILD_IMAGE_ACTION_ID: {"block_id": vps_render.server_block(vps_render.REBUILD_IMAGE_ACTION_ID,
+                                                                                 server)},
+        vps_render.RESIZE_PLAN_ACTION_ID: {"block_id": vps_render.server_block(vps_render.RESIZE_PLAN_ACTION_ID,
+                                                                               server)},
+        home_render.SWITCH_ACTION_ID: {"block_id": "switcher", "view": home},
+    }  # fmt: skip
 
 
 def view_samples(w: World) -> dict[str, dict[str, Any]]:
@@ -133,6 +166,9 @@ def view_samples(w: World) -> dict[str, dict[str, Any]]:
             "private_metadata": vps_render.create_metadata(None, None, organization_id=w.org.id),
         },
         vps_render.DELETE_CALLBACK_ID: vps_render.delete_modal(str(w.server_id), SECRETS[1], {}),
+        wallet_render.TOPUP_AMOUNT_CALLBACK_ID: wallet_render.render_amount_modal(w.org.id, SECRETS[2], Decimal(100)),
+        invoice_render.PICK_CALLBACK_ID: invoice_render.pick_modal(w.org.id, None, []),
+        **page_view_samples(w.server_id, SECRETS[1]),
     }
 
 
@@ -146,6 +182,8 @@ def request_for(requests: SlackRequestFactory, who: str, gate: Gate, ident: str,
         return requests.block_actions(who, [action])
     if gate.kind == "view_submission":
         return requests.view_submission(who, view_samples(w)[ident], values={})
+    if gate.kind == "block_suggestion":
+        return requests.block_suggestion(who, ident, "", **suggestion_samples(w)[ident])
     message = {"type": "message", "ts": "1700000000.000100", "user": "U0SOMEONE", "text": "printer on fire"}
     return requests.message_shortcut(who, ident, channel_id="C0GENERAL", message=message)
 
@@ -180,6 +218,7 @@ async def test_every_interactive_listener_is_behind_the_gate_and_has_a_sample_he
         {("block_actions", i) for i in action_samples(w)}
         | {("view_submission", i) for i in view_samples(w)}
         | {("shortcut", TICKET_SHORTCUT_CALLBACK)}
+        | {("block_suggestion", i) for i in suggestion_samples(w)}
     )
     assert registered - public == sampled
 
@@ -197,6 +236,10 @@ async def answers_for(
             before = len([r for r in slack.responses if r.user_id == who])
             status, body = await bot.send(request_for(requests, who, gate, ident, w))
             assert status == 200, (ident, body)
+            if gate.kind == "block_suggestion":  # a refused search offers nothing and tells nothing
+                assert json.loads(body) == {"options": []}, (ident, body)
+                assert len([r for r in slack.responses if r.user_id == who]) == before, ident
+                continue
             if gate.kind == "view_submission":
                 answer = json.loads(body)
                 assert answer["response_action"] == "update", (ident, answer)

@@ -31,7 +31,7 @@ from bot.services import link_tokens, linking
 from bot.services.identity import SlackRef
 from bot.services.login_throttle import MAX_EMAIL_FAILURES, MAX_IP_FAILURES
 from tests.conftest import BOT_SECRET, TEAM_ID, RunningBot
-from tests.factories import UserRecord, add_slack_user, make_org, make_user, new_slack_user_id
+from tests.factories import UserRecord, add_slack_user, make_org, make_user, many_orgs, new_slack_user_id
 
 BAD_CREDENTIALS = linking.BadCredentials().message
 
@@ -595,6 +595,31 @@ async def test_linking_accepts_pending_invites_and_says_so(
     )
     [dm] = slack.dms(slack_user_id)
     assert "You joined *Acme &amp; Co* (admin)" in dm["text"]
+
+
+async def test_the_linked_dm_names_the_first_invites_and_counts_the_rest(
+    bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, browser: Browser
+) -> None:
+    """Sixty waiting invites made one section too long for Slack: the DM never arrived."""
+    owner = await make_user(engine)
+    orgs = await many_orgs(engine, owner, 60, name="Hosting & <Partners> of the whole Northern Hemisphere")
+    user, slack_user_id = await new_person(engine, slack)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO bot_org_invites (organization_id, team_id, slack_user_id, role, invited_by) "
+                "SELECT o, :t, :s, 'member', :by FROM unnest(CAST(:orgs AS uuid[])) o"
+            ),
+            {"orgs": orgs, "t": TEAM_ID, "s": slack_user_id, "by": owner.id},
+        )
+    answer = await browser.sign_in(await link_path(engine, slack_user_id), user.email, user.password)
+    assert answer.status == 200
+    await slack.wait_for(
+        "chat.postMessage", predicate=lambda c: c.args.get("channel") == slack.dm_channel_id(slack_user_id)
+    )
+    [dm] = slack.dms(slack_user_id)
+    assert "…and 41 more — `/cs org list` shows them all" in dm["text"]
+    assert json.dumps(dm["blocks"]).count("Hosting &amp; &lt;Partners&gt;") == 19
 
 
 async def test_a_post_whose_content_type_the_parser_chokes_on_is_a_400_not_a_500(

@@ -197,3 +197,49 @@ async def test_a_reaction_is_delivered_once_and_already_reacted_counts_as_done(
     assert (reaction["name"], reaction["count"]) == ("white_check_mark", 1)
     assert await count(engine, "kind = 'reaction' AND status = 'delivered'") == 2
     assert [c.response["error"] for c in slack.calls_to("reactions.add") if not c.ok] == ["already_reacted"]
+
+
+async def test_refused_blocks_are_delivered_as_plain_text_and_the_reason_kept(
+    engine: AsyncEngine, slack: SlackEmulator
+) -> None:
+    """Slack answers invalid_blocks: the words arrive without blocks instead of the message going dead."""
+    slack.fail("chat.postMessage", error="invalid_blocks", extra={"errors": ["something Slack disliked"]})
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "Server *web-1* was created"}}
+    async with engine.begin() as conn:
+        await enqueue(conn, "C0GENERAL", {"text": "Server web-1 was created", "blocks": [section]})
+    await drain(engine, [make_worker(engine, slack)])
+    (message,) = slack.channel_messages("C0GENERAL")
+    assert message["text"] == "Server web-1 was created\nServer *web-1* was created"
+    assert not message.get("blocks")
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT status, attempts, plain_fallback FROM bot_outbox"))).one()
+    assert (row.status, row.attempts, row.plain_fallback) == ("delivered", 1, "invalid_blocks")
+
+
+async def test_a_payload_really_over_slacks_limits_still_arrives(engine: AsyncEngine, slack: SlackEmulator) -> None:
+    """A section over 3,000 characters and a fallback over 40,000: Slack refuses both; the plain version fits."""
+    long_section = {"type": "section", "text": {"type": "mrkdwn", "text": "a" * 3500}}
+    async with engine.begin() as conn:
+        await enqueue(conn, "C0GENERAL", {"text": "blocks too long", "blocks": [long_section]})
+        await enqueue(conn, "C0GENERAL", {"text": "b" * 45_000})
+    await drain(engine, [make_worker(engine, slack)])
+    first, second = slack.channel_messages("C0GENERAL")
+    assert first["text"] == "blocks too long\n" + "a" * 3500
+    assert len(second["text"]) == 40_000 and second["text"].startswith("bbb")
+    assert await count(engine, "status = 'dead'") == 0
+    assert await count(engine, "plain_fallback = 'msg_too_long'") == 1
+    assert await count(engine, "plain_fallback = 'invalid_blocks'") == 1
+
+
+async def test_an_update_refused_for_its_blocks_drops_the_old_blocks(engine: AsyncEngine, slack: SlackEmulator) -> None:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "first version"}}
+    async with engine.begin() as conn:
+        await enqueue(conn, "C0GENERAL", {"text": "first", "blocks": [section]})
+    await drain(engine, [make_worker(engine, slack)])
+    (posted,) = slack.channel_messages("C0GENERAL")
+    slack.fail("chat.update", error="invalid_blocks")
+    async with engine.begin() as conn:
+        await enqueue(conn, "C0GENERAL", {"ts": posted["ts"], "text": "second", "blocks": [section]}, kind="update")
+    await drain(engine, [make_worker(engine, slack)])
+    (updated,) = slack.channel_messages("C0GENERAL")
+    assert updated["text"].startswith("second") and not updated.get("blocks")

@@ -28,7 +28,13 @@ _SELECT = """
 
 _GET = text(_SELECT + " WHERE b.team_id = :team_id AND b.channel_id = :channel_id")
 _GET_FOR_UPDATE = text(_SELECT + " WHERE b.team_id = :team_id AND b.channel_id = :channel_id FOR UPDATE OF b")
-_FOR_ORG = text(_SELECT + " WHERE b.organization_id = :organization_id AND b.team_id = :team_id ORDER BY b.created_at")
+_FOR_ORG = text(
+    _SELECT + " WHERE b.organization_id = :organization_id AND b.team_id = :team_id ORDER BY b.created_at, b.channel_id"
+    " LIMIT :limit OFFSET :offset"
+)
+_COUNT_FOR_ORG = text(
+    "SELECT count(*) FROM bot_channel_bindings WHERE organization_id = :organization_id AND team_id = :team_id"
+)
 
 _UPSERT = text(
     """
@@ -57,9 +63,16 @@ async def get(conn: AsyncConnection, team_id: str, channel_id: str, *, for_updat
     return None if row is None else BindingRow(**row._mapping)
 
 
-async def for_organization(conn: AsyncConnection, organization_id: uuid.UUID, team_id: str) -> list[BindingRow]:
-    rows = (await conn.execute(_FOR_ORG, {"organization_id": organization_id, "team_id": team_id})).all()
-    return [BindingRow(**r._mapping) for r in rows]
+async def for_organization(
+    conn: AsyncConnection, organization_id: uuid.UUID, team_id: str, *, limit: int, offset: int = 0
+) -> list[BindingRow]:
+    params = {"organization_id": organization_id, "team_id": team_id, "limit": limit, "offset": offset}
+    return [BindingRow(**r._mapping) for r in (await conn.execute(_FOR_ORG, params)).all()]
+
+
+async def count_for_organization(conn: AsyncConnection, organization_id: uuid.UUID, team_id: str) -> int:
+    params = {"organization_id": organization_id, "team_id": team_id}
+    return int((await conn.execute(_COUNT_FOR_ORG, params)).scalar_one())
 
 
 async def upsert(

@@ -46,9 +46,11 @@ bot_outbox = Table(
     Column("result", JSONB),
     Column("created_at", TZ, nullable=False, server_default=text("now()")),
     Column("delivered_at", TZ),
+    Column("plain_fallback", Text),  # 0010: Slack's error when the blocks were dropped for plain text
     PrimaryKeyConstraint("id", name="bot_outbox_pkey"),
     UniqueConstraint("dedupe_key", name="bot_outbox_dedupe_key_key"),
-    CheckConstraint("kind IN ('post', 'update', 'ephemeral', 'reaction')", name="bot_outbox_kind_check"),
+    # 'upload' (revision 0012): a file shared with files.uploadV2 (a chart, an invoice); 'reaction' (0013).
+    CheckConstraint("kind IN ('post', 'update', 'ephemeral', 'upload', 'reaction')", name="bot_outbox_kind_check"),
     CheckConstraint("status IN ('pending', 'sending', 'delivered', 'dead')", name="bot_outbox_status_check"),
     Index(
         "idx_bot_outbox_channel_queue",

@@ -1,4 +1,4 @@
-"""SQL for the App Home dashboard: read-only, one organisation at a time."""
+"""SQL for the App Home dashboard: read-only, one organisation at a time, one section at a time."""
 
 from __future__ import annotations
 
@@ -31,14 +31,6 @@ class TicketRow:
     priority: str
 
 
-@dataclass(frozen=True)
-class BindingRow:
-    channel_id: str
-    notify_billing: bool
-    notify_vps: bool
-    notify_tickets: bool
-
-
 _WALLET = text("SELECT balance, currency FROM wallets WHERE organization_id = :org ORDER BY created_at, id LIMIT 1")
 _SERVERS = text(
     """
@@ -46,19 +38,23 @@ _SERVERS = text(
     WHERE organization_id = :org ORDER BY created_at LIMIT :limit
     """
 )
+_OPEN = "organization_id = :org AND COALESCE(status, 'open') IN ('open', 'in_progress')"
 _OPEN_TICKETS = text(
-    """
-    SELECT id, subject, status, priority FROM support_tickets
-    WHERE organization_id = :org AND status IN ('open', 'in_progress')
-    ORDER BY updated_at DESC LIMIT :limit
-    """
-)
-_BINDINGS = text(
-    """
-    SELECT channel_id, notify_billing, notify_vps, notify_tickets FROM bot_channel_bindings
-    WHERE organization_id = :org AND team_id = :team ORDER BY created_at
+    f"""
+    SELECT id, subject, COALESCE(status, 'open') AS status, COALESCE(priority, 'medium') AS priority
+    FROM support_tickets WHERE {_OPEN}
+    ORDER BY updated_at DESC, id LIMIT :limit
     """
 )
+_COUNT_OPEN_TICKETS = text(f"SELECT count(*) FROM support_tickets WHERE {_OPEN}")
+#: How long a Home section waits for a lock before giving up on itself (the rest of the Home still shows).
+LOCK_WAIT_MS = 2000
+_LOCK_WAIT = text(f"SET LOCAL lock_timeout = {LOCK_WAIT_MS}")
+
+
+async def bound_lock_wait(conn: AsyncConnection) -> None:
+    """Give up after `LOCK_WAIT_MS` waiting for a lock in this connection's transaction."""
+    await conn.execute(_LOCK_WAIT)
 
 
 async def wallet(conn: AsyncConnection, org: uuid.UUID) -> WalletRow | None:
@@ -74,5 +70,5 @@ async def open_tickets(conn: AsyncConnection, org: uuid.UUID, limit: int) -> lis
     return [TicketRow(**r._mapping) for r in (await conn.execute(_OPEN_TICKETS, {"org": org, "limit": limit})).all()]
 
 
-async def bindings(conn: AsyncConnection, org: uuid.UUID, team_id: str) -> list[BindingRow]:
-    return [BindingRow(**r._mapping) for r in (await conn.execute(_BINDINGS, {"org": org, "team": team_id})).all()]
+async def count_open_tickets(conn: AsyncConnection, org: uuid.UUID) -> int:
+    return int((await conn.execute(_COUNT_OPEN_TICKETS, {"org": org})).scalar_one())

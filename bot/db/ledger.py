@@ -143,6 +143,7 @@ _RECENT = text(
     ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset
     """
 )
+_COUNT = text("SELECT count(*) FROM payment_transactions WHERE organization_id = :org")
 _STALE_PENDING_TOPUPS = text(
     f"""
     SELECT {TRANSACTION_COLUMNS} FROM payment_transactions
@@ -299,6 +300,10 @@ async def recent_transactions(
 ) -> list[TransactionRow]:
     rows = (await conn.execute(_RECENT, {"org": organization_id, "limit": limit, "offset": offset})).all()
     return [_row(r) for r in rows]
+
+
+async def count_transactions(conn: SqlConnection, organization_id: uuid.UUID) -> int:
+    return int((await conn.execute(_COUNT, {"org": organization_id})).scalar_one())
 
 
 async def stale_pending_topups(conn: SqlConnection, *, older_than_minutes: int, limit: int) -> list[TransactionRow]:

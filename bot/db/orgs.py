@@ -9,6 +9,8 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.db.identities import MembershipRow
+
 
 @dataclass(frozen=True)
 class OrgRow:
@@ -83,6 +85,37 @@ _MEMBERS = text(
     WHERE m.organization_id = :organization_id
     GROUP BY m.user_id, u.name, u.email, m.role, m.created_at, m.id
     ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, m.created_at, m.id
+    LIMIT :limit OFFSET :offset
+    """
+)
+_COUNT_MEMBERS = text("SELECT count(*) FROM organization_members WHERE organization_id = :organization_id")
+
+#: Organisations a user may list: their memberships (and one they own without a membership row, the
+#: panel's fallback), or every organisation for staff; memberships first, in the panel's order.
+_LISTABLE = """
+    FROM organizations o
+    LEFT JOIN organization_members m ON m.organization_id = o.id AND m.user_id = :user_id
+    WHERE (:everything OR m.id IS NOT NULL OR o.owner_id = :user_id)
+"""
+_LISTABLE_PAGE = text(
+    f"""
+    SELECT o.id AS organization_id, o.name, o.slug,
+           COALESCE(m.role, CASE WHEN o.owner_id = :user_id THEN 'owner' END) AS role
+    {_LISTABLE}
+    ORDER BY m.id IS NULL, m.created_at, lower(o.name), o.id
+    LIMIT :limit OFFSET :offset
+    """
+)
+_COUNT_LISTABLE = text(f"SELECT count(*) {_LISTABLE}")
+#: A search among them by name or slug: names or slugs that start with the text first.
+_SEARCH_LISTABLE = text(
+    f"""
+    SELECT o.id AS organization_id, o.name, o.slug,
+           COALESCE(m.role, CASE WHEN o.owner_id = :user_id THEN 'owner' END) AS role
+    {_LISTABLE}
+      AND (o.name ILIKE :pattern OR o.slug ILIKE :pattern)
+    ORDER BY (o.name ILIKE :prefix OR o.slug ILIKE :prefix) DESC, m.id IS NULL, lower(o.name), o.id
+    LIMIT :limit
     """
 )
 
@@ -172,8 +205,13 @@ async def summary(conn: AsyncConnection, org_id: uuid.UUID) -> OrgSummaryRow | N
     return None if row is None else OrgSummaryRow(**row._mapping)
 
 
-async def members(conn: AsyncConnection, org_id: uuid.UUID, *, enterprise_id: str, team_id: str) -> list[MemberRow]:
-    params = {"organization_id": org_id, "enterprise_id": enterprise_id, "team_id": team_id}
+async def members(
+    conn: AsyncConnection, org_id: uuid.UUID, *, enterprise_id: str, team_id: str, limit: int | None = None,
+    offset: int = 0,
+) -> list[MemberRow]:  # fmt: skip
+    """Members with their roles, owners first (all of them, or `limit` from `offset`)."""
+    params = {"organization_id": org_id, "enterprise_id": enterprise_id, "team_id": team_id, "limit": limit,
+              "offset": offset}  # fmt: skip
     rows = (await conn.execute(_MEMBERS, params)).all()
     return [
         MemberRow(
@@ -185,6 +223,30 @@ async def members(conn: AsyncConnection, org_id: uuid.UUID, *, enterprise_id: st
         )
         for r in rows
     ]
+
+
+async def count_members(conn: AsyncConnection, org_id: uuid.UUID) -> int:
+    return int((await conn.execute(_COUNT_MEMBERS, {"organization_id": org_id})).scalar_one())
+
+
+async def listable_organizations(
+    conn: AsyncConnection, user_id: uuid.UUID, *, everything: bool, limit: int, offset: int
+) -> list[MembershipRow]:
+    params = {"user_id": user_id, "everything": everything, "limit": limit, "offset": offset}
+    return [MembershipRow(**r._mapping) for r in (await conn.execute(_LISTABLE_PAGE, params)).all()]
+
+
+async def search_listable_organizations(
+    conn: AsyncConnection, user_id: uuid.UUID, *, everything: bool, pattern: str, prefix: str, limit: int
+) -> list[MembershipRow]:
+    """`pattern`/`prefix` are ILIKE patterns (`%text%`, `text%`) with wildcards already escaped."""
+    params = {"user_id": user_id, "everything": everything, "pattern": pattern, "prefix": prefix, "limit": limit}
+    return [MembershipRow(**r._mapping) for r in (await conn.execute(_SEARCH_LISTABLE, params)).all()]
+
+
+async def count_listable_organizations(conn: AsyncConnection, user_id: uuid.UUID, *, everything: bool) -> int:
+    params = {"user_id": user_id, "everything": everything}
+    return int((await conn.execute(_COUNT_LISTABLE, params)).scalar_one())
 
 
 async def lock_organization(conn: AsyncConnection, org_id: uuid.UUID) -> tuple[OrgRow, list[LockedMember]] | None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.plain import SqlConnection
 
-OutboxKind = Literal["post", "update", "ephemeral", "reaction"]
+OutboxKind = Literal["post", "update", "ephemeral", "upload", "reaction"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,15 @@ _DEAD = text(
     """
 )
 
+_PLAIN = text(
+    """
+    UPDATE bot_outbox
+    SET payload = CAST(:payload AS jsonb), plain_fallback = :reason, status = 'pending', locked_until = NULL,
+        attempts = attempts - 1, next_attempt_at = now(), last_error = :reason
+    WHERE id = :id AND status = 'sending'
+    """
+)
+
 _PENDING_COUNT = text("SELECT count(*) FROM bot_outbox WHERE status IN ('pending', 'sending')")
 
 
@@ -144,6 +153,13 @@ async def claim(engine: AsyncEngine, *, limit: int, lease_seconds: float) -> lis
 async def mark_delivered(engine: AsyncEngine, message_id: int, result: dict[str, Any], *, pace_seconds: float) -> None:
     async with engine.begin() as conn:
         await conn.execute(_DELIVERED, {"id": message_id, "result": json.dumps(result), "pace": pace_seconds})
+
+
+async def send_plain(engine: AsyncEngine, message_id: int, payload: dict[str, Any], reason: str) -> None:
+    """Slack refused the message's content: queue its plain version at once, in its place in the channel
+    (the refused attempt is not counted), and keep Slack's `reason` on the row."""
+    async with engine.begin() as conn:
+        await conn.execute(_PLAIN, {"id": message_id, "payload": json.dumps(payload), "reason": reason})
 
 
 async def postpone(

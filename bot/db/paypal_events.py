@@ -134,11 +134,15 @@ _PRUNE_TRANSMISSIONS = text(
     "DELETE FROM bot_paypal_transmissions WHERE received_at < now() - make_interval(secs => :seconds)"
 )
 _SUMMARY_COLUMNS = "event_id, event_type, resource_id, status, attempts, deliveries, outcome, last_error, received_at"
-_RECENT = text(f"SELECT {_SUMMARY_COLUMNS} FROM bot_paypal_events ORDER BY received_at DESC LIMIT :limit")
+_RECENT = text(
+    f"SELECT {_SUMMARY_COLUMNS} FROM bot_paypal_events ORDER BY received_at DESC, event_id LIMIT :limit OFFSET :offset"
+)
+_COUNT = text("SELECT count(*) FROM bot_paypal_events")
 _FAILURES = text(
     f"SELECT {_SUMMARY_COLUMNS} FROM bot_paypal_events WHERE status IN ('failed', 'dead') "
     "ORDER BY received_at DESC LIMIT :limit"
 )
+_FAILURE_COUNT = text("SELECT count(*) FROM bot_paypal_events WHERE status IN ('failed', 'dead')")
 
 
 async def store(
@@ -203,9 +207,18 @@ async def requeue(conn: AsyncConnection, event_id: str) -> bool:
     return (await conn.execute(_REQUEUE, {"event_id": event_id})).first() is not None
 
 
-async def recent(conn: AsyncConnection, limit: int) -> list[InboxSummary]:
-    return [InboxSummary(**r._mapping) for r in (await conn.execute(_RECENT, {"limit": limit})).all()]
+async def recent(conn: AsyncConnection, limit: int, offset: int = 0) -> list[InboxSummary]:
+    rows = (await conn.execute(_RECENT, {"limit": limit, "offset": offset})).all()
+    return [InboxSummary(**r._mapping) for r in rows]
+
+
+async def count(conn: AsyncConnection) -> int:
+    return int((await conn.execute(_COUNT)).scalar_one())
 
 
 async def failures(conn: AsyncConnection, limit: int) -> list[InboxSummary]:
     return [InboxSummary(**r._mapping) for r in (await conn.execute(_FAILURES, {"limit": limit})).all()]
+
+
+async def failure_count(conn: AsyncConnection) -> int:
+    return int((await conn.execute(_FAILURE_COUNT)).scalar_one())

@@ -474,6 +474,30 @@ Index(
     activity_logs.c.created_at.desc(),
 )
 
+#: Created by the panel at run time (`InvoiceService`, when it first lists or stores an invoice) and
+#: by the bot's revision 0012 only if missing, with the panel's exact definition, so either may be
+#: first. Not in PANEL_TABLES: a panel database that never issued an invoice does not have it yet.
+billing_invoices = Table(
+    "billing_invoices",
+    metadata,
+    _uuid_id(),
+    Column(
+        "organization_id",
+        PANEL_UUID,
+        _fk("organizations.id", "billing_invoices_organization_id_fkey", "CASCADE"),
+        nullable=False,
+    ),
+    Column("invoice_number", TEXT, nullable=False),
+    Column("html_content", TEXT, nullable=False),
+    Column("data", JSONB, nullable=False, server_default=EMPTY_JSON),
+    Column("total_amount", MONEY, nullable=False, server_default=text("0.00")),
+    Column("currency", TEXT, nullable=False, server_default=text("'USD'")),
+    *_timestamps(nullable=False),
+    PrimaryKeyConstraint("id", name="billing_invoices_pkey"),
+    Index("idx_billing_invoices_org", "organization_id"),
+    Index("idx_billing_invoices_created_at", "created_at"),
+)
+
 #: The panel's tables in dependency order (parents before children).
 PANEL_TABLES: tuple[Table, ...] = (
     users,

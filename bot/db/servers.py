@@ -70,7 +70,11 @@ _ACTIVE_PLANS = text(f"SELECT {_PLAN_COLUMNS} FROM vps_plans WHERE {_OFFERED} OR
 _OFFERED_PLAN = text(f"SELECT {_PLAN_COLUMNS} FROM vps_plans WHERE id::text = :plan AND {_OFFERED}")
 _PLAN = text(f"SELECT {_PLAN_COLUMNS} FROM vps_plans WHERE id::text = :plan OR provider_plan_id = :plan "
              "ORDER BY (id::text = :plan) DESC LIMIT 1")  # fmt: skip
-_ORG_SERVERS = text(f"SELECT {_SERVER_COLUMNS} FROM vps_instances WHERE organization_id = :org ORDER BY created_at, id")
+_ORG_SERVERS = text(
+    f"SELECT {_SERVER_COLUMNS} FROM vps_instances WHERE organization_id = :org ORDER BY created_at, id "
+    "LIMIT :limit OFFSET :offset"
+)
+_COUNT_ORG_SERVERS = text("SELECT count(*) FROM vps_instances WHERE organization_id = :org")
 _SERVER_BY_LABEL = text(
     f"SELECT {_SERVER_COLUMNS} FROM vps_instances WHERE organization_id = :org AND lower(label) = lower(:label) "
     "ORDER BY created_at LIMIT 1"
@@ -156,8 +160,13 @@ async def plan(conn: AsyncConnection, plan_id: str) -> PlanRow | None:
     return None if row is None else _plan(row)
 
 
-async def org_servers(conn: AsyncConnection, organization_id: uuid.UUID) -> list[ServerRow]:
-    return [_server(r) for r in (await conn.execute(_ORG_SERVERS, {"org": organization_id})).all()]
+async def org_servers(conn: AsyncConnection, organization_id: uuid.UUID, *, limit: int, offset: int) -> list[ServerRow]:
+    params = {"org": organization_id, "limit": limit, "offset": offset}
+    return [_server(r) for r in (await conn.execute(_ORG_SERVERS, params)).all()]
+
+
+async def count_org_servers(conn: AsyncConnection, organization_id: uuid.UUID) -> int:
+    return int((await conn.execute(_COUNT_ORG_SERVERS, {"org": organization_id})).scalar_one())
 
 
 async def server_by_label(conn: AsyncConnection, organization_id: uuid.UUID, label: str) -> ServerRow | None:

@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 ThreadKind = Literal["triage", "requester"]
+SUBJECT_MAX = 500  # support_tickets.subject varchar(500)
+CATEGORY_MAX = 100  # support_tickets.category varchar(100)
 
 
 class DuplicateSlackMessage(Exception):
@@ -92,7 +94,10 @@ _BY_PREFIX = text(
     _TICKET_SELECT + " WHERE t.id::text LIKE :prefix AND (CAST(:org AS uuid) IS NULL OR t.organization_id = :org)"
     " ORDER BY t.created_at DESC LIMIT 5"
 )
-_LIST_ORG = text(_TICKET_SELECT + " WHERE t.organization_id = :org ORDER BY last_activity DESC LIMIT :limit")
+_LIST_ORG = text(
+    _TICKET_SELECT + " WHERE t.organization_id = :org ORDER BY last_activity DESC, t.id LIMIT :limit OFFSET :offset"
+)
+_COUNT_ORG = text("SELECT count(*) FROM support_tickets WHERE organization_id = :org")
 _OPEN_FOR_DIGEST = text(
     _TICKET_SELECT + " WHERE COALESCE(t.status, 'open') IN ('open', 'in_progress') ORDER BY t.created_at LIMIT :limit"
 )
@@ -166,7 +171,6 @@ _THREAD_COLUMNS = (
 _THREADS_OF = text(
     f"SELECT {_THREAD_COLUMNS} FROM bot_ticket_threads WHERE ticket_id = :ticket ORDER BY id FOR NO KEY UPDATE"
 )
-_THREAD_AT = text(f"SELECT {_THREAD_COLUMNS} FROM bot_ticket_threads WHERE channel_id = :channel AND ts = :ts")
 _INSERT_THREAD = text(
     f"""
     INSERT INTO bot_ticket_threads (ticket_id, kind, target, root_hash, status_seen, link_url)
@@ -200,12 +204,24 @@ _RESOLVE_ALL_THREADS = text(
     )
     """
 )
-#: The thread whose root was delivered at (channel, ts), resolved or not: read without locking.
-_THREAD_DELIVERED_AT = text(
+#: Ticket roots handed to the outbox whose delivery is not recorded yet (a DM's channel is only known
+#: after delivery, so this is not narrowed to one channel).
+_ROOTS_IN_FLIGHT = text(
+    """
+    SELECT EXISTS (
+        SELECT 1 FROM bot_ticket_threads th JOIN bot_outbox o ON o.id = th.outbox_id
+        WHERE th.ts IS NULL AND o.status IN ('pending', 'sending')
+    )
+    """
+)
+#: The thread rooted at (channel, ts), resolved or only delivered, in ONE statement: two would read
+#: two snapshots, and a resolve committed between them would hide the thread from both.
+_THREAD_AT = text(
     f"""
     SELECT {", ".join("th." + c.strip() for c in _THREAD_COLUMNS.split(","))}
-    FROM bot_ticket_threads th JOIN bot_outbox o ON o.id = th.outbox_id
-    WHERE th.ts IS NULL AND o.status = 'delivered' AND o.result->>'channel' = :channel AND o.result->>'ts' = :ts
+    FROM bot_ticket_threads th LEFT JOIN bot_outbox o ON o.id = th.outbox_id
+    WHERE (th.channel_id = :channel AND th.ts = :ts)
+       OR (th.ts IS NULL AND o.status = 'delivered' AND o.result->>'channel' = :channel AND o.result->>'ts' = :ts)
     """
 )
 _BUMP_ROOT = text(
@@ -304,9 +320,15 @@ async def tickets_by_prefix(conn: AsyncConnection, prefix: str, organization_id:
     return [_ticket(r) for r in rows]
 
 
-async def organization_tickets(conn: AsyncConnection, organization_id: uuid.UUID, limit: int) -> list[TicketRow]:
-    rows = (await conn.execute(_LIST_ORG, {"org": organization_id, "limit": limit})).all()
+async def organization_tickets(
+    conn: AsyncConnection, organization_id: uuid.UUID, *, limit: int, offset: int = 0
+) -> list[TicketRow]:
+    rows = (await conn.execute(_LIST_ORG, {"org": organization_id, "limit": limit, "offset": offset})).all()
     return [_ticket(r) for r in rows]
+
+
+async def count_organization_tickets(conn: AsyncConnection, organization_id: uuid.UUID) -> int:
+    return int((await conn.execute(_COUNT_ORG, {"org": organization_id})).scalar_one())
 
 
 async def open_tickets(conn: AsyncConnection, limit: int) -> list[TicketRow]:
@@ -420,11 +442,13 @@ async def threads_of(conn: AsyncConnection, ticket_id: uuid.UUID) -> list[Thread
     return [_thread(r) for r in (await conn.execute(_THREADS_OF, {"ticket": ticket_id})).all()]
 
 
+async def roots_in_flight(conn: AsyncConnection) -> bool:
+    return bool((await conn.execute(_ROOTS_IN_FLIGHT)).scalar_one())
+
+
 async def thread_at(conn: AsyncConnection, channel_id: str, ts: str) -> ThreadRow | None:
     """The thread rooted at (channel, ts), also one whose delivered root is not copied in yet."""
     row = (await conn.execute(_THREAD_AT, {"channel": channel_id, "ts": ts})).first()
-    if row is None:
-        row = (await conn.execute(_THREAD_DELIVERED_AT, {"channel": channel_id, "ts": ts})).first()
     return None if row is None else _thread(row)
 
 

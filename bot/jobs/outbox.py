@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db import outbox as outbox_db
 from bot.db.outbox import OutboxMessage
 from bot.metrics import Metrics
-from bot.slack.errors import SlackFailure, classify
+from bot.rendering.fit import plain_version
+from bot.slack import uploads
+from bot.slack.errors import REFUSED_CONTENT, SlackFailure, classify, refusal_details
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ class OutboxWorker:
         channel = await self._resolve_channel(message.channel)
         if message.kind == "reaction":
             return await self._react(channel, payload)
+        if message.kind == "upload":
+            return await uploads.share(self._client, channel, payload)
         if message.kind == "update":
             response = await self._client.chat_update(channel=channel, **payload)
         elif message.kind == "ephemeral":
@@ -120,17 +124,19 @@ class OutboxWorker:
 
     async def _resolve_channel(self, target: str) -> str:
         """A user id (U…/W…) means "DM this user": open (and remember) the IM channel."""
-        if not target.startswith(("U", "W")):
-            return target
-        if target not in self._dm_channels:
-            response = await self._client.conversations_open(users=target)
-            self._dm_channels[target] = response["channel"]["id"]
-        return self._dm_channels[target]
+        return await uploads.resolve_target(self._client, target, self._dm_channels)
 
     async def _settle_failure(self, message: OutboxMessage, exc: Exception) -> None:
         failure = classify(exc)
         extra = {"outbox_id": message.id, "channel": message.channel, "slack_error": failure.code}
-        if failure.category is SlackFailure.RATE_LIMITED:
+        plain = self._plain_version(message) if failure.code in REFUSED_CONTENT else None
+        if plain is not None:
+            # Slack refused what the message says, not where it goes: its words go out as plain text
+            # (next, in its place in the channel) rather than the message going dead.
+            await outbox_db.send_plain(self._engine, message.id, plain, failure.code)
+            self._metrics.outbox_retried.labels(reason="plain_fallback").inc()
+            log.warning("outbox.plain_fallback", extra={**extra, "problems": refusal_details(exc)})
+        elif failure.category is SlackFailure.RATE_LIMITED:
             delay = failure.retry_after if failure.retry_after is not None else self.policy.default_retry_after
             await outbox_db.postpone(
                 self._engine,
@@ -151,3 +157,11 @@ class OutboxWorker:
             await outbox_db.mark_dead(self._engine, message.id, f"{failure.category.value}: {failure.code}")
             self._metrics.outbox_dead.inc()
             log.error("outbox.dead", extra={**extra, "attempts": message.attempts})
+
+    @staticmethod
+    def _plain_version(message: OutboxMessage) -> dict[str, Any] | None:
+        """The message without blocks, or None when it already was one (then it is dead as before)."""
+        plain = plain_version(message.payload)
+        if message.kind == "update":
+            plain["blocks"] = []  # chat.update keeps the old blocks unless told to drop them
+        return None if plain == message.payload else plain

@@ -208,8 +208,73 @@ class LinodeGateway:
     async def delete(self, linode_id: int) -> None:
         await self._call(lambda c: Instance(c, int(linode_id)).delete())
 
-    async def set_rdns(self, address: str, rdns: str) -> dict[str, Any]:
+    async def set_rdns(self, address: str, rdns: str | None) -> dict[str, Any]:
         return await self._call(lambda c: dict(c.put(f"/networking/ips/{address}", data={"rdns": rdns})))
+
+    # --- the server page: measurements, backups, firewalls, label ----------------------------------
+
+    async def instance_detail(self, linode_id: int) -> dict[str, Any]:
+        """The whole Instance JSON (specs, backups state, created…), for the server page."""
+        return await self._call(lambda c: dict(c.get(f"/linode/instances/{int(linode_id)}")))
+
+    async def stats(self, linode_id: int) -> dict[str, Any] | None:
+        """The last 24 hours of statistics, or None while Linode has none yet (a new server)."""
+        try:
+            raw = await self._call(lambda c: dict(c.get(f"/linode/instances/{int(linode_id)}/stats")))
+        except LinodeError as error:
+            if error.category is LinodeFailure.VALIDATION and any("unavailable" in r.lower() for r in error.reasons):
+                return None
+            raise
+        data = raw.get("data")
+        return dict(data) if isinstance(data, dict) else raw
+
+    async def transfer(self, linode_id: int) -> dict[str, Any]:
+        return await self._call(lambda c: dict(c.get(f"/linode/instances/{int(linode_id)}/transfer")))
+
+    async def backups(self, linode_id: int) -> dict[str, Any]:
+        return await self._call(lambda c: dict(c.get(f"/linode/instances/{int(linode_id)}/backups")))
+
+    async def enable_backups(self, linode_id: int) -> None:
+        await self._call(lambda c: c.post(f"/linode/instances/{int(linode_id)}/backups/enable"))
+
+    async def cancel_backups(self, linode_id: int) -> None:
+        await self._call(lambda c: c.post(f"/linode/instances/{int(linode_id)}/backups/cancel"))
+
+    async def snapshot(self, linode_id: int, label: str) -> dict[str, Any]:
+        path = f"/linode/instances/{int(linode_id)}/backups"
+        return await self._call(lambda c: dict(c.post(path, data={"label": label})))
+
+    async def restore_backup(self, linode_id: int, backup_id: int, *, overwrite: bool) -> None:
+        path = f"/linode/instances/{int(linode_id)}/backups/{int(backup_id)}/restore"
+        await self._call(lambda c: c.post(path, data={"linode_id": int(linode_id), "overwrite": overwrite}))
+
+    async def set_backup_schedule(self, linode_id: int, day: str | None, window: str | None) -> None:
+        """PUT the instance with only ``backups.schedule`` (the panel's way; null lets Linode choose)."""
+        body = {"backups": {"schedule": {"day": day, "window": window}}}
+        await self._call(lambda c: c.put(f"/linode/instances/{int(linode_id)}", data=body))
+
+    async def set_label(self, linode_id: int, label: str) -> dict[str, Any]:
+        """The hostname change: PUT the instance with its new ``label``."""
+        return await self._call(lambda c: dict(c.put(f"/linode/instances/{int(linode_id)}", data={"label": label})))
+
+    async def firewalls(self) -> list[dict[str, Any]]:
+        return await self._call(lambda c: _every_page(c, "/networking/firewalls"))
+
+    async def instance_firewalls(self, linode_id: int) -> list[dict[str, Any]]:
+        return await self._call(lambda c: _every_page(c, f"/linode/instances/{int(linode_id)}/firewalls"))
+
+    async def firewall_devices(self, firewall_id: int) -> list[dict[str, Any]]:
+        return await self._call(lambda c: _every_page(c, f"/networking/firewalls/{int(firewall_id)}/devices"))
+
+    async def attach_firewall(self, firewall_id: int, linode_id: int) -> dict[str, Any]:
+        path = f"/networking/firewalls/{int(firewall_id)}/devices"
+        return await self._call(lambda c: dict(c.post(path, data={"type": "linode", "id": int(linode_id)})))
+
+    async def detach_firewall(self, firewall_id: int, device_id: int) -> None:
+        await self._call(lambda c: c.delete(f"/networking/firewalls/{int(firewall_id)}/devices/{int(device_id)}"))
+
+    async def ip_address(self, address: str) -> dict[str, Any]:
+        return await self._call(lambda c: dict(c.get(f"/networking/ips/{address}")))
 
     async def _catalogue_read(self, key: str, operation: Callable[[LinodeClient], T]) -> T:
         """A catalogue read through the shared cache; keyed by token too, as accounts differ."""
@@ -253,6 +318,18 @@ class LinodeGateway:
             }
 
         return await self._catalogue_read(f"stackscript:{int(stackscript_id)}", load)
+
+
+def _every_page(client: LinodeClient, path: str) -> list[dict[str, Any]]:
+    """Every item of a paginated collection (500 per page, Linode's largest)."""
+    items: list[dict[str, Any]] = []
+    page, pages = 1, 1
+    while page <= pages and page <= 20:
+        found = client.get(f"{path}?page={page}&page_size=500")
+        items.extend(dict(i) for i in found.get("data") or [])
+        pages = int(found.get("pages") or 1)
+        page += 1
+    return items
 
 
 def _by_label(client: LinodeClient, label: str) -> dict[str, Any] | None:

@@ -6,9 +6,18 @@ from typing import Any
 
 from bot.db.paypal_events import InboxSummary
 from bot.rendering.dates import local_time
-from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.escape import code
+from bot.rendering.fit import MESSAGE_BLOCKS, clip_user_text, line_sections, more_line
+from bot.rendering.paging import Pager, page_buttons, page_context
+from bot.services.admin_payments import PaymentsOverview
 
 REPLAY_ACTION_ID = "admin_payment_replay"
+DETAIL_CHARS = 300  # of an event's outcome or error, escaped
+ID_CHARS = 100  # of an event id or type (PayPal's are ~30): a forged one cannot fill the message
+EVENT_PAGER = Pager(
+    previous_id="admin_payments_newer", next_id="admin_payments_older", noun="Events", previous_label="Newer",
+    next_label="Older", note="newest first",
+)  # fmt: skip
 STATUS_EMOJI = {"processed": ":white_check_mark:", "pending": ":hourglass:", "processing": ":hourglass:",
                 "failed": ":warning:", "dead": ":x:"}  # fmt: skip
 
@@ -19,28 +28,32 @@ def _line(event: InboxSummary) -> str:
     detail = event.outcome if event.status == "processed" else (event.last_error or event.status)
     extra = f" · delivered {event.deliveries}×" if event.deliveries > 1 else ""
     return (
-        f"{emoji} {when} {code(event.event_type)} {code(event.event_id)}{extra}\n"
-        f"      {escape_mrkdwn((detail or '')[:180])}"
+        f"{emoji} {when} {code(clip_user_text(event.event_type, ID_CHARS))} "
+        f"{code(clip_user_text(event.event_id, ID_CHARS))}{extra}\n"
+        f"      {clip_user_text(detail or '', DETAIL_CHARS)}"
     )
 
 
 def render_payments_overview(
-    recent: list[InboxSummary], failures: list[InboxSummary], command: str, *, replayed: str | None = None
+    overview: PaymentsOverview, command: str, *, replayed: str | None = None
 ) -> dict[str, Any]:
-    """The inbox; after a Replay click (`replayed`), the same message again with the outcome in place of
-    the used button."""
+    """A page of recent events (Older/Newer) and, on every page, the failures with Replay buttons (with
+    how many more failed than are listed: an outage can leave hundreds). After a Replay click
+    (`replayed`), the same message again with the outcome in place of the used button."""
+    recent, failures, failures_total = overview.recent, overview.failures, overview.failures_total
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "PayPal events"}}]
     if replayed:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": REPLAYED.format(id=code(replayed))}})
     if not recent:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No PayPal events received yet."}})
     else:
-        text = "\n".join(_line(e) for e in recent)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Recent*\n" + text}})
+        blocks += [page_context(EVENT_PAGER, overview.span), *line_sections(["*Recent*", *(_line(e) for e in recent)])]
+        blocks += page_buttons(EVENT_PAGER, overview.span, None)
     blocks.append({"type": "divider"})
     if not failures:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Failures*\nNone. :tada:"}})
-    for event in failures:
+    listed = failures[: MESSAGE_BLOCKS - len(blocks) - 2]  # room for the "…and N more" and the closing hint
+    for event in listed:
         if event.event_id == replayed:  # still listed (the worker has not picked it up yet): no second replay
             line = _line(event) + f"\n      attempts: {event.attempts} · :repeat: queued again"
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
@@ -66,6 +79,10 @@ def render_payments_overview(
                 },
             }
         )
+    hidden = max(failures_total or 0, len(failures)) - len(listed)
+    if hidden > 0:
+        more = more_line(hidden, "replay these and run the command again to see the next ones")
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     blocks.append(
         {
             "type": "context",
@@ -74,7 +91,7 @@ def render_payments_overview(
             ],
         }
     )
-    summary = f"PayPal events: {len(recent)} recent, {len(failures)} failed"
+    summary = f"PayPal events: {overview.span.total} received, {max(failures_total, len(failures))} failed"
     return {"response_type": "ephemeral", "text": summary, "blocks": blocks}
 
 

@@ -10,6 +10,7 @@ from bot.money import format_money
 from bot.panel_links import PanelLinks
 from bot.rendering.dates import local_time
 from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.fit import clip_user_text, lines_message, more_line
 from bot.rendering.panel import panel_button
 
 if TYPE_CHECKING:
@@ -17,13 +18,20 @@ if TYPE_CHECKING:
     from bot.services.summaries import AdminBillingOverview, MonthUsage, OrgSummary
 
 
+#: Server labels and organisation names within one line of a summary, escaped.
+LABEL_IN_LINE = 100
+NAME_IN_LINE = 200
+SHOWN_SERVERS = 15
+SHOWN_ARREARS = 20
+MORE_SPEND = "`{command} wallet history` lists every charge"
+MORE_ARREARS = "the oldest debts are listed"
+
+
 def _message(text: str, *, context: str | None = None, accessory: dict[str, Any] | None = None) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    message = lines_message(text, context=context)
     if accessory:
-        blocks[0]["accessory"] = accessory
-    if context:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-    return {"text": text, "blocks": blocks}
+        message["blocks"][0]["accessory"] = accessory
+    return message
 
 
 def _when(value: datetime) -> str:
@@ -59,7 +67,7 @@ def power_off_notice(org_name: str, label: str, command: str) -> dict[str, Any]:
 
 def _arrears_line(a: ArrearsState) -> str:
     owed = format_money(a.amount_owed, a.currency)
-    return f"• {escape_mrkdwn(a.name)}: {owed} ({a.hours_owed} h) since {local_time(a.since)}"
+    return f"• {clip_user_text(a.name, NAME_IN_LINE)}: {owed} ({a.hours_owed} h) since {local_time(a.since)}"
 
 
 def _runway(days: Decimal | None) -> str:
@@ -71,14 +79,11 @@ def _runway(days: Decimal | None) -> str:
 def daily_summary(summary: OrgSummary, command: str) -> dict[str, Any]:
     f = summary.figures
     lines = [
-        f":bar_chart: *Billing summary for {escape_mrkdwn(f.name)}* ({_when(summary.start)} → {_when(summary.end)})",
+        f":bar_chart: *Billing summary for {clip_user_text(f.name, NAME_IN_LINE)}* "
+        f"({_when(summary.start)} → {_when(summary.end)})",
         f"Spend: *{format_money(summary.total_spend, f.currency)}*",
+        *_spend_lines(summary, command),
     ]
-    lines += [
-        f"• {escape_mrkdwn(s.label)}: {format_money(s.amount, f.currency)} ({s.hours} h)" for s in summary.spend[:15]
-    ]
-    if len(summary.spend) > 15:
-        lines.append(f"• …and {len(summary.spend) - 15} more servers")
     lines.append(f"Top-ups: {format_money(f.topups, f.currency)}")
     lines.append(
         f"Balance: *{format_money(f.balance, f.currency)}* · burn {format_money(summary.daily_burn, f.currency)}/day "
@@ -103,7 +108,7 @@ def weekly_staff_summary(
         f"Webhook failures: {totals['webhook_failures']} in the period ({totals['webhooks_dead']} dead in all)",
         f"Organisations in arrears: {len(arrears)}",
     ]
-    lines += [_arrears_line(a) for a in arrears[:20]]
+    lines += _arrears_lines(arrears)
     return _message("\n".join(lines), context="ContainerStacks billing")
 
 
@@ -111,18 +116,36 @@ def _ephemeral(text: str, accessory: dict[str, Any] | None = None) -> dict[str, 
     return {"response_type": "ephemeral", **_message(text, accessory=accessory)}
 
 
-def month_usage_card(usage: MonthUsage, *, panel: PanelLinks | None = None) -> dict[str, Any]:
+def _spend_lines(summary: OrgSummary, command: str) -> list[str]:
+    currency = summary.figures.currency
+    lines = [
+        f"• {clip_user_text(s.label, LABEL_IN_LINE)}: {format_money(s.amount, currency)} ({s.hours} h)"
+        for s in summary.spend[:SHOWN_SERVERS]
+    ]
+    if len(summary.spend) > SHOWN_SERVERS:
+        hidden = len(summary.spend) - SHOWN_SERVERS
+        lines.append(f"• …and {hidden:,} more servers — {MORE_SPEND.format(command=command)}")
+    return lines
+
+
+def _arrears_lines(arrears: list[ArrearsState]) -> list[str]:
+    lines = [_arrears_line(a) for a in arrears[:SHOWN_ARREARS]]
+    if len(arrears) > SHOWN_ARREARS:
+        lines.append("• " + more_line(len(arrears) - SHOWN_ARREARS, MORE_ARREARS))
+    return lines
+
+
+def month_usage_card(usage: MonthUsage, command: str = "/cs", *, panel: PanelLinks | None = None) -> dict[str, Any]:
     s = usage.summary
     f = s.figures
     lines = [
-        f":receipt: *{escape_mrkdwn(f.name)}* — usage this month (billing months are UTC calendar months)",
+        f":receipt: *{clip_user_text(f.name, NAME_IN_LINE)}* — usage this month "
+        "(billing months are UTC calendar months)",
         f"So far: *{format_money(s.total_spend, f.currency)}* · projected for the month: "
         f"*{format_money(usage.projection, f.currency)}* at the current burn "
         f"({format_money(s.daily_burn, f.currency)}/day)",
     ]
-    lines += [f"• {escape_mrkdwn(x.label)}: {format_money(x.amount, f.currency)} ({x.hours} h)" for x in s.spend[:15]]
-    if len(s.spend) > 15:
-        lines.append(f"• …and {len(s.spend) - 15} more servers")
+    lines += _spend_lines(s, command)
     lines.append(f"Balance: {format_money(f.balance, f.currency)} · runway {_runway(s.runway_days)}")
     if f.hours_owed:
         lines.append(f":warning: Arrears: {format_money(f.owed, f.currency)} ({f.hours_owed} unpaid hours)")
@@ -148,5 +171,5 @@ def admin_billing_card(overview: AdminBillingOverview) -> dict[str, Any]:
         f"top-ups: {t['topup_count']}, {format_money(Decimal(str(t['topup_total'])))}",
         f"Organisations in arrears: {len(overview.arrears)}",
     ]
-    lines += [_arrears_line(a) for a in overview.arrears[:20]]
+    lines += _arrears_lines(overview.arrears)
     return _ephemeral("\n".join(lines))

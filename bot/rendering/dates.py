@@ -31,6 +31,11 @@ def local_time(moment: datetime) -> Mrkdwn:
     return _token(moment, "{date_short_pretty} at {time}", f"{_minutes(moment)} UTC")
 
 
+def local_clock(moment: datetime) -> Mrkdwn:
+    """`9:00 AM` (a time of day, e.g. a daily window) in the reader's zone; fallback `07:00 UTC`."""
+    return _token(moment, "{time}", f"{_utc(moment):%H:%M} UTC")
+
+
 def local_date(moment: datetime) -> Mrkdwn:
     """`Jun 3, 2025` (or `Today`) in the reader's zone; fallback `2025-06-03 (UTC)`."""
     return _token(moment, "{date_short_pretty}", f"{_utc(moment).date().isoformat()} (UTC)")

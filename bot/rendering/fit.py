@@ -36,6 +36,12 @@ PRIVATE_METADATA = 3000
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
 MESSAGE_TEXT = 40000
+#: Not in Slack's reference: chat.postMessage refuses blocks holding much more than ~12,000 characters of
+#: text in all (`msg_blocks_too_long`, slackapi/bolt-js #2509 and #2867), however they are split. Messages
+#: the bot posts keep their blocks' text within this.
+MESSAGE_BLOCKS_TEXT = 10000
+#: The words for "…and N more" when no command lists the rest.
+IN_PANEL = "the ContainerStacks panel lists them all"
 
 ELLIPSIS = "…"
 
@@ -144,6 +150,62 @@ def cap_lines(lines: Sequence[str], limit: int, *, how: str | None = None) -> li
     return [*lines[: limit - 1], more_line(len(lines) - (limit - 1), how)]
 
 
+def capped_sections(
+    lines: Sequence[str], *, max_blocks: int, budget: int | None = None, how: str | None = None
+) -> list[dict[str, Any]]:
+    """Escaped lines packed into at most `max_blocks` sections (and `budget` characters of text): when not
+    all fit, the last line kept says how many more there are and how to see them."""
+    every = line_sections(lines)
+    if _fits(every, max_blocks, budget):
+        return every
+    low, high = 0, len(lines) - 1  # the most lines that still fit beside their "…and N more"
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _fits(line_sections([*lines[:middle], more_line(len(lines) - middle, how)]), max_blocks, budget):
+            low = middle
+        else:
+            high = middle - 1
+    return line_sections([*lines[:low], more_line(len(lines) - low, how)])
+
+
+def _fits(blocks: Sequence[dict[str, Any]], max_blocks: int, budget: int | None) -> bool:
+    return len(blocks) <= max_blocks and (budget is None or blocks_text(blocks) <= budget)
+
+
+def blocks_text(value: Any) -> int:
+    """Characters of text in blocks (every `text` string, at any depth): what `MESSAGE_BLOCKS_TEXT` limits."""
+    if isinstance(value, dict):
+        own = len(value["text"]) if isinstance(value.get("text"), str) else 0
+        return own + sum(blocks_text(child) for child in value.values() if isinstance(child, dict | list))
+    if isinstance(value, list):
+        return sum(blocks_text(child) for child in value)
+    return 0
+
+
+def pack_posts(
+    blocks: Sequence[dict[str, Any]], *, limit: int = MESSAGE_BLOCKS, budget: int = MESSAGE_BLOCKS_TEXT
+) -> list[list[dict[str, Any]]]:
+    """Blocks grouped, in order, into as many messages as it takes: each within `limit` blocks and
+    `budget` characters of text (for a text too long for one message, posted whole in several)."""
+    posts: list[list[dict[str, Any]]] = [[]]
+    for block in blocks:
+        current = posts[-1]
+        if current and (len(current) >= limit or blocks_text(current) + blocks_text(block) > budget):
+            posts.append([])
+        posts[-1].append(block)
+    return posts
+
+
+def lines_message(text: str, *, context: str | None = None) -> dict[str, Any]:
+    """A message to post from escaped mrkdwn lines: as many sections as they need within what one posted
+    message may hold (lines that do not fit are counted), an optional context line, the fallback text."""
+    budget = MESSAGE_BLOCKS_TEXT - len(context or "")
+    blocks = capped_sections(text.split("\n"), max_blocks=MESSAGE_BLOCKS - 1, budget=budget)
+    if context:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    return {"text": fallback(text), "blocks": blocks}
+
+
 def fallback(text: str, limit: int = MESSAGE_TEXT) -> str:
     """A message's top-level `text` (what notifications show) within Slack's limit."""
     return clip(text, limit)
@@ -161,14 +223,29 @@ def plain_version(payload: dict[str, Any], limit: int = MESSAGE_TEXT) -> dict[st
     return plain
 
 
+def plain_view(view: dict[str, Any], limit: int = VIEW_BLOCKS) -> dict[str, Any]:
+    """A minimal version of a view Slack refused (a Home tab): its words, a section per piece of text,
+    without the elements that may have been the problem. A stale Home is worse than a plain one."""
+    texts = [text for block in view.get("blocks") or [] for text in _block_texts(block)]
+    blocks = [piece for text in texts for piece in sections(text)]
+    plain = {key: view[key] for key in ("type", "callback_id", "private_metadata", "external_id") if key in view}
+    return {**plain, "blocks": cap_blocks(blocks or [section(" ")], limit)}
+
+
 def _block_texts(block: dict[str, Any]) -> list[str]:
-    found: list[str] = []
-    text = block.get("text")
-    if isinstance(text, dict) and isinstance(text.get("text"), str) and block.get("type") != "input":
-        found.append(text["text"])
-    for field in block.get("fields") or []:
-        if isinstance(field, dict) and isinstance(field.get("text"), str):
-            found.append(field["text"])
+    """The words of a block as mrkdwn (a header's or a plain_text object's words escaped, being plain)."""
+    objects: list[Any] = []
+    if block.get("type") != "input":
+        objects.append(block.get("text"))
+    objects.extend(block.get("fields") or [])
     if block.get("type") == "context":
-        found.extend(e["text"] for e in block.get("elements") or [] if isinstance(e.get("text"), str))
+        objects.extend(block.get("elements") or [])
+    found: list[str] = []
+    for obj in objects:
+        if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+            words = obj["text"]
+            if obj.get("type") == "plain_text":
+                words = escape_mrkdwn(words)
+                words = f"*{words}*" if block.get("type") == "header" else words
+            found.append(words)
     return found

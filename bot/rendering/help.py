@@ -7,8 +7,11 @@ from typing import Any
 
 from bot.commands import STAFF_GROUP, CommandSpec
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
+from bot.rendering.fit import clip_user_text
 
 UNKNOWN_COMMAND = "I don't know `{command} {typed}`."
+#: How much of an unknown command is echoed back (escaped), however much was typed.
+TYPED_ECHO = 300
 HELP_POINTER = "Type `{command} help` to see everything I can do."
 HELP_TITLE = "ContainerStacks in Slack"
 
@@ -77,7 +80,7 @@ def render_short_help(command: str) -> dict[str, Any]:
 
 def render_unknown_command(command: str, typed: str, suggestions: Sequence[CommandSpec]) -> dict[str, Any]:
     """'I don't know X' plus close matches and the help pointer."""
-    lines = [UNKNOWN_COMMAND.format(command=command, typed=escape_mrkdwn(typed).replace("`", "ˋ"))]
+    lines = [UNKNOWN_COMMAND.format(command=command, typed=clip_user_text(typed, TYPED_ECHO).replace("`", "ˋ"))]
     if suggestions:
         options = ", ".join(code(f"{command} {spec.usage}") for spec in suggestions)
         lines.append(f"Did you mean {options}?")

@@ -5,6 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.fit import (
+    MESSAGE_BLOCKS_TEXT,
+    SECTION_FIELD,
+    SECTION_TEXT,
+    capped_sections,
+    clip,
+    clip_user_text,
+    more_line,
+)
 from bot.services.linking import LinkedAccount
 
 LINK_PROMPT = (
@@ -42,7 +51,7 @@ def render_refusal(message: str) -> dict[str, Any]:
 
     `message` is plain text (a `UserError` message), escaped here so names users chose stay inert.
     """
-    text = f":no_entry_sign: {escape_mrkdwn(message)}"
+    text = f":no_entry_sign: {clip_user_text(message, SECTION_TEXT - 20)}"
     return {
         "response_type": "ephemeral",
         "text": text,
@@ -76,6 +85,7 @@ LINK_KEY_INTRO = (
     "If this Slack account is already linked, the key's owner replaces that link."
 )
 LINKED_DM = ":white_check_mark: This Slack account is now linked to *{name}* ({email}) in ContainerStacks."
+JOINED_SHOWN = 20
 JOINED_LINE = "You joined {organizations} (invites waiting for you were accepted)."
 LINKED_NEXT = "Type `{command} help` to see what you can do, or open my Home tab for an overview."
 UNLINKED = "This Slack account is no longer linked to *{name}* ({email}). Run `{command} link` to link again."
@@ -118,11 +128,15 @@ def render_linked_dm(account: LinkedAccount, *, command: str) -> dict[str, Any]:
     """The DM confirming a link (outbox payload), naming organisations joined from invites."""
     lines = [LINKED_DM.format(name=escape_mrkdwn(account.name), email=escape_mrkdwn(account.email))]
     if account.joined:
-        organizations = ", ".join(f"*{escape_mrkdwn(org)}* ({escape_mrkdwn(role)})" for org, role in account.joined)
-        lines.append(JOINED_LINE.format(organizations=organizations))
+        # Accepting many invites at once: the first few by name, then how many more and where to see them.
+        named = [f"*{clip_user_text(org, 100)}* ({escape_mrkdwn(role)})" for org, role in account.joined]
+        if len(named) > JOINED_SHOWN:
+            more = len(named) - JOINED_SHOWN + 1
+            named = [*named[: JOINED_SHOWN - 1], more_line(more, f"`{command} org list` shows them all")]
+        lines.append(JOINED_LINE.format(organizations=", ".join(named)))
     lines.append(LINKED_NEXT.format(command=command))
     text = "\n".join(lines)
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    return {"text": text, "blocks": capped_sections(lines, max_blocks=3, budget=MESSAGE_BLOCKS_TEXT)}
 
 
 def render_whoami(
@@ -155,7 +169,7 @@ def render_whoami(
     return {
         "response_type": "ephemeral",
         "text": text,
-        "blocks": [{"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}],
+        "blocks": [{"type": "section", "fields": [{"type": "mrkdwn", "text": clip(f, SECTION_FIELD)} for f in fields]}],
     }
 
 

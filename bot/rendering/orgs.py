@@ -7,20 +7,20 @@ Every name, email and slug passes through `escape_mrkdwn`; every message carries
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
-from bot.db.bindings import BindingRow
-from bot.db.orgs import MemberRow
 from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.fit import fallback, line_sections
 from bot.rendering.identity import render_link_prompt
-from bot.services.bindings import BindOutcome, UnbindOutcome, kinds_of
+from bot.rendering.paging import Pager, page_buttons, page_context
+from bot.services.bindings import BindingList, BindOutcome, UnbindOutcome, kinds_of
 from bot.services.identity import OrgContext
 from bot.services.orgs import (
     NAME_MAX_CHARS,
     CreatedOrg,
     InviteOutcome,
+    MemberList,
     OrgCard,
     OrgListing,
     Removal,
@@ -35,6 +35,9 @@ NAME_BLOCK_ID = "org_name"
 NAME_ACTION_ID = "name"
 REMOVE_CONFIRM_ACTION_ID = "org_remove_confirm"
 REMOVE_CANCEL_ACTION_ID = "org_remove_cancel"
+ORG_PAGER = Pager(previous_id="org_list_previous", next_id="org_list_next", noun="Organisations")
+MEMBER_PAGER = Pager(previous_id="org_members_previous", next_id="org_members_next", noun="Members")
+BINDING_PAGER = Pager(previous_id="org_bindings_previous", next_id="org_bindings_next", noun="Channels")
 
 NO_ORGANISATION = "You are not in an organisation yet. Create one to get a wallet, servers and support in Slack."
 NO_ORGANISATION_HINT = "You are not in an organisation yet. Create one with `{command} org create [name]`."
@@ -162,6 +165,7 @@ def render_org_card(card: OrgCard, command: str) -> dict[str, Any]:
 
 
 def render_org_list(listing: OrgListing, command: str) -> dict[str, Any]:
+    """A page of organisations (staff: all of them), the active one marked, with Previous/Next."""
     if not listing.entries:
         message = render_no_organisation(command)
         if listing.is_staff:
@@ -173,7 +177,9 @@ def render_org_list(listing: OrgListing, command: str) -> dict[str, Any]:
         role = entry.role or "staff"
         active = " — *active*" if entry.active else ""
         lines.append(f"{marker} *{escape_mrkdwn(entry.name)}* {code(entry.slug)} — {role}{active}")
-    blocks = [_section("*Your organisations*\n" + "\n".join(lines))]
+    title = "*Every organisation*" if listing.is_staff else "*Your organisations*"
+    blocks = [_section(title), page_context(ORG_PAGER, listing.span), *line_sections(lines)]
+    blocks += page_buttons(ORG_PAGER, listing.span, None)
     notes = [f"Switch with `{command} org use &lt;slug&gt;`."]
     if listing.is_staff:
         notes.append(STAFF_NOTE.format(command=command))
@@ -181,7 +187,7 @@ def render_org_list(listing: OrgListing, command: str) -> dict[str, Any]:
     text = "Your organisations: " + ", ".join(
         escape_mrkdwn(e.slug) + (" (active)" if e.active else "") for e in listing.entries
     )
-    return _ephemeral(text, blocks)
+    return _ephemeral(fallback(text), blocks)
 
 
 def render_org_chosen(org: OrgContext, *, overridden_here: bool) -> dict[str, Any]:
@@ -277,30 +283,24 @@ class DirectMessages:
 
 # --- members -----------------------------------------------------------------------------------------------------
 
-_MAX_SECTION_CHARS = 2900
 
-
-def render_members(org: OrgContext, members: Sequence[MemberRow], command: str) -> dict[str, Any]:
+def render_members(listing: MemberList, command: str) -> dict[str, Any]:
+    """A page of members (owners first) with their roles, emails and Slack mentions, and Previous/Next."""
+    org = listing.org
     lines = []
-    for member in members:
+    for member in listing.members:
         slack = " " + " ".join(f"<@{s}>" for s in member.slack_user_ids) if member.slack_user_ids else ""
         lines.append(f"• *{escape_mrkdwn(member.name)}* ({escape_mrkdwn(member.email)}){slack} — {member.role}")
-    header = f"*Members of {escape_mrkdwn(org.name)}* ({len(members)})"
-    blocks: list[dict[str, Any]] = []
-    chunk = header
-    for line in lines:
-        if len(chunk) + len(line) + 1 > _MAX_SECTION_CHARS:
-            blocks.append(_section(chunk))
-            chunk = line
-        else:
-            chunk += "\n" + line
-    blocks.append(_section(chunk))
-    blocks = blocks[:48]
+    header = f"*Members of {escape_mrkdwn(org.name)}* ({listing.span.total:,})"
+    blocks = [_section(header), page_context(MEMBER_PAGER, listing.span), *line_sections(lines)]
+    blocks += page_buttons(MEMBER_PAGER, listing.span, org.id)
     blocks.append(
         _context(f"`{command} org invite @someone [member|admin]` · `{command} org role @someone &lt;role&gt;`")
     )
-    text = f"Members of {escape_mrkdwn(org.name)}: " + ", ".join(f"{escape_mrkdwn(m.name)} ({m.role})" for m in members)
-    return _ephemeral(text, blocks)
+    text = f"Members of {escape_mrkdwn(org.name)}: " + ", ".join(
+        f"{escape_mrkdwn(m.name)} ({m.role})" for m in listing.members
+    )
+    return _ephemeral(fallback(text), blocks)
 
 
 def render_invite_result(outcome: InviteOutcome) -> dict[str, Any]:
@@ -423,10 +423,15 @@ def render_unbound(outcome: UnbindOutcome) -> dict[str, Any]:
     return _ephemeral(UNBOUND.format(org=escape_mrkdwn(outcome.organization_name)))
 
 
-def render_bindings(org: OrgContext, rows: Sequence[BindingRow], command: str) -> dict[str, Any]:
-    name = escape_mrkdwn(org.name)
-    if not rows:
+def render_bindings(listing: BindingList, command: str) -> dict[str, Any]:
+    """A page of the channels bound to the organisation, with their kinds, and Previous/Next."""
+    name = escape_mrkdwn(listing.org.name)
+    if not listing.bindings:
         return _ephemeral(NO_BINDINGS.format(org=name, command=command))
-    lines = [f"• <#{row.channel_id}> — {', '.join(kinds_of(row)) or 'nothing'}" for row in rows]
+    lines = [f"• <#{row.channel_id}> — {', '.join(kinds_of(row)) or 'nothing'}" for row in listing.bindings]
     text = f"*Channels bound to {name}*\n" + "\n".join(lines)
-    return _ephemeral(text, [_section(text), _context(f"`{command} org unbind` in a channel removes its binding.")])
+    blocks = [_section(f"*Channels bound to {name}*"), page_context(BINDING_PAGER, listing.span),
+              *line_sections(lines)]  # fmt: skip
+    blocks += page_buttons(BINDING_PAGER, listing.span, listing.org.id)
+    blocks.append(_context(f"`{command} org unbind` in a channel removes its binding."))
+    return _ephemeral(fallback(text), blocks)

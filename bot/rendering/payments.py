@@ -7,13 +7,13 @@ from typing import Any
 
 from bot.money import format_money
 from bot.rendering.escape import code, escape_mrkdwn
+from bot.rendering.fit import SECTION_TEXT, clip_user_text, lines_message
+
+ALERT_LINE = SECTION_TEXT // 2  # one detail of a staff alert (an error, an id), escaped
 
 
 def _message(text: str, *, context: str | None = None) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    if context:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-    return {"text": text, "blocks": blocks}
+    return lines_message(text, context=context)
 
 
 def topup_completed_dm(amount: Decimal, currency: str, balance: Decimal, org_name: str) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def topup_completed_channel(
 def topup_pending_dm(amount: Decimal, currency: str, reason: str) -> dict[str, Any]:
     return _message(
         f":hourglass_flowing_sand: PayPal is still processing your top-up of *{format_money(amount, currency)}* "
-        f"({escape_mrkdwn(reason)}). Your wallet is credited as soon as PayPal completes it; we'll tell you here."
+        f"({clip_user_text(reason, 200)}). Your wallet is credited as soon as PayPal completes it; we'll tell you here."
     )
 
 
@@ -56,8 +56,8 @@ def refund_channel(amount: Decimal, currency: str, balance: Decimal, org_name: s
 
 
 def staff_alert(title: str, lines: list[str]) -> dict[str, Any]:
-    body = "\n".join(f"• {escape_mrkdwn(line)}" for line in lines)
-    return _message(f":rotating_light: *{escape_mrkdwn(title)}*\n{body}", context="ContainerStacks payments")
+    body = "\n".join(f"• {clip_user_text(line, ALERT_LINE)}" for line in lines)
+    return _message(f":rotating_light: *{clip_user_text(title, 200)}*\n{body}", context="ContainerStacks payments")
 
 
 def reference(value: str) -> str:

@@ -8,15 +8,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.db.tickets import ReplyRow, TicketRow
+from bot.db.tickets import SUBJECT_MAX, ReplyRow, TicketRow
 from bot.rendering.dates import ago as _ago
-from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
-from bot.rendering.fit import cap_blocks, fallback, line_sections
+from bot.rendering.escape import Mrkdwn, code, escape_mrkdwn, mrkdwn
+from bot.rendering.fit import (
+    INPUT_HINT,
+    MESSAGE_BLOCKS,
+    MESSAGE_BLOCKS_TEXT,
+    SECTION_FIELD,
+    SECTION_TEXT,
+    cap_blocks,
+    capped_sections,
+    clip,
+    clip_user_text,
+    fallback,
+    line_sections,
+    pack_posts,
+    sections,
+    split_text,
+)
+from bot.rendering.paging import Pager, page_buttons, page_context
 from bot.rendering.panel import panel_button
 from bot.rendering.status import PRIORITY_EMOJI, ticket_status
 from bot.rendering.status import ticket_label as _label
+
+if TYPE_CHECKING:
+    from bot.services.tickets import TicketList
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -25,6 +44,8 @@ CATEGORY_LABELS = {"general": "General", "technical": "Technical", "billing": "B
                    "feature_request": "Feature request"}  # fmt: skip
 
 NEW_CALLBACK_ID = "ticket_new"
+#: A New ticket button (the Home's): value is the organisation the form files the ticket in.
+NEW_OPEN_ACTION_ID = "ticket_new_open"
 REPLY_CALLBACK_ID = "ticket_reply"
 ACTION_ASSIGN_ME = "ticket_assign_me"
 ACTION_ASSIGN_USER = "ticket_assign_user"
@@ -33,6 +54,8 @@ ACTION_STATUS = "ticket_status"
 ACTION_REPLY = "ticket_reply_open"
 ACTION_CLOSE = "ticket_close"
 CARD_BLOCK_PREFIX = "ticket_card:"
+TICKET_PAGER = Pager(previous_id="ticket_list_previous", next_id="ticket_list_next", noun="Tickets")
+LIST_SUBJECT_CHARS = 120
 
 NOTE_HINT_STAFF_ONLY = (
     "Only linked ContainerStacks staff can answer tickets here, so your message was not sent to the customer. "
@@ -41,6 +64,13 @@ NOTE_HINT_STAFF_ONLY = (
 NOTE_HINT_UNLINKED = "Your Slack account is not linked to ContainerStacks, so this message was not added to the ticket."
 NOTE_HINT_NOT_MEMBER = "You are not in this ticket's organisation, so your message was not added to the ticket."
 EDIT_NOT_SYNCED = "Edits are not synced: the ticket keeps the text you first sent. Reply again to add a correction."
+REPLY_HINT = "Up to 3,000 characters; for more, send several replies."
+REPLY_TOO_LONG_FIELD = "Too long for one ticket reply (fewer characters fit with emoji). Send it as several replies."
+REPLY_TOO_LONG = (
+    "This message is {length:,} characters, too long for one ticket reply (at most about {limit:,} characters, "
+    "fewer with emoji or accented letters), so it was not added to the ticket. "
+    "Send it again as several shorter messages in this thread."
+)
 NO_TICKETS = "Your organisation has no support tickets yet. Open one with `{command} ticket new`."
 SUPPORT_CHANNEL_SET = "Ticket cards will be posted in <#{channel}> from now on."
 
@@ -65,8 +95,14 @@ def _metadata(ticket_id: object, kind: str) -> dict[str, Any]:
     return {"event_type": "csbot_ticket", "event_payload": {"ticket_id": str(ticket_id), "kind": kind}}
 
 
-def _excerpt(value: str, limit: int = 600) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+#: Longest text typed in a ticket form: Slack's own limit for a text input (the panel takes longer ones).
+INPUT_MAX = 3000
+#: How much of a ticket's own text its card quotes, and a conversation shows of one message (escaped).
+CARD_EXCERPT = 1500
+CONVERSATION_MESSAGE = 2 * SECTION_TEXT
+#: Names and subjects within one line of a list, escaped.
+NAME_IN_LINE = 200
+SUBJECT_IN_LINE = 300
 
 
 # --- triage card ---------------------------------------------------------------------------------------------
@@ -77,21 +113,22 @@ def render_card(ticket: TicketRow, *, assignee_slack_id: str | None = None) -> d
     assignee = (
         f"<@{assignee_slack_id}>"
         if assignee_slack_id
-        else (escape_mrkdwn(ticket.assignee_name) if ticket.assignee_name else "_unassigned_")
+        else (clip_user_text(ticket.assignee_name, NAME_IN_LINE) if ticket.assignee_name else "_unassigned_")
     )
     tid = str(ticket.id)
+    requester = f"{clip_user_text(ticket.requester_name, NAME_IN_LINE)} ({clip_user_text(ticket.requester_email, 320)})"
     fields = [
-        f"*Organisation*\n{escape_mrkdwn(ticket.organization_name)}",
-        f"*Requester*\n{escape_mrkdwn(ticket.requester_name)} ({escape_mrkdwn(ticket.requester_email)})",
-        f"*Category*\n{escape_mrkdwn(ticket.category)}",
+        f"*Organisation*\n{clip_user_text(ticket.organization_name, NAME_IN_LINE)}",
+        f"*Requester*\n{requester}",
+        f"*Category*\n{clip_user_text(ticket.category, NAME_IN_LINE)}",
         f"*Priority*\n{PRIORITY_EMOJI.get(ticket.priority, '')} {ticket.priority}",
         f"*Status*\n{ticket_status(ticket.status)}",
         f"*Assignee*\n{assignee}",
     ]
     blocks: list[dict[str, Any]] = [
         _section(f":ticket: *{escape_mrkdwn(ticket.subject)}* {code(short_id(tid))}"),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-        _section(">" + escape_mrkdwn(_excerpt(ticket.message)).replace("\n", "\n>")),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": clip(f, SECTION_FIELD)} for f in fields]},
+        _section(clip(">" + clip_user_text(ticket.message, CARD_EXCERPT).replace("\n", "\n>"), SECTION_TEXT)),
         _context(
             f"Opened {_ago(ticket.created_at)} · "
             + ("staff have replied" if ticket.has_staff_reply else "no staff reply yet")
@@ -186,18 +223,34 @@ def render_root(kind: str, ticket: TicketRow, *, link_url: str | None, assignee_
 # --- thread posts --------------------------------------------------------------------------------------------
 
 
-def render_reply_post(kind: str, reply: ReplyRow, thread_ts: str) -> dict[str, Any]:
+def render_reply_posts(kind: str, reply: ReplyRow, thread_ts: str) -> list[dict[str, Any]]:
+    """A reply mirrored into a thread, whole: one post, or several in order when it is longer than one
+    message can hold (each then says which part it is)."""
+    author = clip_user_text(reply.author_name, NAME_IN_LINE)
     if reply.is_staff_reply:
-        who = f"*{escape_mrkdwn(reply.author_name)}* (ContainerStacks support)"
+        who = f"*{author}* (ContainerStacks support)"
     else:
-        who = f"*{escape_mrkdwn(reply.author_name)}*" + (" (customer)" if kind == "triage" else "")
-    body = escape_mrkdwn(_excerpt(reply.message, 2900))
-    return {
-        "text": mrkdwn("{who}: {body}", who=reply.author_name, body=body),
-        "blocks": [_section(f"{who}\n{body}")],
-        "thread_ts": thread_ts,
-        "metadata": _metadata(reply.ticket_id, "reply"),
-    }
+        who = f"*{author}*" + (" (customer)" if kind == "triage" else "")
+    body = escape_mrkdwn(reply.message)
+    pieces = split_text(f"{who}\n{body}", SECTION_TEXT)
+    posts = pack_posts([_section(p) for p in pieces], limit=MESSAGE_BLOCKS - 1, budget=MESSAGE_BLOCKS_TEXT - 100)
+    payloads = []
+    for number, post in enumerate(posts, start=1):
+        words = "\n".join(b["text"]["text"] for b in post)
+        if number == 1:
+            words = words.removeprefix(who).lstrip("\n")
+        part = f" (part {number} of {len(posts)})" if len(posts) > 1 else ""
+        note = [_context(f"Part {number} of {len(posts)} of one reply.")] if part else []
+        text = mrkdwn("{who}{part}: {body}", who=author, part=part, body=Mrkdwn(words))
+        payloads.append(
+            {
+                "text": fallback(text),
+                "blocks": [*post, *note],
+                "thread_ts": thread_ts,
+                "metadata": _metadata(reply.ticket_id, "reply"),
+            }
+        )
+    return payloads
 
 
 STORED_REACTION = "white_check_mark"
@@ -218,8 +271,9 @@ def render_status_post(ticket_id: object, old: str | None, new: str, thread_ts: 
 def _sla_line(ticket: TicketRow, hours: int, assignee_slack_id: str | None) -> str:
     who = f"<@{assignee_slack_id}>" if assignee_slack_id else "_unassigned_"
     return (
-        f"({hours} h SLA, {ticket.priority}): *{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} from "
-        f"{escape_mrkdwn(ticket.organization_name)}, opened {_ago(ticket.created_at)}. Assignee: {who}"
+        f"({hours} h SLA, {ticket.priority}): *{clip_user_text(ticket.subject, SUBJECT_IN_LINE)}* "
+        f"{code(short_id(ticket.id))} from {clip_user_text(ticket.organization_name, NAME_IN_LINE)}, "
+        f"opened {_ago(ticket.created_at)}. Assignee: {who}"
     )
 
 
@@ -250,13 +304,17 @@ def render_digest(counts: dict[str, int], oldest: list[TicketRow]) -> dict[str, 
         f"3–7 days: {counts['d3_7']}, over 7 days: {counts['over_7d']}"
     )
     lines = [
-        f"• {code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {escape_mrkdwn(t.organization_name)}, "
-        f"{t.priority}, {ticket_status(t.status)}, opened {_ago(t.created_at)}"
+        f"• {code(short_id(t.id))} *{clip_user_text(t.subject, LIST_SUBJECT_CHARS)}* — "
+        f"{clip_user_text(t.organization_name, NAME_IN_LINE)}, {t.priority}, {ticket_status(t.status)}, "
+        f"opened {_ago(t.created_at)}"
         for t in oldest
     ]
+    if total > len(oldest) and lines:
+        lines.append(f"…and {total - len(oldest):,} more — each open ticket has its card in this channel.")
     blocks = [_section(summary)]
     if lines:
-        blocks.append(_section("*Oldest open tickets*\n" + "\n".join(lines)))
+        budget = MESSAGE_BLOCKS_TEXT - len(summary)
+        blocks += capped_sections(["*Oldest open tickets*", *lines], max_blocks=MESSAGE_BLOCKS - 1, budget=budget)
     return {"text": f"Open tickets: {total}", "blocks": blocks}
 
 
@@ -284,12 +342,17 @@ def render_new_modal(
     message_ts: str | None = None,
 ) -> dict[str, Any]:
     """The new-ticket form, bound to `organization_id`: the ticket is filed there or nowhere."""
-    subject_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 500}
+    subject_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": SUBJECT_MAX}
     if subject:
-        subject_el["initial_value"] = subject[:500]
-    message_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": True}
+        subject_el["initial_value"] = subject[:SUBJECT_MAX]
+    message_el: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": True,
+        "max_length": INPUT_MAX,
+    }
     if message:
-        message_el["initial_value"] = message[:3000]
+        message_el["initial_value"] = message[:INPUT_MAX]
     priority_el = {
         "type": "static_select",
         "action_id": "value",
@@ -320,6 +383,8 @@ def render_new_modal(
 
 
 def render_reply_modal(ticket: TicketRow) -> dict[str, Any]:
+    """The reply form, its input bounded by Slack's limit (the submission checks what the panel can store)."""
+    element = {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": INPUT_MAX}
     return {
         "type": "modal",
         "callback_id": REPLY_CALLBACK_ID,
@@ -329,7 +394,7 @@ def render_reply_modal(ticket: TicketRow) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             _context(f"*{escape_mrkdwn(ticket.subject)}* — {ticket_status(ticket.status)}"),
-            _input("message", "Reply", {"type": "plain_text_input", "action_id": "value", "multiline": True}),
+            _input("message", "Reply", element, clip(REPLY_HINT, INPUT_HINT)),
         ],
     }
 
@@ -366,20 +431,23 @@ def render_notice(text: str) -> dict[str, Any]:
     return _ephemeral(text)
 
 
-def render_list(org_name: str, tickets: list[TicketRow], command: str) -> dict[str, Any]:
+def render_list(listing: TicketList, command: str) -> dict[str, Any]:
+    """One page of the organisation's tickets with Previous/Next (subjects clipped: a page stays small)."""
+    tickets = listing.tickets
     if not tickets:
         return _ephemeral(NO_TICKETS.format(command=command))
     lines = [
-        f"{code(short_id(t.id))} *{escape_mrkdwn(t.subject)}* — {ticket_status(t.status)}, {t.priority}, "
-        f"last activity {_ago(t.last_activity)}"
+        f"{code(short_id(t.id))} *{clip_user_text(t.subject, LIST_SUBJECT_CHARS)}* — {ticket_status(t.status)}, "
+        f"{t.priority}, last activity {_ago(t.last_activity)}"
         for t in tickets
     ]
-    header = f"*Support tickets of {escape_mrkdwn(org_name)}*"
+    header = f"*Support tickets of {clip_user_text(listing.organization_name, NAME_IN_LINE)}*"
     listed = "; ".join(f"{short_id(t.id)} {_label(t.status)}" for t in tickets)
-    text = mrkdwn("Support tickets of {org}: {listed}", org=org_name, listed=listed)
-    return _ephemeral(
-        text, [_section(header + "\n" + "\n".join(lines)), _context(f"Open one with `{command} ticket &lt;id&gt;`.")]
-    )
+    text = fallback(mrkdwn("Support tickets of {org}: {listed}", org=listing.organization_name, listed=listed))
+    blocks = [_section(header), page_context(TICKET_PAGER, listing.span), *line_sections(lines)]
+    blocks += page_buttons(TICKET_PAGER, listing.span, listing.organization_id)
+    blocks.append(_context(f"Open one with `{command} ticket &lt;id&gt;`."))
+    return _ephemeral(text, blocks)
 
 
 def render_conversation(
@@ -390,24 +458,29 @@ def render_conversation(
         f":ticket: *{escape_mrkdwn(ticket.subject)}* {code(short_id(ticket.id))} — {ticket_status(ticket.status)}, "
         f"{ticket.priority}, {escape_mrkdwn(ticket.category)}"
     )
-    blocks = [
-        {**_section(head), **({"accessory": panel_button(panel_url, "ticket")} if panel_url else {})},
-        _section(
-            f"*{escape_mrkdwn(ticket.requester_name)}* {_ago(ticket.created_at)}\n{escape_mrkdwn(ticket.message)}"
-        ),
-    ]
-    shown = replies[-20:]
-    if len(replies) > len(shown):
-        blocks.append(_context(f"{len(replies) - len(shown)} earlier replies not shown."))
-    for reply in shown:
-        who = escape_mrkdwn(reply.author_name) + (" (support)" if reply.is_staff_reply else "")
-        blocks.append(_section(f"*{who}* {_ago(reply.created_at)}\n{escape_mrkdwn(_excerpt(reply.message, 2800))}"))
+    requester = clip_user_text(ticket.requester_name, NAME_IN_LINE)
+    opening = clip_user_text(ticket.message, 2 * CONVERSATION_MESSAGE)
+    head_section = _section(clip(head, SECTION_TEXT))
+    if panel_url:
+        head_section["accessory"] = panel_button(panel_url, "ticket")
+    blocks = [head_section, *sections(f"*{requester}* {_ago(ticket.created_at)}\n{opening}")]
+    said = []
+    for reply in replies[-20:]:
+        who = clip_user_text(reply.author_name, NAME_IN_LINE) + (" (support)" if reply.is_staff_reply else "")
+        words = clip_user_text(reply.message, CONVERSATION_MESSAGE)
+        said.append(sections(f"*{who}* {_ago(reply.created_at)}\n{words}"))
+    room = MESSAGE_BLOCKS - len(blocks) - 2  # the note on earlier replies and the closing hint
+    while said and sum(len(s) for s in said) > room:
+        said.pop(0)  # the newest replies matter most
+    if len(replies) > len(said):
+        blocks.append(_context(f"{len(replies) - len(said)} earlier replies not shown."))
+    blocks += [block for reply_blocks in said for block in reply_blocks]
     blocks.append(_context(f"Answer with `{command} ticket reply {short_id(ticket.id)}`."))
     text = mrkdwn(
         "Ticket {id}: {subject} ({status}), {count} replies",
         id=short_id(ticket.id), subject=ticket.subject, status=_label(ticket.status), count=len(replies),
     )  # fmt: skip
-    return _ephemeral(text, blocks[:50])
+    return _ephemeral(text, blocks)
 
 
 def render_settings(

@@ -13,15 +13,28 @@ from bot.money import format_money, format_rate
 from bot.panel_links import PanelLinks
 from bot.rendering.dates import local_time
 from bot.rendering.escape import code, escape_mrkdwn, mrkdwn
-from bot.rendering.fit import CONFIRM_TEXT, clip, clip_user_text
+from bot.rendering.fit import (
+    CONFIRM_TEXT,
+    IN_PANEL,
+    INPUT_HINT,
+    MESSAGE_BLOCKS,
+    SECTION_TEXT,
+    capped_sections,
+    clip,
+    clip_user_text,
+    lines_message,
+)
+from bot.rendering.paging import Pager, page_buttons, page_context, page_range
 from bot.rendering.panel import panel_button
+from bot.rendering.pickers import is_searchable, menu
 from bot.rendering.status import server_status
+from bot.services.choices import Choice
 from bot.services.server_states import ServerState, allowed_actions, state_of
 
 if TYPE_CHECKING:
     from bot.services.vps import PlanView, ServerList, ServerView
     from bot.services.vps_actions import ResizePreview
-    from bot.services.vps_create import CreateForm
+    from bot.services.vps_create import CreateCatalogue, CreateForm
 
 # Interactive ids, each bound by exactly one listener (handlers/actions/vps.py, handlers/views/vps.py).
 POWER_ACTION_IDS = {"start": "vps_power_start", "stop": "vps_power_stop", "reboot": "vps_power_reboot"}
@@ -40,7 +53,16 @@ LIST_ROW_BLOCK_PREFIX = "vps_row_"
 CARD_BLOCK_PREFIX = "vps_actions_"
 CREATE_CALLBACK_ID = "vps_create_modal"
 DELETE_CALLBACK_ID = "vps_delete_modal"
-VALUE = "value"  # the action id of every input inside the modals
+SERVER_PAGER = Pager(previous_id="vps_list_previous", next_id="vps_list_next", noun="Servers")
+VALUE = "value"  # the action id of every input inside the modals (but searched menus)
+#: The action id of the create form's menus too long to list (their options endpoint dispatches on the block).
+CREATE_SEARCH_ACTION_ID = "vps_create_search"
+MENU_PLACEHOLDERS = {
+    "plan": "Choose a plan",
+    "region": "Choose a region",
+    "image": "Choose an image",
+    "stackscript": "None, or choose a StackScript",
+}
 
 #: Modal block ids by the field names the services use in FieldErrors.
 FIELD_BLOCKS = {
@@ -202,23 +224,27 @@ def render_server_list(
     listing: ServerList, command: str, *, notes: dict[uuid.UUID, RowNote] | None = None,
     panel: PanelLinks | None = None, replace: bool | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The list; `notes` mark rows an action is running on (shown in place, without their buttons)."""
+    """One page of servers, each with the buttons its state allows (a page fits Slack's 50 blocks), and
+    Previous/Next; `notes` mark rows an action is running on (shown in place, without their buttons)."""
     notes = notes or {}
     title = f"Servers of {escape_mrkdwn(listing.organization)}"
     blocks: list[dict[str, Any]] = [_section(f"*{title}*")]
     if not listing.servers:
         blocks.append(_section(NO_SERVERS))
-    for server in listing.servers[:20]:
+    else:
+        blocks.append(page_context(SERVER_PAGER, listing.span))
+    for server in listing.servers:
         note = notes.get(server.id)
         blocks.append(_row(server, _server_line(server, note), panel))
         if listing.can_manage and not (note and note.busy):
             blocks.append(server_buttons(server, in_list=True))
+    blocks += page_buttons(SERVER_PAGER, listing.span, listing.organization_id)
     if listing.can_manage:
         create = _button("Create server", CREATE_OPEN_ACTION_ID, str(listing.organization_id), style="primary")
         blocks.append({"type": "actions", "elements": [create]})
     blocks.append(_context(f"{code(f'{command} vps <label>')} shows one · `{command} vps plans` lists prices"))
-    text = f"{title}: {len(listing.servers)} server(s)"
-    return _message(text, blocks, replace=replace)
+    shown = page_range(SERVER_PAGER, listing.span) if listing.servers else NO_SERVERS
+    return _message(f"{title}: {shown}", blocks, replace=replace)
 
 
 def render_server(
@@ -247,17 +273,17 @@ def render_plans(plans: list[PlanView]) -> dict[str, Any]:
     if not plans:
         return _message("No plans are offered right now.", [_section("No plans are offered right now.")])
     lines = [
-        f"*{escape_mrkdwn(p.name)}* ({code(p.linode_type)}) · {hourly(p.hourly)} · {format_money(p.monthly)}/month"
-        + (f" · {escape_mrkdwn(p.region)}" if p.region else "")
+        f"*{clip_user_text(p.name, 200)}* ({code(p.linode_type)}) · {hourly(p.hourly)} · "
+        f"{format_money(p.monthly)}/month" + (f" · {clip_user_text(p.region, 100)}" if p.region else "")
         for p in plans
     ]
-    blocks = [_section("*Server plans*"), _section("\n".join(lines[:40]))]
+    blocks = [_section("*Server plans*"), *capped_sections(lines, max_blocks=MESSAGE_BLOCKS - 2, how=IN_PANEL)]
     blocks.append(_context("Hourly = monthly price / 730. The first hour is charged when a server is created."))
     return _message(f"{len(plans)} server plan(s)", blocks)
 
 
 def render_problem(message: str, *, replace: bool = True) -> dict[str, Any]:
-    text = f":no_entry_sign: {escape_mrkdwn(message)}"
+    text = f":no_entry_sign: {clip_user_text(message, SECTION_TEXT - 20)}"
     return _message(text, [_section(text)], replace=replace)
 
 
@@ -287,13 +313,27 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}
 
 
+def rebuild_choices(server_id: str, images: list[tuple[str, str]]) -> list[Choice]:
+    """The images a server can be rebuilt from; each value names the server too (`<server id>|<image>`)."""
+    return [Choice(f"{server_id}|{image}", name) for image, name in images]
+
+
 def render_rebuild_picker(server_id: str, label: str, images: list[tuple[str, str]]) -> dict[str, Any]:
-    options = [_option(name, f"{server_id}|{image}") for image, name in images[:100]]
-    select = {"type": "static_select", "action_id": REBUILD_IMAGE_ACTION_ID, "options": options,
-              "placeholder": {"type": "plain_text", "text": "Choose an image"}}  # fmt: skip
+    select = menu(rebuild_choices(server_id, images), action_id=REBUILD_IMAGE_ACTION_ID, placeholder="Choose an image")
     text = f"Rebuild *{escape_mrkdwn(label)}*: choose the image to reinstall from."
-    blocks = [_section(text, select), {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
+    picker = {**_section(text, select), "block_id": server_block(REBUILD_IMAGE_ACTION_ID, server_id)}
+    blocks = [picker, {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
     return _message(mrkdwn("Rebuild {label}", label=label), blocks, replace=True)
+
+
+def server_block(action_id: str, server_id: str) -> str:
+    """The block id of a server's picker: a search from it names the server (its options are that server's)."""
+    return f"{action_id}:{server_id}"
+
+
+def searched_server(block_id: str) -> str:
+    """The server id in a picker's block id (see `server_block`), or "" if it is not one."""
+    return block_id.partition(":")[2]
 
 
 def render_rebuild_confirm(server_id: str, label: str, image: str) -> dict[str, Any]:
@@ -303,7 +343,7 @@ def render_rebuild_confirm(server_id: str, label: str, image: str) -> dict[str, 
     )
     confirm = {
         "title": {"type": "plain_text", "text": "Rebuild server?"},
-        "text": {"type": "mrkdwn", "text": f"All data on {escape_mrkdwn(label)} will be erased."},
+        "text": {"type": "mrkdwn", "text": f"All data on {clip_user_text(label, 200)} will be erased."},
         "confirm": {"type": "plain_text", "text": "Rebuild"},
         "deny": {"type": "plain_text", "text": "Keep it"},
         "style": "danger",
@@ -316,15 +356,17 @@ def render_rebuild_confirm(server_id: str, label: str, image: str) -> dict[str, 
                     [_section(text), {"type": "actions", "elements": elements}], replace=True)  # fmt: skip
 
 
+def resize_choices(server_id: str, plans: list[PlanView]) -> list[Choice]:
+    """The plans a server can move to; each value names the server too (`<server id>|<plan id>`)."""
+    return [Choice(f"{server_id}|{p.id}", f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo")
+            for p in plans]  # fmt: skip
+
+
 def render_resize_picker(server_id: str, label: str, plans: list[PlanView]) -> dict[str, Any]:
-    options = [
-        _option(f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo", f"{server_id}|{p.id}")
-        for p in plans[:100]
-    ]
-    select = {"type": "static_select", "action_id": RESIZE_PLAN_ACTION_ID, "options": options,
-              "placeholder": {"type": "plain_text", "text": "Choose a plan"}}  # fmt: skip
+    select = menu(resize_choices(server_id, plans), action_id=RESIZE_PLAN_ACTION_ID, placeholder="Choose a plan")
     text = f"Resize *{escape_mrkdwn(label)}*: choose the new plan."
-    blocks = [_section(text, select), {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
+    picker = {**_section(text, select), "block_id": server_block(RESIZE_PLAN_ACTION_ID, server_id)}
+    blocks = [picker, {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
     return _message(mrkdwn("Resize {label}", label=label), blocks, replace=True)
 
 
@@ -379,7 +421,7 @@ def loading_modal(title: str = "Create a server") -> dict[str, Any]:
 
 def message_modal(title: str, message: str) -> dict[str, Any]:
     """A modal saying one thing; `message` is plain text (a refusal, what the user typed), escaped here."""
-    return _note_modal(title, escape_mrkdwn(message))
+    return _note_modal(title, clip_user_text(message, SECTION_TEXT))
 
 
 def _note_modal(title: str, text: str) -> dict[str, Any]:
@@ -393,19 +435,17 @@ def _input(
         "type": "input",
         "block_id": FIELD_BLOCKS[field],
         "label": {"type": "plain_text", "text": label},
-        "element": {**element, "action_id": VALUE},
+        "element": {"action_id": VALUE, **element},
         "optional": optional,
     }
     if hint:
-        block["hint"] = {"type": "plain_text", "text": hint[:2000]}
+        block["hint"] = {"type": "plain_text", "text": clip(hint, INPUT_HINT)}
     return block
 
 
 def create_modal(form: CreateForm, *, metadata: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
     errors = errors or {}
-    plan_options = [
-        _option(f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo", str(p.id)) for p in form.plans[:100]
-    ]
+    choices = create_choices(form)
     blocks: list[dict[str, Any]] = [
         _context(
             f"Organisation *{escape_mrkdwn(form.organization)}* · wallet *{format_money(form.balance, form.currency)}*."
@@ -414,19 +454,15 @@ def create_modal(form: CreateForm, *, metadata: str, errors: dict[str, str] | No
         ),
         _input("label", "Label", {"type": "plain_text_input", "max_length": 64, "placeholder": _plain("web-1")}),
     ]
-    if plan_options:
-        blocks.append(_input("plan", "Plan (hourly · monthly)", {"type": "static_select", "options": plan_options}))
+    if choices["plan"]:
+        blocks.append(_input("plan", "Plan (hourly · monthly)", _create_menu("plan", choices)))
     else:
         blocks.append(_section("No plans are offered right now."))
-    region_options = [_option(f"{name} ({rid})", rid) for rid, name in form.regions[:100]]
-    blocks.append(_input("region", "Region", {"type": "static_select", "options": region_options},
+    blocks.append(_input("region", "Region", _create_menu("region", choices),
                          hint="Plans with a fixed region always use it."))  # fmt: skip
-    image_options = [_option(name, iid) for iid, name in form.images[:100]]
-    blocks.append(_input("image", "Image", {"type": "static_select", "options": image_options}))
+    blocks.append(_input("image", "Image", _create_menu("image", choices)))
     if form.stackscripts:
-        script_options = [_option(s.label, str(s.id)) for s in form.stackscripts[:100]]
-        blocks.append(_input("stackscript", "StackScript", {"type": "static_select", "options": script_options},
-                             optional=True))  # fmt: skip
+        blocks.append(_input("stackscript", "StackScript", _create_menu("stackscript", choices), optional=True))
         hint = " | ".join(
             f"{s.label}: " + (", ".join(_udf_hint(f) for f in s.fields) or "no fields") for s in form.stackscripts
         )
@@ -449,6 +485,29 @@ def create_modal(form: CreateForm, *, metadata: str, errors: dict[str, str] | No
     )
 
 
+def create_choices(catalogue: CreateCatalogue) -> dict[str, list[Choice]]:
+    """The create form's menus by field, as the form shows them and its options endpoint searches them."""
+    return {
+        "plan": [Choice(str(p.id), f"{p.name} · {hourly(p.hourly)} · {format_money(p.monthly)}/mo")
+                 for p in catalogue.plans],
+        "region": [Choice(rid, f"{name} ({rid})") for rid, name in catalogue.regions],
+        "image": [Choice(iid, name) for iid, name in catalogue.images],
+        "stackscript": [Choice(str(s.id), s.label) for s in catalogue.stackscripts],
+    }  # fmt: skip
+
+
+def _create_menu(field: str, choices: dict[str, list[Choice]]) -> dict[str, Any]:
+    """A field's menu: static while it fits, else searched through `CREATE_SEARCH_ACTION_ID`."""
+    searchable = is_searchable(len(choices[field]))
+    action_id = CREATE_SEARCH_ACTION_ID if searchable else VALUE
+    return menu(choices[field], action_id=action_id, placeholder=MENU_PLACEHOLDERS[field], searchable=searchable)
+
+
+def searched_field(block_id: str) -> str | None:
+    """Which create-form menu a search came from (its input block), or None."""
+    return next((f for f in MENU_PLACEHOLDERS if FIELD_BLOCKS[f] == block_id), None)
+
+
 def _udf_hint(field: dict[str, Any]) -> str:
     name = str(field.get("name"))
     if field.get("oneOf"):
@@ -460,7 +519,8 @@ def parse_create_submission(values: dict[str, Any]) -> dict[str, Any]:
     """The create modal's state as plain values keyed by field name."""
 
     def state(field: str) -> dict[str, Any]:
-        return (values.get(FIELD_BLOCKS[field]) or {}).get(VALUE) or {}
+        block = values.get(FIELD_BLOCKS[field]) or {}
+        return block.get(VALUE) or block.get(CREATE_SEARCH_ACTION_ID) or {}
 
     def selected(field: str) -> str | None:
         option = state(field).get("selected_option")
@@ -571,6 +631,8 @@ def abandoned_notice(label: str, refunded: Decimal | None) -> dict[str, Any]:
 
 
 def staff_alert(title: str, lines: list[str]) -> dict[str, Any]:
-    body = "\n".join(f"• {escape_mrkdwn(line)}" for line in lines)
-    text = f":rotating_light: *{escape_mrkdwn(title)}*\n{body}"
-    return {"text": escape_mrkdwn(title), "blocks": [_section(text), _context("ContainerStacks servers")]}
+    body = "\n".join(f"• {clip_user_text(line, SECTION_TEXT // 2)}" for line in lines)
+    message = lines_message(
+        f":rotating_light: *{clip_user_text(title, 200)}*\n{body}", context="ContainerStacks servers"
+    )
+    return {**message, "text": clip_user_text(title, 200)}

@@ -18,6 +18,8 @@ from bot.money import format_money, format_rate
 from bot.panel_links import PanelLinks
 from bot.rendering.dates import local_date
 from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.fit import SECTION_TEXT, clip_user_text, line_sections
+from bot.rendering.paging import Pager, page_buttons, page_context
 from bot.rendering.panel import panel_button
 from bot.services.wallet import (
     APPROVAL_WINDOW_HOURS,
@@ -36,12 +38,15 @@ from bot.services.wallet import (
 TOPUP_CONFIRM_ACTION_ID = "wallet_topup_confirm"
 TOPUP_CANCEL_ACTION_ID = "wallet_topup_cancel"
 HISTORY_OLDER_ACTION_ID = "wallet_history_older"
+#: The Home's Top up button (value: the organisation) and the amount form it opens.
+TOPUP_OPEN_ACTION_ID = "wallet_topup_open"
+TOPUP_AMOUNT_CALLBACK_ID = "wallet_topup_amount"
+AMOUNT_BLOCK_ID = "topup_amount"
 HISTORY_NEWER_ACTION_ID = "wallet_history_newer"
 #: A link button (it opens PayPal) whose click also replaces it with what happens next.
 PAY_BUTTON_ACTION_ID = "wallet_topup_pay"
 
 DESCRIPTION_MAX_CHARS = 60
-LINES_PER_SECTION = 10
 NO_TRANSACTIONS = "No transactions yet."
 NO_BURN = "No billed servers"
 CARD_HINT = "`{command} wallet topup &lt;amount&gt;` adds funds · `{command} wallet history` shows more."
@@ -73,8 +78,8 @@ PAY_OPENED = (
     "soon as PayPal confirms it, and I'll confirm in a direct message."
 )
 PAY_AGAIN = "Closed PayPal without paying? <{url}|Open it again> (within {hours} hours of starting the top-up)."
-HISTORY_RANGE = "Rows {first}–{last}, newest first."
 HISTORY_CAPPED = "At most {max} rows are shown at a time."
+AMOUNT_HINT = "From {minimum} to {maximum}, at most two decimals, in the wallet's currency. You confirm before paying."
 STATUS_LABELS = {"completed": "completed", "pending": "pending", "failed": "failed", "refunded": "refunded"}
 
 
@@ -144,8 +149,7 @@ def ledger_line(row: TransactionRow) -> str:
 def _ledger_sections(rows: Sequence[TransactionRow]) -> list[dict[str, Any]]:
     if not rows:
         return [_section(NO_TRANSACTIONS)]
-    lines = [ledger_line(row) for row in rows]
-    return [_section("\n".join(lines[i : i + LINES_PER_SECTION])) for i in range(0, len(lines), LINES_PER_SECTION)]
+    return line_sections([ledger_line(row) for row in rows])
 
 
 # -- the card ------------------------------------------------------------------------------------------
@@ -192,40 +196,22 @@ def render_wallet_card(card: WalletCard, command: str, *, panel: PanelLinks | No
 # -- history -------------------------------------------------------------------------------------------
 
 
-def history_value(organization_id: uuid.UUID, offset: int, limit: int) -> str:
-    return json.dumps({"org": str(organization_id), "offset": offset, "limit": limit}, separators=(",", ":"))
-
-
-def parse_history_value(value: str) -> tuple[uuid.UUID, int, int] | None:
-    """(organisation id, offset, limit) from a paging button, or None if it is not ours."""
-    try:
-        data = json.loads(value)
-        org, offset, limit = uuid.UUID(str(data["org"])), int(data["offset"]), int(data["limit"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    if offset < 0 or not 1 <= limit <= HISTORY_MAX:
-        return None
-    return org, offset, limit
+#: The ledger history's page buttons (Newer goes back towards the newest rows).
+HISTORY_PAGER = Pager(
+    previous_id=HISTORY_NEWER_ACTION_ID, next_id=HISTORY_OLDER_ACTION_ID, noun="Rows", previous_label="Newer",
+    next_label="Older", note="newest first", max_limit=HISTORY_MAX,
+)  # fmt: skip
 
 
 def render_history(page: HistoryPage, *, requested: int | None = None) -> dict[str, Any]:
     org = escape_mrkdwn(page.org.name)
     blocks: list[dict[str, Any]] = [_section(f"*Wallet history of {org}*")]
     if page.transactions:
-        first, last = page.offset + 1, page.offset + len(page.transactions)
-        blocks.append(_context(HISTORY_RANGE.format(first=first, last=last)))
+        blocks.append(page_context(HISTORY_PAGER, page.span))
     if requested is not None and requested > HISTORY_MAX:
         blocks.append(_context(HISTORY_CAPPED.format(max=HISTORY_MAX)))
     blocks += _ledger_sections(page.transactions)
-    buttons = []
-    if page.offset > 0:
-        newer = max(0, page.offset - page.limit)
-        buttons.append(_button("Newer", HISTORY_NEWER_ACTION_ID, history_value(page.org.id, newer, page.limit)))
-    if page.has_older:
-        older = page.offset + page.limit
-        buttons.append(_button("Older", HISTORY_OLDER_ACTION_ID, history_value(page.org.id, older, page.limit)))
-    if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
+    blocks += page_buttons(HISTORY_PAGER, page.span, page.org.id)
     text = f"Wallet history of {org}: {len(page.transactions)} transactions"
     return _ephemeral(text, blocks)
 
@@ -275,6 +261,34 @@ def parse_topup_value(value: str) -> TopupRequest | None:
     if not request.amount.is_finite() or not 8 <= len(request.nonce) <= 64:
         return None
     return request
+
+
+def render_amount_modal(organization_id: uuid.UUID, organization_name: str, maximum: Decimal) -> dict[str, Any]:
+    """The Home's Top up form: the amount, then the same preview as `/cs wallet topup <amount>` (in a DM)."""
+    hint = AMOUNT_HINT.format(minimum=f"{MIN_TOPUP:,.2f}", maximum=f"{maximum:,.2f}")
+    element = {"type": "plain_text_input", "action_id": "value", "placeholder": {"type": "plain_text", "text": "25"}}
+    return {
+        "type": "modal",
+        "callback_id": TOPUP_AMOUNT_CALLBACK_ID,
+        "private_metadata": str(organization_id),
+        "title": {"type": "plain_text", "text": "Top up"},
+        "submit": {"type": "plain_text", "text": "Preview"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _section(f"Add funds to *{escape_mrkdwn(organization_name)}* with PayPal."),
+            {"type": "input", "block_id": AMOUNT_BLOCK_ID, "label": {"type": "plain_text", "text": "Amount"},
+             "element": element, "hint": {"type": "plain_text", "text": hint}},
+        ],
+    }  # fmt: skip
+
+
+def submitted_amount(values: dict[str, Any]) -> str:
+    return str(((values.get(AMOUNT_BLOCK_ID) or {}).get("value") or {}).get("value") or "")
+
+
+def amount_errors(message: str) -> dict[str, str]:
+    """`response_action: errors` for the amount form."""
+    return {AMOUNT_BLOCK_ID: message[:150]}
 
 
 def render_topup_preview(preview: TopupPreview) -> dict[str, Any]:
@@ -345,4 +359,4 @@ def render_pay_opened(value: str, url: str | None) -> dict[str, Any]:
 def render_problem(message: str, *, transient: bool = False) -> dict[str, Any]:
     """A refusal or PayPal failure replacing the preview (plain-text message, escaped here)."""
     icon = ":warning:" if transient else ":no_entry_sign:"
-    return replacement(f"{icon} {escape_mrkdwn(message)}")
+    return replacement(f"{icon} {clip_user_text(message, SECTION_TEXT - 20)}")

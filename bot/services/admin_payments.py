@@ -11,6 +11,7 @@ from bot.db.paypal_events import InboxSummary
 from bot.errors import UserError
 from bot.services import audit
 from bot.services.identity import Actor
+from bot.services.paging import Span, read_page
 from bot.services.permissions import Action
 
 RECENT_LIMIT = 15
@@ -23,15 +24,28 @@ class UnknownEvent(UserError):
 
 @dataclass(frozen=True)
 class PaymentsOverview:
+    """A page of the most recent PayPal events, and the latest failures (on every page)."""
+
     recent: list[InboxSummary]
     failures: list[InboxSummary]
+    failures_total: int  # failures listed or not (an outage can leave hundreds)
+    span: Span
 
 
-async def overview(engine: AsyncEngine, actor: Actor) -> PaymentsOverview:
+async def overview(engine: AsyncEngine, actor: Actor, *, offset: int = 0) -> PaymentsOverview:
     actor.require(Action.STAFF)
     async with engine.connect() as conn:
+        recent, span = await read_page(
+            lambda: inbox_db.count(conn),
+            lambda n, at: inbox_db.recent(conn, n, at),
+            offset=max(0, offset),
+            limit=RECENT_LIMIT,
+        )
         return PaymentsOverview(
-            recent=await inbox_db.recent(conn, RECENT_LIMIT), failures=await inbox_db.failures(conn, FAILURE_LIMIT)
+            recent=recent,
+            failures=await inbox_db.failures(conn, FAILURE_LIMIT),
+            failures_total=await inbox_db.failure_count(conn),
+            span=span,
         )
 
 

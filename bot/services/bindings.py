@@ -19,7 +19,8 @@ from bot.db.bindings import BindingRow
 from bot.errors import UserError
 from bot.services import audit
 from bot.services.identity import Actor, OrgContext, SlackRef
-from bot.services.orgs import ENTITY, NoOrganization
+from bot.services.orgs import ENTITY, LIST_PAGE, NoOrganization
+from bot.services.paging import Span, read_page
 from bot.services.permissions import Action, Grant, OrgRole, allowed, require
 
 #: Notification kinds, in display order; each is a `notify_<kind>` column of bot_channel_bindings.
@@ -159,8 +160,24 @@ async def unbind(engine: AsyncEngine, actor: Actor, channel_id: str) -> UnbindOu
     return UnbindOutcome(binding.organization_name, channel_id, refresh)
 
 
-async def list_bindings(engine: AsyncEngine, actor: Actor) -> tuple[OrgContext, list[BindingRow]]:
+@dataclass(frozen=True)
+class BindingList:
+    """One page of the channels bound to an organisation in this workspace."""
+
+    org: OrgContext
+    bindings: list[BindingRow]
+    span: Span
+
+
+async def list_bindings(engine: AsyncEngine, actor: Actor, *, offset: int = 0) -> BindingList:
     org = _active(actor)
     actor.require(Action.VIEW)
+    team = actor.slack.team_id
     async with engine.connect() as conn:
-        return org, await bindings_db.for_organization(conn, org.id, actor.slack.team_id)
+        rows, span = await read_page(
+            lambda: bindings_db.count_for_organization(conn, org.id, team),
+            lambda n, at: bindings_db.for_organization(conn, org.id, team, limit=n, offset=at),
+            offset=max(0, offset),
+            limit=LIST_PAGE,
+        )
+    return BindingList(org, rows, span)

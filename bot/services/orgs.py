@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -20,16 +21,23 @@ from bot.db import identities as identities_db
 from bot.db import invites as invites_db
 from bot.db import orgs as orgs_db
 from bot.db import outbox
+from bot.db.identities import MembershipRow
 from bot.db.orgs import LockedMember, MemberRow, OrgRow
 from bot.errors import UserError
 from bot.services import audit
+from bot.services.choices import like_patterns
 from bot.services.identity import Actor, OrgContext, SlackRef
 from bot.services.link_tokens import link_url
+from bot.services.paging import Span, read_page
 from bot.services.permissions import Action, Grant, OrgRole, require
 
 NAME_MAX_CHARS = 255
 SLUG_MAX_CHARS = 255
 SLUG_SUFFIX_CHARS = 8
+SUGGESTED_SLUGS = 10
+SLUG_ECHO_CHARS = 100
+#: Rows on one page of `/cs org list` and `/cs org members`.
+LIST_PAGE = 25
 ENTITY = "organization"
 _NOT_SLUG = re.compile(r"[^a-z0-9]")
 
@@ -48,9 +56,15 @@ class OrgNameInvalid(UserError):
 class UnknownOrganization(UserError):
     """No organisation of yours has that slug."""
 
-    def __init__(self, slug: str, yours: Sequence[str]) -> None:
-        listed = ", ".join(yours) if yours else "none yet"
-        super().__init__(f"None of your organisations has the slug “{slug}”. Your organisations: {listed}.")
+    def __init__(self, slug: str, yours: Sequence[str], command: str = "/cs") -> None:
+        # Someone in hundreds of organisations gets the closest few and the way to see the rest.
+        shown = list(yours) if len(yours) <= SUGGESTED_SLUGS else get_close_matches(slug, yours, SUGGESTED_SLUGS, 0)
+        listed = ", ".join(shown) if shown else "none yet"
+        if len(shown) < len(yours):
+            listed = f"{listed} …and {len(yours) - len(shown):,} more — `{command} org list` shows them all"
+        label = "Your organisations" if len(shown) == len(yours) else "The closest of your organisations"
+        typed = slug if len(slug) <= SLUG_ECHO_CHARS else slug[: SLUG_ECHO_CHARS - 1] + "…"
+        super().__init__(f"None of your organisations has the slug “{typed}”. {label}: {listed}.")
 
 
 class InvalidRole(UserError):
@@ -176,8 +190,20 @@ class OrgEntry:
 
 @dataclass(frozen=True)
 class OrgListing:
+    """One page of the organisations someone may act in (staff: every organisation)."""
+
     entries: list[OrgEntry]
     is_staff: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class MemberList:
+    """One page of an organisation's members, owners first."""
+
+    org: OrgContext
+    members: list[MemberRow]
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -257,37 +283,73 @@ async def org_card(engine: AsyncEngine, actor: Actor) -> OrgCard | None:
     )  # fmt: skip
 
 
-async def list_organizations(engine: AsyncEngine, actor: Actor) -> OrgListing:
-    async with engine.connect() as conn:
-        rows = await identities_db.memberships(conn, actor.user_id)
+async def list_organizations(engine: AsyncEngine, actor: Actor, *, offset: int = 0) -> OrgListing:
+    """A page of the actor's organisations, memberships first; staff list every organisation."""
     active_id = actor.org.id if actor.org else None
+    everything = actor.is_staff
+    async with engine.connect() as conn:
+        rows, span = await read_page(
+            lambda: orgs_db.count_listable_organizations(conn, actor.user_id, everything=everything),
+            lambda n, at: orgs_db.listable_organizations(conn, actor.user_id, everything=everything, limit=n,
+                                                         offset=at),
+            offset=max(0, offset),
+            limit=LIST_PAGE,
+        )  # fmt: skip
     entries = [OrgEntry(r.name, r.slug, r.role, r.organization_id == active_id) for r in rows]
-    if actor.org is not None and not any(e.active for e in entries):
-        role = actor.org.role.label if actor.org.role else None
-        entries.append(OrgEntry(actor.org.name, actor.org.slug, role, True))
-    return OrgListing(entries=entries, is_staff=actor.is_staff)
+    return OrgListing(entries=entries, is_staff=actor.is_staff, span=span)
 
 
-async def list_members(engine: AsyncEngine, actor: Actor) -> tuple[OrgContext, list[MemberRow]]:
+async def list_members(engine: AsyncEngine, actor: Actor, *, offset: int = 0) -> MemberList:
     org = _active(actor)
     actor.require(Action.VIEW)
+    slack = actor.slack
     async with engine.connect() as conn:
-        rows = await orgs_db.members(conn, org.id, enterprise_id=actor.slack.enterprise_id, team_id=actor.slack.team_id)
-    return org, rows
+        rows, span = await read_page(
+            lambda: orgs_db.count_members(conn, org.id),
+            lambda n, at: orgs_db.members(conn, org.id, enterprise_id=slack.enterprise_id, team_id=slack.team_id,
+                                          limit=n, offset=at),
+            offset=max(0, offset),
+            limit=LIST_PAGE,
+        )  # fmt: skip
+    return MemberList(org, rows, span)
+
+
+async def organization_choices(engine: AsyncEngine, actor: Actor, *, limit: int) -> tuple[list[MembershipRow], int]:
+    """The first `limit` organisations the actor may switch to (staff: every one), and how many there are."""
+    everything = actor.is_staff
+    async with engine.connect() as conn:
+        total = await orgs_db.count_listable_organizations(conn, actor.user_id, everything=everything)
+        rows = await orgs_db.listable_organizations(conn, actor.user_id, everything=everything, limit=limit, offset=0)
+    return rows, total
+
+
+async def find_organizations(engine: AsyncEngine, actor: Actor, query: str, *, limit: int) -> list[MembershipRow]:
+    """Organisations the actor may switch to whose name or slug contains `query` (case-insensitive)."""
+    pattern, prefix = like_patterns(query)
+    async with engine.connect() as conn:
+        return await orgs_db.search_listable_organizations(
+            conn, actor.user_id, everything=actor.is_staff, pattern=pattern, prefix=prefix, limit=limit
+        )
 
 
 # --- choosing and creating -------------------------------------------------------------------------------
 
 
-async def use_organization(engine: AsyncEngine, actor: Actor, slug: str, *, channel_id: str | None) -> OrgContext:
-    """Remember `slug` as the actor's active organisation (members, or staff for any organisation)."""
-    wanted = slug.strip()
+async def use_organization(
+    engine: AsyncEngine, actor: Actor, slug: str | None = None, *, channel_id: str | None,
+    organization_id: uuid.UUID | None = None, command: str = "/cs",
+) -> OrgContext:  # fmt: skip
+    """Remember the organisation with `slug` (or the id a menu sent) as the actor's active one
+    (members, or staff for any organisation)."""
     async with engine.begin() as conn:
         memberships = await identities_db.memberships(conn, actor.user_id)
-        org = await orgs_db.organization_by_slug(conn, wanted)
+        if organization_id is not None:
+            org = await orgs_db.organization(conn, organization_id)
+        else:
+            org = await orgs_db.organization_by_slug(conn, (slug or "").strip())
         role = next((m.role for m in memberships if org is not None and m.organization_id == org.id), None)
         if org is None or (role is None and not actor.is_staff):
-            raise UnknownOrganization(slug, [m.slug for m in memberships])
+            raise UnknownOrganization(slug or str(organization_id), [m.slug for m in memberships], command)
         await identities_db.set_active_organization(
             conn,
             enterprise_id=actor.slack.enterprise_id,

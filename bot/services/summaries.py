@@ -27,6 +27,7 @@ from bot.db.billing_reports import OrgFigures, ServerSpend
 from bot.db.outbox import enqueue
 from bot.errors import UserError
 from bot.rendering import billing as render
+from bot.services import spend_chart
 from bot.services.identity import Actor
 from bot.services.permissions import Action
 from bot.settings import Settings
@@ -145,6 +146,10 @@ async def post_daily(engine: AsyncEngine, settings: Settings, now: datetime) -> 
             for channel in await notify_targets.bound_channels(conn, organization_id, "billing"):
                 if await enqueue(conn, channel, message, dedupe_key=f"{key}:{organization_id}:{channel}"):
                     messages += 1
+                    # the same picture as `/cs billing`: this month's spend per day and server
+                    await spend_chart.share(conn, channel, organization_id, summary.figures.name, slot,
+                                            comment="Spend per day this month.",
+                                            dedupe_key=f"{key}:{organization_id}:{channel}:chart")  # fmt: skip
         await reports_db.finish_slot(conn, DAILY_JOB, slot, {"messages": messages, "from": covers_from})
     log.info("summaries.daily_posted", extra={"slot": slot.isoformat(), "messages": messages})
     return SummaryResult(DAILY_JOB, slot, claimed=True, covers_from=covers_from, messages=messages)

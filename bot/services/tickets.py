@@ -7,6 +7,7 @@ writes activity and re-syncs the ticket's Slack mirrors in the same transaction.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Collection
@@ -19,11 +20,12 @@ from bot.db import identities as identities_db
 from bot.db import notify_targets
 from bot.db import tickets as tickets_db
 from bot.db.outbox import enqueue
-from bot.db.tickets import DuplicateSlackMessage, ReplyRow, TicketRow
+from bot.db.tickets import SUBJECT_MAX, DuplicateSlackMessage, ReplyRow, ThreadRow, TicketRow
 from bot.errors import UserError
 from bot.rendering import tickets as render
 from bot.services import audit, tickets_sla
 from bot.services.identity import Actor, SlackRef
+from bot.services.paging import Span, read_page
 from bot.services.permissions import Action
 from bot.services.tickets_sync import (
     ENTITY,
@@ -43,10 +45,36 @@ NOTE_PREFIX_KEY = "ticket_note_prefix"
 DEFAULT_NOTE_PREFIX = "note:"
 LIST_LIMIT = 15
 MIN_PREFIX = 4
+#: How long a thread message waits for a ticket root that Slack has accepted but whose ts the outbox
+#: has not recorded yet: the reply can arrive in that gap, and must not be taken for an ordinary thread.
+ROOT_IN_FLIGHT_WAIT_SECONDS = 3.0
+#: The panel's trigger on support_ticket_replies sends each new reply whole through pg_notify, which
+#: refuses a payload of 8,000 bytes or more (migrations/sql/0001_panel_baseline.sql): the INSERT of a
+#: longer reply fails, so neither the panel nor the bot can store one.
+NOTIFY_PAYLOAD_MAX = 7999
+#: The rest of that payload: three ids, the flag, the timestamp and the JSON around them (~230 bytes).
+NOTIFY_ENVELOPE = 300
+REPLY_MAX_BYTES = NOTIFY_PAYLOAD_MAX - NOTIFY_ENVELOPE
+#: JSON escapes as PostgreSQL writes them; other control characters take six bytes (\u00XX).
+_JSON_ESCAPES = {'"': 2, "\\": 2, "\b": 2, "\f": 2, "\n": 2, "\r": 2, "\t": 2}
 
 
 class TicketNotFound(UserError):
     """I can't find that ticket in your organisation."""
+
+
+class ReplyTooLong(UserError):
+    """Too long for one ticket reply: send it as several shorter replies."""
+
+
+def reply_bytes(text: str) -> int:
+    """Bytes `text` takes inside the panel's notification (JSON-escaped, UTF-8)."""
+    return sum(_JSON_ESCAPES.get(c) or (6 if c < " " else len(c.encode())) for c in text)
+
+
+def reply_fits(text: str) -> bool:
+    """Whether the panel can store `text` as one reply (see `NOTIFY_PAYLOAD_MAX`)."""
+    return reply_bytes(text.strip()) <= REPLY_MAX_BYTES
 
 
 class StaffOnly(UserError):
@@ -66,6 +94,8 @@ def validate_draft(draft: TicketDraft) -> dict[str, str]:
     errors: dict[str, str] = {}
     if len(draft.subject.strip()) < 3:
         errors["subject"] = "The subject needs at least 3 characters."
+    elif len(draft.subject.strip()) > SUBJECT_MAX:
+        errors["subject"] = f"The subject can have at most {SUBJECT_MAX} characters."
     if draft.category.strip() not in CATEGORIES:
         errors["category"] = "Choose one of the categories: general, technical, billing or feature request."
     if draft.priority not in PRIORITIES:
@@ -141,12 +171,29 @@ async def ticket_for_modal(engine: AsyncEngine, ticket_id: uuid.UUID) -> TicketR
     return ticket
 
 
-async def list_tickets(engine: AsyncEngine, actor: Actor) -> list[TicketRow]:
+@dataclass(frozen=True)
+class TicketList:
+    """One page of an organisation's tickets, most recently active first."""
+
+    organization_id: uuid.UUID
+    organization_name: str
+    tickets: list[TicketRow]
+    span: Span
+
+
+async def list_tickets(engine: AsyncEngine, actor: Actor, *, offset: int = 0) -> TicketList:
     if actor.org is None:
         raise UserError("You are not in an organisation yet.")
     actor.require(Action.VIEW)
+    org = actor.org
     async with engine.connect() as conn:
-        return await tickets_db.organization_tickets(conn, actor.org.id, LIST_LIMIT)
+        rows, span = await read_page(
+            lambda: tickets_db.count_organization_tickets(conn, org.id),
+            lambda n, at: tickets_db.organization_tickets(conn, org.id, limit=n, offset=at),
+            offset=max(0, offset),
+            limit=LIST_LIMIT,
+        )
+    return TicketList(org.id, org.name, rows, span)
 
 
 async def conversation(engine: AsyncEngine, actor: Actor, reference: str) -> tuple[TicketRow, list[ReplyRow]]:
@@ -249,6 +296,8 @@ async def reply(
     """A reply from a modal: a staff reply when the author is staff, else a customer reply."""
     if not text.strip():
         raise UserError("The reply is empty.")
+    if not reply_fits(text):
+        raise ReplyTooLong
     async with engine.begin() as conn:
         ticket = await _visible_ticket(conn, actor, ticket_id)
         hint = await _insert_reply(
@@ -358,6 +407,7 @@ class ThreadOutcome(Enum):
     UNLINKED = "unlinked"
     NOT_STAFF = "not_staff"
     NOT_MEMBER = "not_member"
+    TOO_LONG = "too_long"  # the panel cannot store it as one reply: its author is told to split it
     EDIT_IGNORED = "edit_ignored"
 
 
@@ -375,14 +425,30 @@ async def note_prefix(engine: AsyncEngine) -> str:
         return (await tickets_db.get_setting(conn, NOTE_PREFIX_KEY)) or DEFAULT_NOTE_PREFIX
 
 
+async def _thread_once_known(engine: AsyncEngine, channel_id: str, thread_ts: str) -> ThreadRow | None:
+    """The ticket thread rooted at (channel, ts), waiting a little while a root post is in flight."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ROOT_IN_FLIGHT_WAIT_SECONDS
+    while True:
+        async with engine.connect() as conn:
+            thread = await tickets_db.thread_at(conn, channel_id, thread_ts)
+            if thread is not None or not await tickets_db.roots_in_flight(conn):
+                return thread
+        if loop.time() >= deadline:
+            return None
+        await asyncio.sleep(0.1)
+
+
 async def thread_message(
     engine: AsyncEngine, message: ThreadMessage, *, default_channel: str | None, prefix: str
 ) -> ThreadOutcome:
     """A human's message in some thread: store it as a ticket reply when the thread and author allow."""
+    if not message.text.strip():
+        return ThreadOutcome.NOT_A_TICKET_THREAD
+    thread = await _thread_once_known(engine, message.channel_id, message.thread_ts)
+    if thread is None:
+        return ThreadOutcome.NOT_A_TICKET_THREAD
     async with engine.begin() as conn:
-        thread = await tickets_db.thread_at(conn, message.channel_id, message.thread_ts)
-        if thread is None or not message.text.strip():
-            return ThreadOutcome.NOT_A_TICKET_THREAD
         # The ticket's lock comes before any row lock this transaction takes (as in sync_ticket).
         await tickets_db.lock_ticket(conn, thread.ticket_id)
         await tickets_db.resolve_threads(conn, thread.ticket_id)
@@ -402,6 +468,8 @@ async def thread_message(
             return ThreadOutcome.NOT_STAFF
         if not is_staff and not await tickets_db.is_member(conn, ticket.organization_id, identity.user_id):
             return ThreadOutcome.NOT_MEMBER
+        if not reply_fits(message.text):
+            return ThreadOutcome.TOO_LONG
         try:
             async with conn.begin_nested():  # a concurrent copy of the same message rolls back to here
                 hint = await _insert_reply(

@@ -145,8 +145,12 @@ async def _sync_thread(
     for reply in await tickets_db.unmirrored_replies(conn, ticket.id, thread.id):
         if not await tickets_db.claim_mirror(conn, reply.id, thread.id):
             continue
-        post = render.render_reply_post(thread.kind, reply, ts)
-        outbox_id = await enqueue(conn, target, post, dedupe_key=f"ticket-reply:{reply.id}:{thread.id}")
+        # A reply too long for one message goes as several posts, queued together so they arrive in order.
+        posts = render.render_reply_posts(thread.kind, reply, ts)
+        key = f"ticket-reply:{reply.id}:{thread.id}"
+        outbox_id = await enqueue(conn, target, posts[0], dedupe_key=key)
+        for number, post in enumerate(posts[1:], start=2):
+            await enqueue(conn, target, post, dedupe_key=f"{key}:{number}")
         await tickets_db.set_mirror_outbox(conn, reply.id, thread.id, outbox_id)
 
 

@@ -26,7 +26,8 @@ from bot.linode.gateway import LinodeGateway
 from bot.rendering import vps as render
 from bot.services.audit import SLACK_USER_AGENT
 from bot.services.identity import Actor
-from bot.services.permissions import Action
+from bot.services.paging import Span, clamp, read_page
+from bot.services.permissions import Action, allowed
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ HOURS_PER_MONTH = Decimal(730)
 #: The panel bills a server whose plan_id matches no plan at this rate (billingService.ts).
 DEFAULT_HOURLY_RATE = Decimal("0.027")
 Report = Callable[[str], Awaitable[None]]
+#: Servers on one page of `/cs vps`: each is a line and a row of buttons, within Slack's 50 blocks.
+LIST_PAGE = 15
 
 
 class NoOrganisation(UserError):
@@ -74,10 +77,13 @@ class ServerView:
 
 @dataclass(frozen=True)
 class ServerList:
+    """One page of an organisation's servers."""
+
     organization: str
     servers: list[ServerView]
     can_manage: bool
-    organization_id: uuid.UUID | None = None  # what the list's Create button is bound to
+    organization_id: uuid.UUID  # what the list's Create and page buttons are bound to
+    span: Span
 
 
 def hourly_rate(plan: PlanRow | None) -> Decimal:
@@ -124,18 +130,21 @@ def in_org(actor: Actor) -> uuid.UUID:
     return actor.org.id
 
 
-async def list_servers(engine: AsyncEngine, actor: Actor) -> ServerList:
+async def list_servers(engine: AsyncEngine, actor: Actor, *, offset: int = 0, limit: int = LIST_PAGE) -> ServerList:
+    """One page of the organisation's servers, oldest first (counted in SQL, never all loaded)."""
     org_id = in_org(actor)
     actor.require(Action.VIEW)
+    offset, limit = clamp(offset, limit, maximum=LIST_PAGE)
     async with engine.connect() as conn:
-        rows = await servers_db.org_servers(conn, org_id)
+        rows, span = await read_page(
+            lambda: servers_db.count_org_servers(conn, org_id),
+            lambda n, at: servers_db.org_servers(conn, org_id, limit=n, offset=at),
+            offset=offset,
+            limit=limit,
+        )
         views = [await server_view(conn, row) for row in rows]
-    can_manage = True
-    try:
-        actor.require(Action.MANAGE_SERVERS)
-    except UserError:
-        can_manage = False
-    return ServerList(actor.org.name if actor.org else "", views, can_manage, org_id)
+    can_manage = allowed(actor.grant(), Action.MANAGE_SERVERS)
+    return ServerList(actor.org.name if actor.org else "", views, can_manage, org_id, span)
 
 
 async def find_server(engine: AsyncEngine, actor: Actor, label: str) -> ServerView:

@@ -31,6 +31,7 @@ from bot.services import arrears, billing, vps
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor
 from bot.services.passwords import generate_root_password
+from bot.services.server_common import linode_call
 from bot.services.server_states import require_allowed
 from bot.services.vps_create import POWER_OFF_JOB, RDNS_JOB, FieldErrors, check_currency
 from bot.settings import Settings
@@ -101,13 +102,7 @@ def _linode_id(row: ServerRow) -> int:
     return row.linode_id
 
 
-async def _linode(engine: AsyncEngine, settings: Settings, call: Any) -> Any:
-    """Await a gateway call; a 401/403 also alerts staff before the friendly error goes up."""
-    try:
-        return await call
-    except LinodeError as error:
-        await vps.alert_auth_failure(engine, settings, error)
-        raise
+_linode = linode_call  # a 401/403 also alerts staff before the friendly error goes up
 
 
 async def power(

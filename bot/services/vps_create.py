@@ -93,12 +93,19 @@ class StackScriptChoice:
 
 
 @dataclass(frozen=True)
-class CreateForm:
-    organization: str
+class CreateCatalogue:
+    """What the create form offers: the same plans, regions, images and StackScripts the submission is
+    checked against (`offered`, `check_offered`)."""
+
     plans: list[vps.PlanView]
     regions: list[tuple[str, str]]
     images: list[tuple[str, str]]
     stackscripts: list[StackScriptChoice]
+
+
+@dataclass(frozen=True)
+class CreateForm(CreateCatalogue):
+    organization: str
     balance: Decimal
     currency: str
 
@@ -144,11 +151,28 @@ async def load_create_form(
     org_id = vps.in_org(actor)
     actor.require(Action.MANAGE_SERVERS)
     async with engine.connect() as conn:
-        plans = await servers_db.active_plans(conn)
         wallet = await ledger.read_wallet(conn, org_id)
-        configs = await servers_db.enabled_stackscripts(conn)
         await arrears.check_paid_up(conn, org_id, organization=actor.org.name if actor.org else "", command=command)
     check_currency(wallet.currency if wallet else PLAN_CURRENCY)
+    catalogue = await create_catalogue(engine, gateway, actor)
+    return CreateForm(
+        plans=catalogue.plans,
+        regions=catalogue.regions,
+        images=catalogue.images,
+        stackscripts=catalogue.stackscripts,
+        organization=actor.org.name if actor.org else "",
+        balance=wallet.balance if wallet else Decimal("0"),
+        currency=wallet.currency if wallet else "USD",
+    )
+
+
+async def create_catalogue(engine: AsyncEngine, gateway: LinodeGateway, actor: Actor) -> CreateCatalogue:
+    """Every choice the create form offers (also searched by its menus when there are too many to list)."""
+    vps.in_org(actor)
+    actor.require(Action.MANAGE_SERVERS)
+    async with engine.connect() as conn:
+        plans = await servers_db.active_plans(conn)
+        configs = await servers_db.enabled_stackscripts(conn)
     creatable = {t["id"] for t in await gateway.types()}
     regions = [(r["id"], r.get("label") or r["id"]) for r in await gateway.regions()]
     images = [(i["id"], i.get("label") or i["id"]) for i in await gateway.images()]
@@ -158,14 +182,11 @@ async def load_create_form(
         if live is None:  # like the panel: scripts Linode does not return are dropped
             continue
         scripts.append(stackscript_choice(config, live))
-    return CreateForm(
-        organization=actor.org.name if actor.org else "",
+    return CreateCatalogue(
         plans=[vps.plan_view(p) for p in plans if p.provider_plan_id in creatable],
         regions=regions,
         images=images,
         stackscripts=scripts,
-        balance=wallet.balance if wallet else Decimal("0"),
-        currency=wallet.currency if wallet else "USD",
     )
 
 

@@ -34,6 +34,7 @@ from bot.services import access
 from bot.services.audit import record as audit_record
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor, OrgContext, SlackRef, actor_from_row
+from bot.services.paging import Span, clamp, read_page
 from bot.services.permissions import Action
 from bot.services.topup_pages import page_urls
 from bot.services.topups import BRAND_NAME, attach_order, create_pending_topup, fail_topup, request_id_for_create
@@ -156,9 +157,7 @@ class HistoryPage:
     org: OrgContext
     currency: str
     transactions: list[TransactionRow]
-    offset: int
-    limit: int
-    has_older: bool
+    span: Span
 
 
 def _org(actor: Actor) -> OrgContext:
@@ -230,13 +229,17 @@ def parse_history_count(args: Sequence[str]) -> int:
 async def history_page(engine: AsyncEngine, actor: Actor, *, limit: int, offset: int = 0) -> HistoryPage:
     org = _org(actor)
     actor.require(Action.VIEW)
-    limit = max(1, min(limit, HISTORY_MAX))
-    offset = max(0, offset)
+    offset, limit = clamp(offset, limit, maximum=HISTORY_MAX)
     async with engine.connect() as conn:
         wallet = await ledger_db.read_wallet(conn, org.id)
-        rows = await ledger_db.recent_transactions(conn, org.id, limit=limit + 1, offset=offset)
+        rows, span = await read_page(
+            lambda: ledger_db.count_transactions(conn, org.id),
+            lambda n, at: ledger_db.recent_transactions(conn, org.id, limit=n, offset=at),
+            offset=offset,
+            limit=limit,
+        )
     currency = wallet.currency if wallet is not None else "USD"
-    return HistoryPage(org, currency, rows[:limit], offset, limit, has_older=len(rows) > limit)
+    return HistoryPage(org, currency, rows, span)
 
 
 # -- top-ups ------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ _BY_ERROR: dict[str, SlackFailure] = {
     "missing_scope": SlackFailure.AUTH,
     "no_text": SlackFailure.INVALID,
     "msg_too_long": SlackFailure.INVALID,
+    "msg_blocks_too_long": SlackFailure.INVALID,
     "invalid_blocks": SlackFailure.INVALID,
     "invalid_arguments": SlackFailure.INVALID,
     "too_many_attachments": SlackFailure.INVALID,
@@ -56,6 +57,12 @@ _BY_ERROR: dict[str, SlackFailure] = {
     "too_many_reactions": SlackFailure.INVALID,
     "invalid_name": SlackFailure.INVALID,
 }
+
+#: Slack refused what a message or view says (too long, blocks it will not take), not where it goes:
+#: the same words in a plainer form can still arrive.
+REFUSED_CONTENT = frozenset(
+    {"invalid_blocks", "msg_too_long", "msg_blocks_too_long", "invalid_arguments", "view_too_large"}
+)
 
 #: Human setup hints for categories a person can fix in Slack.
 SETUP_HINTS: dict[str, str] = {
@@ -96,6 +103,15 @@ def classify(exc: BaseException) -> ClassifiedError:
     if isinstance(exc, aiohttp.ClientError | TimeoutError | ConnectionError):
         return ClassifiedError(SlackFailure.TRANSIENT, type(exc).__name__)
     return ClassifiedError(SlackFailure.UNKNOWN, type(exc).__name__)
+
+
+def refusal_details(exc: BaseException) -> list[str]:
+    """Slack's own reasons for refusing content (`errors`, `response_metadata.messages`), for the log."""
+    response = getattr(exc, "response", None)
+    if not isinstance(exc, SlackApiError) or response is None:
+        return []
+    messages = (response.get("response_metadata") or {}).get("messages") or response.get("errors") or []
+    return [str(m) for m in messages][:10]
 
 
 def _seconds(header: str | list[str] | None) -> float | None:

@@ -10,9 +10,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.container import Services
 from handlers.acting import PUBLIC, Interactions
-from handlers.actions import admin, org
+from handlers.actions import admin, home, org
+from handlers.actions import invoices as invoice_actions
 from handlers.actions import tickets as ticket_actions
 from handlers.actions import vps as vps_actions
+from handlers.actions import vps_page as vps_page_actions
 from handlers.actions import wallet as wallet_actions
 
 #: Link buttons (action ids starting with this) open a URL in the browser; Slack still sends a
@@ -26,7 +28,10 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
 
     org.register(app, services)
+    home.register(app, services)
     admin.register(app, services)
     wallet_actions.register(app, services)
     ticket_actions.register(app, services)
     vps_actions.register(app, services)
+    vps_page_actions.register(app, services)
+    invoice_actions.register(app, services)

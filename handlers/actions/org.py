@@ -13,12 +13,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import UserError
 from bot.rendering import orgs as render
 from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.paging import PageRef
 from bot.services import orgs
 from bot.services.access import StaleControl, Target, TargetKind
 from bot.services.container import Services
 from bot.services.identity import Actor
+from bot.services.permissions import Action
 from handlers.acting import LINKED, Interactions, Need
-from handlers.commands.org import refresh_homes
+from handlers.actions.paging import org_page_scope, register_pager
+from handlers.commands.org import binding_page, member_page, organisation_page, refresh_homes
 from handlers.context import channel_id
 
 STALE_BUTTON = "That button is no longer valid. Run the command again."
@@ -44,6 +47,20 @@ def removal_scope(body: dict[str, Any]) -> Target:
 
 def register(app: AsyncApp, services: Services) -> None:
     on = Interactions(app, services)
+    in_list_org = Need(action=Action.VIEW, scope=org_page_scope)
+
+    async def show_organisations(actor: Actor, ref: PageRef) -> dict[str, Any]:
+        return await organisation_page(services, actor, offset=ref.offset)
+
+    async def show_members(actor: Actor, ref: PageRef) -> dict[str, Any]:
+        return await member_page(services, actor, offset=ref.offset)
+
+    async def show_bindings(actor: Actor, ref: PageRef) -> dict[str, Any]:
+        return await binding_page(services, actor, offset=ref.offset)
+
+    register_pager(on, render.ORG_PAGER, LINKED, show_organisations)  # whatever the actor may list now
+    register_pager(on, render.MEMBER_PAGER, in_list_org, show_members)
+    register_pager(on, render.BINDING_PAGER, in_list_org, show_bindings)
 
     @on.action(render.CREATE_BUTTON_ACTION_ID, LINKED)
     async def open_create_modal(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

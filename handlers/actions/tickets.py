@@ -18,12 +18,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import UserError
 from bot.rendering import tickets as render
 from bot.rendering.escape import escape_mrkdwn
+from bot.rendering.paging import PageRef
 from bot.services import tickets
 from bot.services.access import StaleControl, Target, TargetKind
 from bot.services.container import Services
 from bot.services.identity import Actor, SlackRef
 from bot.services.permissions import Action
-from handlers.acting import Interactions, Need
+from handlers.acting import Interactions, Need, org_in_value
+from handlers.actions.paging import org_page_scope, register_pager
+from handlers.commands.tickets import ticket_page
 from handlers.context import channel_id, slack_ref
 
 STAFF = Need(staff=True)
@@ -51,6 +54,18 @@ def register(app: AsyncApp, services: Services) -> None:
     engine = services.engine
     support = services.settings.support_channel
     on = Interactions(app, services)
+
+    @on.action(render.NEW_OPEN_ACTION_ID, Need(action=Action.VIEW, scope=org_in_value))
+    async def open_new_ticket(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, actor: Actor) -> None:
+        """A New ticket button (the Home's): the same form as `/cs ticket new`, bound to that organisation."""
+        view = render.render_new_modal(organization_id=tickets.filing_organization(actor), channel_id=channel_id(body))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await ack()
+
+    async def show_tickets(actor: Actor, ref: PageRef) -> dict[str, Any]:
+        return await ticket_page(services, actor, offset=ref.offset)
+
+    register_pager(on, render.TICKET_PAGER, Need(action=Action.VIEW, scope=org_page_scope), show_tickets)
 
     async def run(body: dict[str, Any], client: AsyncWebClient, work: Callable[[], Awaitable[object]]) -> None:
         """Do the change; a refusal (or a control that no longer parses) is told to the clicker only."""

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import UserError
 from bot.panel_links import panel_links
 from bot.rendering import vps as render
+from bot.rendering.paging import PageRef
 from bot.services import vps, vps_actions
 from bot.services.access import Target, TargetKind
 from bot.services.container import Services
@@ -24,12 +25,14 @@ from bot.services.identity import Actor
 from bot.services.permissions import Action, allowed
 from bot.slack.modals import update_modal
 from handlers.acting import LINKED, Interactions, Need
+from handlers.actions.paging import org_page_scope, register_pager
 from handlers.commands.vps import (
     fill_create_modal,
     open_delete_modal,
     power_words,
     require_linode,
     run_power,
+    server_page,
     show_rebuild_picker,
 )
 from handlers.context import channel_id
@@ -107,6 +110,11 @@ def _surface(
 
 def register(app: AsyncApp, services: Services) -> None:
     on = Interactions(app, services)
+
+    async def show_servers(actor: Actor, ref: PageRef) -> dict[str, Any]:
+        return await server_page(services, actor, offset=ref.offset)
+
+    register_pager(on, render.SERVER_PAGER, Need(action=Action.VIEW, scope=org_page_scope), show_servers)
 
     @on.action(tuple(render.POWER_ACTION_IDS.values()), ON_SERVER)
     async def power_button(

@@ -16,16 +16,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
 from bot.rendering import wallet as render
+from bot.rendering.identity import render_refusal, render_refusal_view
+from bot.rendering.paging import PageRef
 from bot.services import wallet
 from bot.services.access import StaleControl, Target, TargetKind
 from bot.services.container import Services
 from bot.services.identity import Actor
 from bot.services.permissions import Action
-from handlers.acting import LINKED, Interactions, Need
+from handlers.acting import LINKED, Interactions, Need, org_in_value
+from handlers.actions.paging import org_page_scope, register_pager
 from handlers.context import channel_id
 
 STALE_BUTTON = "That button is no longer valid. Run the command again."
-HISTORY_ACTION_IDS = (render.HISTORY_OLDER_ACTION_ID, render.HISTORY_NEWER_ACTION_ID)
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -37,13 +39,6 @@ def topup_scope(body: dict[str, Any]) -> Target:
     if request is None:
         raise StaleControl
     return Target(TargetKind.ORGANIZATION, request.organization_id)
-
-
-def history_scope(body: dict[str, Any]) -> Target:
-    parsed = render.parse_history_value(_value(body))
-    if parsed is None:
-        raise StaleControl
-    return Target(TargetKind.ORGANIZATION, parsed[0])
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -83,19 +78,19 @@ def register(app: AsyncApp, services: Services) -> None:
         action = body["actions"][0]
         await respond(**render.render_pay_opened(str(action.get("value") or ""), action.get("url")))
 
-    @on.action(HISTORY_ACTION_IDS, Need(action=Action.VIEW, scope=history_scope))
-    async def page_history(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, actor: Actor
-    ) -> None:
-        await ack()
-        parsed = render.parse_history_value(_value(body))
-        if parsed is None:
-            await respond(**render.replacement(STALE_BUTTON))
-            return
-        _, offset, limit = parsed
+    @on.action(render.TOPUP_OPEN_ACTION_ID, Need(action=Action.TOP_UP_WALLET, scope=org_in_value))
+    async def open_topup_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, actor: Actor) -> None:
+        """The Home's Top up: the amount form, bound to the organisation the Home showed."""
         try:
-            page = await wallet.history_page(services.engine, actor, limit=limit, offset=offset)
+            org = wallet.check_can_top_up(actor, services.settings, paypal_configured=services.paypal is not None)
+            view = render.render_amount_modal(org.id, org.name, services.settings.topup_max_amount)
         except UserError as refusal:
-            await respond(**render.render_problem(refusal.message))
-            return
-        await respond(**render.render_history(page), replace_original=True)
+            view = render_refusal_view("Top up", render_refusal(refusal.message))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await ack()
+
+    async def show_history(actor: Actor, ref: PageRef) -> dict[str, Any]:
+        page = await wallet.history_page(services.engine, actor, limit=ref.limit, offset=ref.offset)
+        return render.render_history(page)
+
+    register_pager(on, render.HISTORY_PAGER, Need(action=Action.VIEW, scope=org_page_scope), show_history)

@@ -20,6 +20,7 @@ from handlers.acting import link_prompt  # also imported from here by older list
 from handlers.commands import admin, link, org
 from handlers.commands import billing as billing_commands
 from handlers.commands import help as help_command
+from handlers.commands import invoices as invoice_commands
 from handlers.commands import tickets as tickets_commands
 from handlers.commands import vps as vps_commands
 from handlers.commands import wallet as wallet_commands
@@ -38,6 +39,7 @@ def build_table() -> CommandTable[CommandHandler]:
     tickets_commands.register_commands(table)
     vps_commands.register_commands(table)
     billing_commands.register_commands(table)
+    invoice_commands.register_commands(table)
     admin.register_commands(table)
     return table
 

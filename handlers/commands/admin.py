@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.commands import CommandSpec, CommandTable
 from bot.rendering.admin_payments import render_payments_overview, render_replayed
 from bot.rendering.escape import code
 from bot.services import admin_payments
+from bot.services.container import Services
+from bot.services.identity import Actor
 from handlers.commands.base import CommandCall, CommandHandler
 
 PAYMENTS = CommandSpec(
@@ -23,8 +27,13 @@ REPLAY = CommandSpec(
 
 
 async def show_payments(call: CommandCall) -> None:
-    overview = await admin_payments.overview(call.services.engine, call.linked)
-    await call.reply(render_payments_overview(overview.recent, overview.failures, call.command))
+    await call.reply(await payments_page(call.services, call.linked))
+
+
+async def payments_page(services: Services, actor: Actor, *, offset: int = 0) -> dict[str, Any]:
+    """A page of `/cs admin payments` (the command shows the first; page buttons the others)."""
+    overview = await admin_payments.overview(services.engine, actor, offset=offset)
+    return render_payments_overview(overview, services.settings.slack_command)
 
 
 async def replay_payment(call: CommandCall) -> None:

@@ -6,9 +6,12 @@ from bot.commands import CommandSpec, CommandTable
 from bot.errors import UserError
 from bot.panel_links import panel_links
 from bot.rendering import billing as render
+from bot.rendering.invoices import with_chart_note
 from bot.rendering.orgs import NO_ORGANISATION_HINT
-from bot.services import summaries
+from bot.services import spend_chart, summaries
+from bot.slack import uploads
 from handlers.commands.base import CommandCall, CommandHandler
+from handlers.errors import run_after_ack
 
 USAGE = CommandSpec(
     slug=("billing",),
@@ -28,8 +31,22 @@ async def show_usage(call: CommandCall) -> None:
     actor = call.linked
     if actor.org is None:
         raise UserError(NO_ORGANISATION_HINT.format(command=call.command))
-    usage = await summaries.month_usage(call.services.engine, actor, call.services.clock())
-    await call.reply(render.month_usage_card(usage, panel=panel_links(call.services.settings.panel_url)))
+    now = call.services.clock()
+    panel = panel_links(call.services.settings.panel_url)
+    usage = await summaries.month_usage(call.services.engine, actor, now)
+    picture = await spend_chart.for_actor(call.services.engine, actor, now, call.channel_id)
+    await call.reply(
+        with_chart_note(
+            render.month_usage_card(usage, call.command, panel=panel),
+            in_channel=picture.destination.in_channel,
+        )
+    )
+    # After the answer; a Slack failure sharing it is logged with a reference by run_after_ack.
+    run_after_ack(call.services, call.body, call.client, _share(call, picture), view_id=None)
+
+
+async def _share(call: CommandCall, picture: spend_chart.Picture) -> None:
+    await uploads.share_with(call.client, picture.destination.target, picture.payload)
 
 
 async def show_admin(call: CommandCall) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -152,15 +153,22 @@ async def show_organisation(call: CommandCall) -> None:
 
 
 async def list_organisations(call: CommandCall) -> None:
-    listing = await orgs.list_organizations(call.services.engine, call.linked)
-    await call.reply(render.render_org_list(listing, call.command))
+    await call.reply(await organisation_page(call.services, call.linked))
+
+
+async def organisation_page(services: Services, actor: Actor, *, offset: int = 0) -> dict[str, Any]:
+    """A page of `/cs org list` (the command shows the first; page buttons the others)."""
+    listing = await orgs.list_organizations(services.engine, actor, offset=offset)
+    return render.render_org_list(listing, services.settings.slack_command)
 
 
 async def use_organisation(call: CommandCall) -> None:
     if not call.args:
         raise UserError(MISSING_SLUG.format(usage=_usage(call), command=call.command))
     engine = call.services.engine
-    chosen = await orgs.use_organization(engine, call.linked, call.args[0], channel_id=call.channel_id)
+    chosen = await orgs.use_organization(
+        engine, call.linked, call.args[0], channel_id=call.channel_id, command=call.command
+    )
     now = await resolve_actor(call.services.pool, call.slack, call.channel_id)
     overridden = now is not None and now.org is not None and now.org.id != chosen.id
     await call.reply(render.render_org_chosen(chosen, overridden_here=overridden))
@@ -180,8 +188,12 @@ async def create_organisation(call: CommandCall) -> None:
 
 
 async def list_members(call: CommandCall) -> None:
-    org, members = await orgs.list_members(call.services.engine, _org_required(call))
-    await call.reply(render.render_members(org, members, call.command))
+    await call.reply(await member_page(call.services, _org_required(call)))
+
+
+async def member_page(services: Services, actor: Actor, *, offset: int = 0) -> dict[str, Any]:
+    listing = await orgs.list_members(services.engine, actor, offset=offset)
+    return render.render_members(listing, services.settings.slack_command)
 
 
 # --- membership changes -------------------------------------------------------------------------------------
@@ -256,5 +268,9 @@ async def unbind_channel(call: CommandCall) -> None:
 
 
 async def list_bindings(call: CommandCall) -> None:
-    org, rows = await bindings.list_bindings(call.services.engine, _org_required(call))
-    await call.reply(render.render_bindings(org, rows, call.command))
+    await call.reply(await binding_page(call.services, _org_required(call)))
+
+
+async def binding_page(services: Services, actor: Actor, *, offset: int = 0) -> dict[str, Any]:
+    listing = await bindings.list_bindings(services.engine, actor, offset=offset)
+    return render.render_bindings(listing, services.settings.slack_command)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.errors import SlackApiError
 
 from bot.commands import CommandSpec, CommandTable
@@ -9,6 +11,8 @@ from bot.errors import UserError
 from bot.panel_links import panel_links
 from bot.rendering import tickets as render
 from bot.services import tickets
+from bot.services.container import Services
+from bot.services.identity import Actor
 from bot.slack.errors import classify
 from handlers.commands.base import CommandCall, CommandHandler
 
@@ -70,9 +74,13 @@ async def new_ticket(call: CommandCall) -> None:
 
 
 async def list_tickets(call: CommandCall) -> None:
-    actor = call.linked
-    found = await tickets.list_tickets(call.services.engine, actor)
-    await call.reply(render.render_list(actor.org.name if actor.org else "", found, call.command))
+    await call.reply(await ticket_page(call.services, call.linked))
+
+
+async def ticket_page(services: Services, actor: Actor, *, offset: int = 0) -> dict[str, Any]:
+    """A page of `/cs ticket list` (the command shows the first; page buttons the others)."""
+    listing = await tickets.list_tickets(services.engine, actor, offset=offset)
+    return render.render_list(listing, services.settings.slack_command)
 
 
 async def show_ticket(call: CommandCall) -> None:

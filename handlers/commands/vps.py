@@ -24,9 +24,10 @@ from bot.rendering.help import render_unknown_command
 from bot.services import arrears, vps, vps_actions, vps_create
 from bot.services.container import Services
 from bot.services.identity import Actor
-from bot.services.permissions import Action, allowed
+from bot.services.permissions import Action
 from bot.services.server_states import require_allowed
 from bot.slack.modals import update_modal
+from handlers.commands import vps_page
 from handlers.commands.base import CommandCall, CommandHandler
 from handlers.errors import run_after_ack
 from handlers.server_progress import Surface, run_reported, typed_surface
@@ -37,7 +38,7 @@ NO_LINODE = "Servers are not available on this bot: the Linode integration is no
 
 LIST = CommandSpec(
     slug=("vps",),
-    usage="vps [label] [start|stop|reboot|rebuild|resize|delete]",
+    usage="vps [label] [start|stop|reboot|rebuild|resize|delete|stats|backups|firewall|hostname|rdns]",
     description="Your organisation's servers; with a label, one server or an action on it.",
     group=GROUP,
     aliases=(("servers",),),
@@ -65,12 +66,13 @@ async def show_plans(call: CommandCall) -> None:
 
 async def vps_command(call: CommandCall) -> None:
     actor, services = call.linked, call.services
-    panel = panel_links(services.settings.panel_url)
     if not call.args:
-        listing = await vps.list_servers(services.engine, actor)
-        await call.ack(render.render_server_list(listing, call.command, panel=panel))
+        await call.ack(await server_page(services, actor))
         return
     label, verb = call.args[0], (call.args[1].lower() if len(call.args) > 1 else None)
+    if verb in vps_page.VERBS:  # the server page's own subcommands (issue 20)
+        await vps_page.subcommand(call, await vps.find_server(services.engine, actor, label))
+        return
     if len(call.args) > 2 or (verb is not None and verb not in WORDS):
         typed = ["vps", *call.args]
         await call.ack(render_unknown_command(call.command, " ".join(typed), call.table.suggest(typed)))
@@ -86,8 +88,7 @@ async def vps_command(call: CommandCall) -> None:
         await call.ack(render_unknown_command(call.command, " ".join(typed), close))
         return
     if verb is None:
-        can_manage = allowed(actor.grant(), Action.MANAGE_SERVERS)
-        await call.ack(render.render_server(server, can_manage=can_manage, panel=panel))
+        await vps_page.show_page(call, server)
         return
     actor.require(Action.MANAGE_SERVERS)
     require_linode(services)
@@ -113,6 +114,13 @@ async def vps_command(call: CommandCall) -> None:
         await open_delete_modal(
             services, call.client, actor, call.body["trigger_id"], server_id=server.id, ack=call.ack
         )
+
+
+async def server_page(services: Services, actor: Actor, *, offset: int = 0) -> dict[str, Any]:
+    """A page of `/cs vps` (the command shows the first; page buttons the others)."""
+    listing = await vps.list_servers(services.engine, actor, offset=offset)
+    panel = panel_links(services.settings.panel_url)
+    return render.render_server_list(listing, services.settings.slack_command, panel=panel)
 
 
 async def paid_up(call: CommandCall, actor: Actor) -> bool:

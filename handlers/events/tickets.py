@@ -22,6 +22,7 @@ from bot.services import tickets
 from bot.services.container import Services
 from bot.services.identity import SlackRef
 from bot.services.tickets import ThreadMessage, ThreadOutcome
+from bot.slack.markup import plain_text
 from handlers.errors import guarded
 
 log = logging.getLogger("csbot.tickets")
@@ -56,7 +57,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         slack = SlackRef(str(body.get("enterprise_id") or ""), str(body.get("team_id") or ""), str(event["user"]))
         message = ThreadMessage(
-            slack, str(event["channel"]), str(event["ts"]), str(thread_ts), str(event.get("text") or "")
+            slack, str(event["channel"]), str(event["ts"]), str(thread_ts), plain_text(str(event.get("text") or ""))
         )
         prefix = await tickets.note_prefix(services.engine)
         outcome = await tickets.thread_message(services.engine, message, default_channel=support, prefix=prefix)
@@ -64,6 +65,9 @@ def register(app: AsyncApp, services: Services) -> None:
             ThreadOutcome.UNLINKED: render.NOTE_HINT_UNLINKED,
             ThreadOutcome.NOT_STAFF: render.NOTE_HINT_STAFF_ONLY.format(prefix=prefix),
             ThreadOutcome.NOT_MEMBER: render.NOTE_HINT_NOT_MEMBER,
+            ThreadOutcome.TOO_LONG: render.REPLY_TOO_LONG.format(
+                length=len(message.text), limit=tickets.REPLY_MAX_BYTES // 100 * 100
+            ),
         }.get(outcome)
         if hint:
             await client.chat_postEphemeral(

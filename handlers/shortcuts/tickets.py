@@ -14,6 +14,7 @@ from bot.services import tickets
 from bot.services.container import Services
 from bot.services.identity import Actor
 from bot.services.permissions import Action
+from bot.slack.markup import plain_text
 from handlers.acting import Interactions, Need
 
 SUBJECT_MAX = 80
@@ -21,7 +22,7 @@ SUBJECT_MAX = 80
 
 def prefill(message: dict[str, Any]) -> tuple[str, str]:
     """Subject from the first line of the message, the whole text as the ticket message."""
-    text = str(message.get("text") or "").strip()
+    text = plain_text(str(message.get("text") or "")).strip()
     first = text.splitlines()[0] if text else ""
     subject = first if len(first) <= SUBJECT_MAX else first[: SUBJECT_MAX - 1] + "…"
     return subject, text

@@ -74,6 +74,9 @@ def register(app: AsyncApp, services: Services) -> None:
         if not text:
             await ack(response_action="errors", errors={"message": "Write a reply first."})
             return
+        if not tickets.reply_fits(text):
+            await ack(response_action="errors", errors={"message": render.REPLY_TOO_LONG_FIELD})
+            return
         slack = slack_ref(body)
         await ack()
         try:

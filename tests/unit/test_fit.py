@@ -7,13 +7,19 @@ from hypothesis import strategies as st
 
 from bot.rendering.escape import Mrkdwn, escape_mrkdwn
 from bot.rendering.fit import (
+    MESSAGE_BLOCKS_TEXT,
     SECTION_TEXT,
+    blocks_text,
     cap_blocks,
     cap_lines,
+    capped_sections,
     clip,
     clip_user_text,
     line_sections,
+    lines_message,
+    pack_posts,
     plain_version,
+    plain_view,
     section,
     split_text,
 )
@@ -84,3 +90,52 @@ def test_plain_version_keeps_the_words_and_where_it_goes() -> None:
     plain = plain_version(payload)
     assert plain == {"channel": "C1", "thread_ts": "1.2", "text": "Fallback\nsmall"}
     assert len(plain_version({"text": "x" * 50000})["text"]) <= 40000
+
+
+def test_capped_sections_keep_every_line_that_fits_and_count_the_rest() -> None:
+    lines = [f"• line {i} " + "w" * 90 for i in range(500)]
+    blocks = capped_sections(lines, max_blocks=5, how="`/cs org list`")
+    assert len(blocks) == 5
+    text = "\n".join(b["text"]["text"] for b in blocks)
+    shown = text.count("• line ")
+    assert text.endswith(f"…and {500 - shown} more — `/cs org list`")
+    assert blocks[-1]["text"]["text"].count("\n") >= 1  # the closing line shares the last section: nothing wasted
+    assert capped_sections(lines[:3], max_blocks=5) == line_sections(lines[:3])
+
+
+def test_capped_sections_respect_a_text_budget() -> None:
+    lines = ["x" * 100 for _ in range(300)]
+    blocks = capped_sections(lines, max_blocks=50, budget=5000)
+    assert blocks_text(blocks) <= 5000 and "more" in blocks[-1]["text"]["text"]
+
+
+def test_pack_posts_splits_in_order_within_the_budget() -> None:
+    blocks = [section(str(i) * 3000) for i in range(10)]
+    posts = pack_posts(blocks, budget=10_000)
+    assert [len(p) for p in posts] == [3, 3, 3, 1]
+    assert [b for p in posts for b in p] == blocks
+    assert all(blocks_text(p) <= 10_000 for p in posts)
+
+
+def test_plain_view_keeps_the_words_without_elements() -> None:
+    view = {
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "Servers & <more>"}},
+            section("a" * 5000),
+            {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "x" * 99}}]},
+        ],
+    }
+    plain = plain_view(view)
+    assert plain["type"] == "home"
+    assert plain["blocks"][0]["text"]["text"] == "*Servers &amp; &lt;more&gt;*"
+    assert all(b["type"] == "section" and len(b["text"]["text"]) <= SECTION_TEXT for b in plain["blocks"])
+    assert "".join(b["text"]["text"] for b in plain["blocks"][1:]) == "a" * 5000
+
+
+def test_lines_message_fits_one_posted_message() -> None:
+    message = lines_message("\n".join("y" * 2000 for _ in range(20)), context="ContainerStacks billing")
+    assert blocks_text(message["blocks"]) <= MESSAGE_BLOCKS_TEXT
+    assert message["blocks"][-1]["type"] == "context"
+    assert "…and" in message["blocks"][-2]["text"]["text"]
+    assert len(message["text"]) == 40_000 and message["text"].endswith("…")  # the fallback is clipped too

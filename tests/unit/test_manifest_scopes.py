@@ -15,7 +15,7 @@ from bot.manifest import render_manifest
 
 ROOT = Path(__file__).parents[2]
 SOURCE_DIRS = ("bot", "handlers", "webhooks")
-CALL = re.compile(r"\.(auth|chat|conversations|reactions|team|users|views)_([A-Za-z]+)\(")
+CALL = re.compile(r"\.(auth|chat|conversations|files|reactions|team|users|views)_([A-Za-z0-9_]+)\(")
 
 #: Bot-token scopes each method needs (any one of a tuple suffices); () means no scope needed.
 REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
@@ -28,6 +28,7 @@ REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.info": ("channels:read", "groups:read"),
     "conversations.open": ("im:write",),
     "conversations.replies": ("channels:history", "groups:history"),
+    "files.upload_v2": ("files:write",),  # files.getUploadURLExternal + files.completeUploadExternal
     "reactions.add": ("reactions:write",),
     "team.info": ("team:read",),
     "users.info": ("users:read",),

@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 
 from bot.rendering import orgs as render
-from bot.services.bindings import KINDS, UnknownKind, parse_kinds
+from bot.services.bindings import KINDS, BindingList, UnknownKind, parse_kinds
 from bot.services.identity import OrgContext
 from bot.services.orgs import (
     NAME_MAX_CHARS,
     InvalidRole,
     LastOwner,
+    MemberList,
     OrgCard,
     OrgNameInvalid,
     RemovalPlan,
@@ -25,6 +26,7 @@ from bot.services.orgs import (
     slug_for,
     validate_name,
 )
+from bot.services.paging import Span
 from bot.services.permissions import Grant, OrgRole, PermissionDenied
 
 ORG_ID = uuid.UUID("3f2a9c1e-0b7d-4e55-9a61-2c8d4b7e1f00")
@@ -166,5 +168,7 @@ def test_modal_carries_the_channel_and_caps_the_prefill() -> None:
 
 def test_members_and_bindings_escape_and_always_have_text() -> None:
     org = OrgContext(id=ORG_ID, name=NASTY, slug="s", role=OrgRole.OWNER)
-    for message in (render.render_members(org, [], "/cs"), render.render_bindings(org, [], "/cs")):
+    empty = Span(offset=0, limit=25, total=0, count=0)
+    members, bindings = MemberList(org, [], empty), BindingList(org, [], empty)
+    for message in (render.render_members(members, "/cs"), render.render_bindings(bindings, "/cs")):
         assert message["text"] and "<!channel>" not in json.dumps(message)

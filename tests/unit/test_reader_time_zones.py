@@ -21,6 +21,7 @@ DEFINED_IN_UTC = {
     "billing.weekly_staff_summary",
     "billing.month_usage_card",
     "billing.admin_billing_card",
+    "server_page.schedule_modal",  # Linode's backup windows are two-hour slots of the UTC day
 }
 TOKEN = re.compile(r"<!date\^\d+\^[^|>]+\|[^>]*>")
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from bot.db.tickets import ReplyRow, TicketRow
 from bot.rendering import tickets as render
-from bot.services.tickets import TicketDraft, requester_target, validate_draft
+from bot.services.paging import Span
+from bot.services.tickets import TicketDraft, TicketList, requester_target, validate_draft
 from handlers.shortcuts.tickets import prefill
 
 HOSTILE = "<!channel> & *bold* `tick` <https://evil|x>"
@@ -47,9 +48,10 @@ def test_card_escapes_everything_the_panel_or_users_typed() -> None:
 
 def test_reply_and_conversation_renderers_escape_text() -> None:
     reply = ReplyRow(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), HOSTILE, HOSTILE, True, datetime.now(UTC))
-    assert "<!channel>" not in str(render.render_reply_post("triage", reply, "1.0")["blocks"])
+    assert "<!channel>" not in str(render.render_reply_posts("triage", reply, "1.0")[0]["blocks"])
     assert "<!channel>" not in str(render.render_conversation(_ticket(), [reply], "/cs")["blocks"])
-    assert "<!channel>" not in str(render.render_list("Org", [_ticket()], "/cs")["blocks"])
+    listing = TicketList(uuid.uuid4(), HOSTILE, [_ticket()], Span(offset=0, limit=15, total=1, count=1))
+    assert "<!channel>" not in str(render.render_list(listing, "/cs")["blocks"])
     assert "<!channel>" not in str(render.render_digest({"under_1d": 1, "d1_3": 0, "d3_7": 0, "over_7d": 0},
                                                       [_ticket()])["blocks"])  # fmt: skip
 

@@ -143,6 +143,66 @@ def _set_rdns(account: Account, req: ApiRequest) -> dict[str, Any]:
     return account.network.set_rdns(req.params["address"], req.body)
 
 
+def _backups(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.backups_list(_id(req))
+
+
+def _backup_action(name: str) -> Handler:
+    """Enabling and cancelling backups answer 200 ``{}`` like the power actions."""
+
+    def handle(account: Account, req: ApiRequest) -> dict[str, Any]:
+        getattr(account, name)(_id(req))
+        return {}
+
+    return handle
+
+
+def _snapshot(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.snapshot(_id(req), req.body)
+
+
+def _restore(account: Account, req: ApiRequest) -> dict[str, Any]:
+    account.restore_backup(_id(req), req.params["backup"], req.body)
+    return {}
+
+
+def _stats(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.stats(_id(req))
+
+
+def _transfer(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.transfer(_id(req))
+
+
+def _instance_firewalls(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return _page(account.firewalls.of_instance(account.get(_id(req)).id), req, ("id", False))
+
+
+def _firewalls(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return _page([f.to_api() for f in account.firewalls.firewalls.values()], req, ("id", False))
+
+
+def _firewall(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.firewalls.get(_id(req)).to_api()
+
+
+def _devices(account: Account, req: ApiRequest) -> dict[str, Any]:
+    devices = account.firewalls.get(_id(req)).devices.values()
+    return _page([d.to_api() for d in devices], req, ("id", False))
+
+
+def _attach(account: Account, req: ApiRequest) -> dict[str, Any]:
+    return account.attach_firewall(_id(req), req.body)
+
+
+def _detach(account: Account, req: ApiRequest) -> dict[str, Any]:
+    device = req.params["device"]
+    if not device.isdigit():
+        raise not_found()
+    account.firewalls.detach(_id(req), int(device))
+    return {}
+
+
 def _catalogue_list(table: str, order: tuple[str, bool] | None = None) -> Handler:
     def handle(account: Account, req: ApiRequest) -> dict[str, Any]:
         return _page(list(getattr(account.catalogue, table).values()), req, order)
@@ -159,6 +219,7 @@ def _catalogue_get(table: str, numeric: bool = False) -> Handler:
 
 
 _INSTANCE = r"/linode/instances/(?P<id>[^/]+)"
+_FIREWALL = r"/networking/firewalls/(?P<id>[^/]+)"
 _TABLE: list[tuple[str, str, str, Handler]] = [
     ("instances.list", "GET", r"/linode/instances", _list_instances),
     ("instances.create", "POST", r"/linode/instances", _create),
@@ -171,6 +232,19 @@ _TABLE: list[tuple[str, str, str, Handler]] = [
     ("instances.rebuild", "POST", _INSTANCE + "/rebuild", _rebuild),
     ("instances.resize", "POST", _INSTANCE + "/resize", _action("resize")),
     ("instances.ips", "GET", _INSTANCE + "/ips", _instance_ips),
+    ("instances.stats", "GET", _INSTANCE + "/stats", _stats),
+    ("instances.transfer", "GET", _INSTANCE + "/transfer", _transfer),
+    ("instances.firewalls", "GET", _INSTANCE + "/firewalls", _instance_firewalls),
+    ("backups.list", "GET", _INSTANCE + "/backups", _backups),
+    ("backups.snapshot", "POST", _INSTANCE + "/backups", _snapshot),
+    ("backups.enable", "POST", _INSTANCE + "/backups/enable", _backup_action("backups_enable")),
+    ("backups.cancel", "POST", _INSTANCE + "/backups/cancel", _backup_action("backups_cancel")),
+    ("backups.restore", "POST", _INSTANCE + r"/backups/(?P<backup>[^/]+)/restore", _restore),
+    ("firewalls.list", "GET", r"/networking/firewalls", _firewalls),
+    ("firewalls.get", "GET", _FIREWALL, _firewall),
+    ("firewalls.devices", "GET", _FIREWALL + "/devices", _devices),
+    ("firewalls.attach", "POST", _FIREWALL + "/devices", _attach),
+    ("firewalls.detach", "DELETE", _FIREWALL + r"/devices/(?P<device>[^/]+)", _detach),
     ("ips.get", "GET", r"/networking/ips/(?P<address>[^/]+)", _get_ip),
     ("ips.rdns", "PUT", r"/networking/ips/(?P<address>[^/]+)", _set_rdns),
     ("types.list", "GET", r"/linode/types", _catalogue_list("types")),

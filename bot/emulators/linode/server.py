@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import time
 from collections import deque
@@ -59,6 +60,9 @@ class LinodeEmulator(EmulatorServer):
         rebuild_seconds: float = 3.0,
         resize_seconds: float = 3.0,
         provision_seconds: float = 1.0,
+        backup_seconds: float = 3.0,
+        restore_seconds: float = 3.0,
+        stats_delay_seconds: float = 300.0,
     ) -> None:
         super().__init__(base_path="/v4")
         self.clock = clock
@@ -70,6 +74,9 @@ class LinodeEmulator(EmulatorServer):
             reboot=reboot_seconds,
             rebuild=rebuild_seconds,
             resize=resize_seconds,
+            backup=backup_seconds,
+            restore=restore_seconds,
+            stats_delay=stats_delay_seconds,
         )
         self._account = Account(clock, durations, self.catalogue)
         self._token = token
@@ -204,6 +211,40 @@ class LinodeEmulator(EmulatorServer):
         the servers its database remembers). Later creates get higher ids."""
         body = {"label": label, "type": type, "region": region, "image": image}
         return self._account.restore(linode_id, body, status, ipv4)
+
+    def add_firewall(self, label: str, *, status: str = "enabled") -> dict[str, Any]:
+        """A Cloud Firewall on the account (default rules: SSH and web in, everything out)."""
+        return self._account.firewalls.add(label, status=status).to_api()
+
+    @property
+    def firewalls(self) -> dict[int, dict[str, Any]]:
+        return {i: f.to_api() for i, f in self._account.firewalls.firewalls.items()}
+
+    def add_backup(
+        self, linode_id: int, *, label: str | None = None, kind: str = "auto", age: float = 3600.0,
+        failed: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A backup that finished ``age`` seconds ago (Linode takes automatic ones on its schedule)."""
+        return self._account.add_backup(linode_id, label=label, kind=kind, age=age, failed=failed)
+
+    def backups(self, linode_id: int) -> dict[str, Any]:
+        """``GET …/backups`` as it would answer now."""
+        return self._account.backups_list(linode_id)
+
+    def age_instance(self, linode_id: int, seconds: float) -> None:
+        """Move an instance's creation ``seconds`` into the past (its statistics then cover that time)."""
+        self._account.get(linode_id).created -= seconds
+
+    def set_stats_delay(self, seconds: float) -> None:
+        """How long after creation ``GET …/stats`` still answers "Stats are unavailable at this time."."""
+        self._account.durations = dataclasses.replace(self._account.durations, stats_delay=seconds)
+
+    def set_transfer_used(self, linode_id: int, used_bytes: int) -> None:
+        self._account.get(linode_id).transfer_used = used_bytes
+
+    def stats(self, linode_id: int) -> dict[str, Any]:
+        """``GET …/stats`` as it would answer now (raises LinodeApiError while unavailable)."""
+        return self._account.stats(linode_id)
 
     # --- recording -----------------------------------------------------------------------------
 

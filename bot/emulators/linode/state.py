@@ -8,10 +8,14 @@ state is read. No background task runs, so a fake clock fully controls what the 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.emulators.linode import metrics
+from bot.emulators.linode.backups import NOT_ENABLED, Backup, BackupService, check_restore, check_snapshot_label
 from bot.emulators.linode.events import EventLog
+from bot.emulators.linode.firewalls import Firewalls
 from bot.emulators.linode.fixtures import Catalogue
 from bot.emulators.linode.network import Assignment, Network
 from bot.emulators.linode.validation import (
@@ -59,6 +63,9 @@ class Durations:
     reboot: float = 2.0
     rebuild: float = 3.0
     resize: float = 3.0
+    backup: float = 3.0
+    restore: float = 3.0
+    stats_delay: float = 300.0  # Linode has no statistics for a new instance for a few minutes
 
 
 @dataclass
@@ -81,6 +88,9 @@ class Instance:
     alerts: dict[str, int] = field(default_factory=lambda: dict(_DEFAULT_ALERTS))
     maintenance_policy: str = "linode/migrate"
     plan: list[tuple[float, str]] = field(default_factory=list)
+    backups: BackupService = field(default_factory=BackupService)
+    transfer_used: int = 0  # bytes this month
+    clock: Clock = field(default=time.time, repr=False)
 
     def advance(self, now: float) -> None:
         while self.plan and self.plan[0][0] <= now:
@@ -91,7 +101,6 @@ class Instance:
         return {"id": self.id, "type": "linode", "label": self.label, "url": f"/v4/linode/instances/{self.id}"}
 
     def to_api(self) -> dict[str, Any]:
-        schedule = {"day": "Scheduling", "window": "Scheduling"} if self.backups_enabled else None
         return {
             "id": self.id,
             "label": self.label,
@@ -104,12 +113,7 @@ class Instance:
             "ipv6": f"{self.ips.slaac}/128",
             "specs": dict(self.specs),
             "alerts": dict(self.alerts),
-            "backups": {
-                "enabled": self.backups_enabled,
-                "available": False,
-                "last_successful": None,
-                "schedule": schedule or {"day": None, "window": None},
-            },
+            "backups": self.backups.instance_view(self.clock()),
             "hypervisor": "kvm",
             "watchdog_enabled": self.watchdog_enabled,
             "host_uuid": hashlib.sha1(f"host-{self.id}".encode()).hexdigest(),  # noqa: S324 - an id, not security
@@ -137,7 +141,9 @@ class Account:
         self.instances: dict[int, Instance] = {}
         self.network = Network()
         self.events = EventLog()
+        self.firewalls = Firewalls(clock)
         self._next_id = 50_000_001
+        self._next_backup_id = 80_000_001
 
     def tick(self) -> float:
         now = self.clock()
@@ -177,6 +183,13 @@ class Account:
             if self.by_label(label) is not None:
                 raise bad_request(LABEL_NOT_UNIQUE, "label")
             instance.label = label
+            self.firewalls.relabel(instance.id, label)
+        if isinstance(body.get("backups"), dict) and "schedule" in body["backups"]:
+            schedule = body["backups"]["schedule"]
+            if instance.backups.enabled:
+                instance.backups.set_schedule(schedule)
+            elif isinstance(schedule, dict) and any(schedule.get(k) for k in ("day", "window")):
+                raise bad_request(NOT_ENABLED, "backups")  # the SDK's save() sends the null schedule back
         if isinstance(body.get("tags"), list):
             instance.tags = [str(t) for t in dict.fromkeys(body["tags"])]
         if isinstance(body.get("group"), str):
@@ -228,6 +241,91 @@ class Account:
         self.events.add("linode_delete", instance.entity(), now, 0.0)
         self.remove(linode_id)
 
+    # --- backups ------------------------------------------------------------------------------
+
+    def backups_list(self, linode_id: int) -> dict[str, Any]:
+        return self.get(linode_id).backups.listing(self.clock())
+
+    def backups_enable(self, linode_id: int) -> None:
+        instance = self.get(linode_id)
+        instance.backups.enable(self.clock())
+        instance.backups_enabled = True
+        self.events.add("backups_enable", instance.entity(), self.clock(), 0.0)
+
+    def backups_cancel(self, linode_id: int) -> None:
+        instance = self.get(linode_id)
+        instance.backups.cancel()
+        instance.backups.cancelled(self.clock())
+        instance.backups_enabled = False
+        self.events.add("backups_cancel", instance.entity(), self.clock(), 0.0)
+
+    def snapshot(self, linode_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST …/backups``: a new snapshot (replacing the previous one) that finishes after a while."""
+        instance = self.get(linode_id)
+        now = self.clock()
+        if not instance.backups.enabled:
+            raise bad_request(NOT_ENABLED)
+        label = check_snapshot_label(body)
+        if instance.backups.busy(now):
+            raise LinodeApiError(400, BUSY)
+        backup = self._backup(instance, "snapshot", label, now, self.durations.backup)
+        instance.backups.snapshot = backup
+        self.events.add("linode_snapshot", instance.entity(), now, self.durations.backup)
+        return backup.to_api(now)
+
+    def restore_backup(self, linode_id: int, backup_id: str, body: dict[str, Any]) -> None:
+        """Restore a successful backup onto ``linode_id`` of the body (same region); the target is
+        powered off, ``restoring`` for a while, then ``offline``."""
+        source = self.get(linode_id)
+        if not backup_id.isdigit():
+            raise not_found()
+        backup = source.backups.find(int(backup_id))
+        now = self.clock()
+        target_id, _overwrite = check_restore(body)
+        if backup.status(now) != "successful":
+            raise bad_request("Only successful backups can be restored", "backup_id")
+        target = self.instances.get(target_id)
+        if target is None:
+            raise bad_request("Linode not found", "linode_id")
+        if target.region != backup.region:
+            raise bad_request("A backup can only be restored to a Linode in the same region", "linode_id")
+        if target.backups.busy(now):
+            raise LinodeApiError(400, BUSY)
+        self._idle(target_id)
+        self._start(target, [("backups_restore", "restoring", self.durations.restore)], "offline")
+
+    def add_backup(self, linode_id: int, *, label: str | None, kind: str, age: float, failed: bool) -> dict[str, Any]:
+        instance = self.get(linode_id)
+        now = self.clock()
+        backup = self._backup(instance, kind, label, now - age - 60, 60.0)
+        backup.failed = failed
+        if kind == "snapshot":
+            instance.backups.snapshot = backup
+        else:
+            instance.backups.automatic.append(backup)
+        return backup.to_api(now)
+
+    def _backup(self, instance: Instance, kind: str, label: str | None, start: float, seconds: float) -> Backup:
+        backup = Backup(self._next_backup_id, label, kind, instance.region, start, start + seconds,
+                        instance.specs["disk"])  # fmt: skip
+        self._next_backup_id += 1
+        return backup
+
+    # --- measurements ---------------------------------------------------------------------------
+
+    def stats(self, linode_id: int) -> dict[str, Any]:
+        instance = self.get(linode_id)
+        return metrics.stats(instance.id, instance.label, instance.created, self.clock(), self.durations.stats_delay)
+
+    def transfer(self, linode_id: int) -> dict[str, Any]:
+        instance = self.get(linode_id)
+        return metrics.transfer(instance.transfer_used, instance.specs["transfer"])
+
+    # --- firewalls ------------------------------------------------------------------------------
+
+    def attach_firewall(self, firewall_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self.firewalls.attach(firewall_id, body, lambda i: self.get(i).entity()).to_api()
+
     def instance_ips(self, linode_id: int) -> dict[str, Any]:
         instance = self.get(linode_id)
         return self.network.instance_view(instance.id, instance.ips)
@@ -249,6 +347,7 @@ class Account:
         """Make an instance vanish without an event, as if deleted outside the bot."""
         self.instances.pop(linode_id, None)
         self.network.release(linode_id)
+        self.firewalls.forget_instance(linode_id)
 
     def seed(self, body: dict[str, Any], status: str) -> dict[str, Any]:
         """An instance that already exists in ``status``: no transitions, no events."""
@@ -281,6 +380,7 @@ class Account:
             specs=_specs(self.catalogue.types[body["type"]]),
             ips=self.network.assign(linode_id, body["region"], private=False, public=public_ip),
             tags=list(body.get("tags") or []),
+            clock=self.clock,
         )
         self.instances[linode_id] = instance
         self._next_id = max(self._next_id, linode_id + 1)
@@ -306,7 +406,10 @@ class Account:
             group=spec.group,
             backups_enabled=spec.backups_enabled,
             has_user_data=spec.has_user_data,
+            clock=self.clock,
         )
+        if spec.backups_enabled:
+            instance.backups.enable(now)
         self.instances[linode_id] = instance
         return instance
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.emulators.slack.blockkit import MESSAGE_TEXT_MAX, message_problems
 from bot.emulators.slack.errors import SlackError, invalid_arguments, invalid_blocks
+from bot.emulators.slack.files import FileStore
 from bot.emulators.slack.state import Identity, World
 from bot.emulators.slack.views import TriggerRegistry, ViewStore, validate_view
 
@@ -35,6 +36,7 @@ BOT_SCOPES = (
     "groups:read",
     "reactions:write",
     "team:read",
+    "files:write",
 )
 
 
@@ -47,6 +49,8 @@ class Backend:
     views: ViewStore
     triggers: TriggerRegistry
     strict_blocks: bool = True
+    files: FileStore | None = None
+    upload_url: Callable[[str], str] = lambda upload_id: upload_id
 
 
 Method = Callable[[Backend, Args], dict[str, Any]]
@@ -277,6 +281,25 @@ def conversations_replies(b: Backend, args: Args) -> dict[str, Any]:
     return {"messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
 
+# --- files ----------------------------------------------------------------------------------------
+
+
+def _file_store(b: Backend) -> FileStore:
+    if b.files is None:
+        raise SlackError("unknown_method")
+    return b.files
+
+
+def files_get_upload_url_external(b: Backend, args: Args) -> dict[str, Any]:
+    stored = _file_store(b).start(args)
+    return {"upload_url": b.upload_url(stored.upload_id), "file_id": stored.id}
+
+
+def files_complete_upload_external(b: Backend, args: Args) -> dict[str, Any]:
+    files = _json_arg(args, "files", error="invalid_arguments")
+    return {"files": _file_store(b).complete(b.world, args, files)}
+
+
 # --- views ----------------------------------------------------------------------------------------
 
 
@@ -325,6 +348,8 @@ METHODS: dict[str, Method] = {
     "conversations.info": conversations_info,
     "conversations.open": conversations_open,
     "conversations.replies": conversations_replies,
+    "files.completeUploadExternal": files_complete_upload_external,
+    "files.getUploadURLExternal": files_get_upload_url_external,
     "reactions.add": reactions_add,
     "team.info": team_info,
     "users.info": users_info,

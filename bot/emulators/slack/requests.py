@@ -38,6 +38,11 @@ __all__ = ["SignedRequest", "SlackRequestFactory", "sign", "tamper", "with_signa
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
 
+def slack_escape(typed: str) -> str:
+    """Typed text as Slack sends it in events: `&`, `<`, `>` escaped."""
+    return typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _random_id(prefix: str, length: int = 10) -> str:
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
@@ -323,18 +328,29 @@ class SlackRequestFactory:
         value: str,
         *,
         block_id: str,
-        view: dict[str, Any],
+        view: dict[str, Any] | None = None,
+        channel_id: str | None = None,
+        message_ts: str | None = None,
+        is_ephemeral: bool = False,
         timestamp: int | None = None,
     ) -> SignedRequest:
-        full = self._full_view(view)
+        """A search typed into an external_select (``value`` is the text so far): from a modal or the
+        Home (``view=``, echoed back in full) or from a message (``channel_id=``), which Slack names only
+        by its container and channel; neither carries a ``response_url`` or a trigger."""
         payload = self._interaction("block_suggestion", user_id)
-        payload.update(
-            action_id=action_id,
-            block_id=block_id,
-            value=value,
-            container={"type": "view", "view_id": full["id"]},
-            view=full,
-        )
+        payload.update(action_id=action_id, block_id=block_id, value=value)
+        if view is not None:
+            full = self._full_view(view)
+            payload.update(container={"type": "view", "view_id": full["id"]}, view=full)
+            return self._interactive(payload, timestamp)
+        channel = channel_id or GENERAL_CHANNEL_ID
+        payload["container"] = {
+            "type": "message",
+            "message_ts": message_ts or self._now_ts(),
+            "channel_id": channel,
+            "is_ephemeral": is_ephemeral,
+        }
+        payload["channel"] = {"id": channel, "name": self._channel_name(channel)}
         return self._interactive(payload, timestamp)
 
     # --- Events API ----------------------------------------------------------------------------
@@ -403,8 +419,12 @@ class SlackRequestFactory:
         channel_type: str = "channel",
         event_id: str | None = None,
         timestamp: int | None = None,
+        markup: bool = False,
     ) -> SignedRequest:
-        """A ``message`` event; without ``ts`` (and with an emulator) the message is posted there first."""
+        """A ``message`` event for what a person typed; without ``ts`` (and with an emulator) the message is
+        posted there first. Slack sends typed text with `&`, `<` and `>` escaped (mentions and links
+        would be `<…>` tokens): so does this, unless ``text`` is already Slack markup (``markup=True``)."""
+        text = text if markup else slack_escape(text)
         if ts is None:
             ts = self._said(user_id, channel, text, thread_ts) if subtype is None else self._now_ts()
         event: dict[str, Any] = {
@@ -438,9 +458,10 @@ class SlackRequestFactory:
         event_id: str | None = None,
         timestamp: int | None = None,
     ) -> SignedRequest:
-        """An ``app_mention``; the ``<@bot>`` mention is prefixed when ``text`` lacks it."""
+        """An ``app_mention``; the ``<@bot>`` mention is prefixed when ``text`` lacks it (the rest is
+        escaped as Slack escapes typed text)."""
         mention = f"<@{self.bot_user_id}>"
-        text = text if mention in text else f"{mention} {text}"
+        text = text if mention in text else f"{mention} {slack_escape(text)}"
         ts = ts or self._said(user_id, channel, text, thread_ts)
         event: dict[str, Any] = {
             "type": "app_mention",

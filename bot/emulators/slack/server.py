@@ -20,6 +20,7 @@ from bot.emulators.base import CallLog, EmulatorServer, FaultPlan, drop_connecti
 from bot.emulators.slack.answers import Answer, AnswerRejected, answer_problems, kind_of
 from bot.emulators.slack.errors import SlackError
 from bot.emulators.slack.faults import ChannelPacer, SlackFault
+from bot.emulators.slack.files import FileStore, StoredFile
 from bot.emulators.slack.methods import BOT_SCOPES, METHODS, Backend
 from bot.emulators.slack.recording import Call, Incoming, ResponsePost, describe
 from bot.emulators.slack.responses import ResponseUrlError, ResponseUrlRegistry, deliver
@@ -68,7 +69,11 @@ class SlackEmulator(EmulatorServer):
         self._triggers = TriggerRegistry(clock)
         self._hooks = ResponseUrlRegistry(clock)
         self.strict_blocks = strict_blocks
-        self._backend = Backend(self.identity, self._world, self._views, self._triggers, strict_blocks)
+        self._files = FileStore(clock)
+        self._backend = Backend(
+            self.identity, self._world, self._views, self._triggers, strict_blocks,
+            files=self._files, upload_url=lambda upload_id: f"{self.base_url}/upload/v1/{upload_id}",
+        )  # fmt: skip
         self._faults: FaultPlan[SlackFault] = FaultPlan()
         self._pacer = ChannelPacer(pace_per_channel, burst, clock) if pace_per_channel else None
         self.calls: CallLog[Call] = CallLog(lambda call: call.method, describe)
@@ -81,6 +86,7 @@ class SlackEmulator(EmulatorServer):
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/api/{method}", self._handle_api)
         app.router.add_post("/response/{hook_id}", self._handle_response_url)
+        app.router.add_post("/upload/v1/{upload_id}", self._handle_upload)
         return app
 
     @property
@@ -298,6 +304,11 @@ class SlackEmulator(EmulatorServer):
         view = self._views.home.get(user_id)
         return copy.deepcopy(view) if view else None
 
+    def files(self, channel: str | None = None) -> list[StoredFile]:
+        """Uploaded files (with their bytes), oldest first; only those shared in ``channel`` if given."""
+        found = self._files.in_channel(channel) if channel else list(self._files.files.values())
+        return [f for f in found if f.completed or channel is None]
+
     @property
     def home_views(self) -> dict[str, dict[str, Any]]:
         return copy.deepcopy(self._views.home)
@@ -363,6 +374,20 @@ class SlackEmulator(EmulatorServer):
         if status == 429:
             self.rate_limited_count += 1
         return web.json_response(body, status=status, headers=headers)
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """Step 2 of an upload: the bytes, raw or as the ``file`` part of a multipart form."""
+        at = self.clock()
+        if request.content_type == "multipart/form-data":
+            form = await request.post()
+            part = form.get("file")
+            data = part.file.read() if hasattr(part, "file") else str(part or "").encode()
+        else:
+            data = await request.read()
+        status, text = self._files.receive(request.match_info["upload_id"], data)
+        self.calls.append(Call("upload", {"upload_id": request.match_info["upload_id"], "bytes": len(data)}, at,
+                               status, {"ok": status == 200}))  # fmt: skip
+        return web.Response(status=status, text=text)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         hook_id = request.match_info["hook_id"]

@@ -1,7 +1,7 @@
 """Slack polish: reactions through the outbox, and when the bot saw each ticket status.
 
-Revision ID: 0011_slack_polish
-Revises: 0009_arrears
+Revision ID: 0013_slack_polish
+Revises: 0012_panel_books
 
 `bot_outbox.kind` gains `reaction` (a ✓ on a thread message once it is stored as a ticket reply,
 delivered like every other Slack call: durably, in order, retried). `bot_ticket_threads` gains
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision: str = "0011_slack_polish"
-down_revision: str | None = "0009_arrears"
+revision: str = "0013_slack_polish"
+down_revision: str | None = "0012_panel_books"
 branch_labels: str | None = None
 depends_on: str | None = None
 
@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE bot_outbox DROP CONSTRAINT bot_outbox_kind_check")
     op.execute(
         "ALTER TABLE bot_outbox ADD CONSTRAINT bot_outbox_kind_check "
-        "CHECK (kind IN ('post', 'update', 'ephemeral', 'reaction'))"
+        "CHECK (kind IN ('post', 'update', 'ephemeral', 'upload', 'reaction'))"
     )
     op.execute("ALTER TABLE bot_ticket_threads ADD COLUMN status_seen_at TIMESTAMPTZ NOT NULL DEFAULT now()")
 
@@ -35,5 +35,6 @@ def downgrade() -> None:
     op.execute("DELETE FROM bot_outbox WHERE kind = 'reaction'")
     op.execute("ALTER TABLE bot_outbox DROP CONSTRAINT bot_outbox_kind_check")
     op.execute(
-        "ALTER TABLE bot_outbox ADD CONSTRAINT bot_outbox_kind_check CHECK (kind IN ('post', 'update', 'ephemeral'))"
+        "ALTER TABLE bot_outbox ADD CONSTRAINT bot_outbox_kind_check "
+        "CHECK (kind IN ('post', 'update', 'ephemeral', 'upload'))"
     )

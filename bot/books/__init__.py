@@ -1,0 +1,1 @@
+"""The panel's books as documents: what an invoice says and the HTML file customers are given."""
