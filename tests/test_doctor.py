@@ -98,7 +98,7 @@ async def test_everything_in_place_passes(
     for check in ("database", "migrations", "serve settings", "slack", "slack scopes", "support channel",
                   "admin channel", "paypal", "paypal webhook", "linode", "SSH_CRED_SECRET"):  # fmt: skip
         assert f"✓ {check}:" in out, out
-    assert "✓ slack scopes: all 14 scopes the manifest asks for" in out
+    assert "✓ slack scopes: all 15 scopes the manifest asks for" in out
     assert "✓ support channel: the bot is a member of #support" in out
     assert "✓ paypal webhook: WH-CSBOT-TEST points at http://localhost:3000/webhooks/paypal" in out
     assert "✓ SSH_CRED_SECRET: opens the linode provider token stored in the database" in out

@@ -95,6 +95,19 @@ async def test_panel_status_change_updates_the_card_and_notes_it_in_the_thread(
         ]
 
 
+async def root_delivered(engine: AsyncEngine, ticket_id: object) -> bool:
+    """Whether the outbox recorded the triage card's delivery (the emulator shows it a moment before)."""
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            text(
+                "SELECT 1 FROM bot_ticket_threads th JOIN bot_outbox o ON o.id = th.outbox_id "
+                "WHERE th.ticket_id = :t AND th.kind = 'triage' AND o.status = 'delivered'"
+            ),
+            {"t": ticket_id},
+        )
+        return found.first() is not None
+
+
 async def test_concurrent_passes_and_concurrent_copies_of_a_message_still_post_and_store_once(
     database_url: str, engine: AsyncEngine, slack: SlackEmulator, slack_requests: SlackRequestFactory
 ) -> None:
@@ -104,6 +117,7 @@ async def test_concurrent_passes_and_concurrent_copies_of_a_message_still_post_a
         await panel_reply(engine, ticket_id, d.customer.user, "First panel reply.", staff=False)
         await asyncio.gather(*(reconcile_tickets(engine, settings, datetime.now(UTC)) for _ in range(4)))
         card = await root_of(slack, d.triage, ticket_id, "triage")
+        await eventually(lambda: root_delivered(engine, ticket_id))  # Slack has it; the outbox has recorded it
         await asyncio.gather(*(reconcile_tickets(engine, settings, datetime.now(UTC)) for _ in range(4)))
         await eventually(lambda: bot_replies(slack, d.triage, card["ts"]))
 
