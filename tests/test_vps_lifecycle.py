@@ -3,10 +3,7 @@ create → running → stop → start → reboot → rebuild → resize → dele
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import struct
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -14,6 +11,7 @@ from decimal import Decimal
 from bot import crypto
 from bot.rendering import vps as render
 from tests.paypal_fixtures import Payer, payer
+from tests.ssh_keys import ssh_key
 from tests.vps_fixtures import (  # noqa: F401 - fixtures
     SSH_CRED_SECRET,
     VpsWorld,
@@ -38,13 +36,6 @@ from tests.vps_fixtures import (  # noqa: F401 - fixtures
 )
 
 NOTICE_CHANNEL = "C0VPSNOTES"
-
-
-def ssh_key(name: str = "alice") -> str:
-    key_type = b"ssh-ed25519"
-    material = hashlib.sha256(name.encode()).digest()
-    blob = struct.pack(">I", len(key_type)) + key_type + struct.pack(">I", len(material)) + material
-    return f"ssh-ed25519 {base64.b64encode(blob).decode()} {name}@example.com"
 
 
 async def dm_says(world: VpsWorld, who: Payer, words: str) -> bool:

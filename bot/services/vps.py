@@ -130,12 +130,17 @@ def in_org(actor: Actor) -> uuid.UUID:
     return actor.org.id
 
 
-async def list_servers(engine: AsyncEngine, actor: Actor, *, offset: int = 0, limit: int = LIST_PAGE) -> ServerList:
-    """One page of the organisation's servers, oldest first (counted in SQL, never all loaded)."""
+async def list_servers(
+    engine: AsyncEngine, actor: Actor, *, offset: int = 0, limit: int = LIST_PAGE, around: uuid.UUID | None = None
+) -> ServerList:
+    """One page of the organisation's servers, oldest first (counted in SQL, never all loaded); with
+    `around`, the page that server is on (a row's action redraws the page the row was clicked on)."""
     org_id = in_org(actor)
     actor.require(Action.VIEW)
     offset, limit = clamp(offset, limit, maximum=LIST_PAGE)
     async with engine.connect() as conn:
+        if around is not None:
+            offset = await servers_db.server_position(conn, org_id, around) // limit * limit
         rows, span = await read_page(
             lambda: servers_db.count_org_servers(conn, org_id),
             lambda n, at: servers_db.org_servers(conn, org_id, limit=n, offset=at),
