@@ -31,6 +31,7 @@ from bot.emulators.slack import SlackEmulator
 from bot.jobs.housekeeping import housekeeping
 from bot.paypal.client import PayPalClient
 from bot.paypal.verify import WebhookVerifier
+from bot.rendering.notices import written
 from bot.services.topups import request_id_for_capture
 from tests.conftest import RunningBot, make_settings
 from tests.factories import make_org, make_user
@@ -90,9 +91,10 @@ async def staff_told(engine: AsyncEngine, *words: str) -> None:
     """A staff alert with all `words` was queued for ADMIN_CHANNEL (in the transaction that decided
     it; the outbox delivers it, paced, behind whatever earlier tests left for the same channel)."""
     async with engine.connect() as conn:
-        texts = (
-            await conn.execute(text("SELECT payload->>'text' FROM bot_outbox WHERE channel = :c"), {"c": STAFF_CHANNEL})
+        payloads = (
+            await conn.execute(text("SELECT payload FROM bot_outbox WHERE channel = :c"), {"c": STAFF_CHANNEL})
         ).scalars()
+        texts = [written(p)["text"] for p in payloads]
         assert any(all(w.lower() in t.lower() for w in words) for t in texts), words
 
 

@@ -21,6 +21,7 @@ from bot.db import outbox as outbox_db
 from bot.db.outbox import OutboxMessage
 from bot.metrics import Metrics
 from bot.rendering.fit import plain_version
+from bot.rendering.notices import written
 from bot.slack import uploads
 from bot.slack.errors import REFUSED_CONTENT, SlackFailure, classify, refusal_details
 
@@ -95,7 +96,7 @@ class OutboxWorker:
         log.debug("outbox.delivered", extra={"outbox_id": message.id, "channel": message.channel})
 
     async def _send(self, message: OutboxMessage) -> dict[str, Any]:
-        payload = dict(message.payload)
+        payload = dict(written(message.payload))  # a queued notice gets its words now
         channel = await self._resolve_channel(message.channel)
         if message.kind == "reaction":
             return await self._react(channel, payload)
@@ -161,7 +162,8 @@ class OutboxWorker:
     @staticmethod
     def _plain_version(message: OutboxMessage) -> dict[str, Any] | None:
         """The message without blocks, or None when it already was one (then it is dead as before)."""
-        plain = plain_version(message.payload)
+        sent = written(message.payload)
+        plain = plain_version(sent)
         if message.kind == "update":
             plain["blocks"] = []  # chat.update keeps the old blocks unless told to drop them
-        return None if plain == message.payload else plain
+        return None if plain == sent else plain

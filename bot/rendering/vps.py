@@ -87,10 +87,6 @@ LINODE_FIELDS = {
     "stackscript_data": "stackscript_data",
 }
 
-INSUFFICIENT_FUNDS = (
-    "Your wallet ({balance}) does not cover the first hour of this plan ({needed}). "
-    "Top up with {command} wallet topup first."
-)
 NO_SERVERS = "No servers yet."
 CANCELLED = "Cancelled; nothing was changed."
 

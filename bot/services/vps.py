@@ -23,7 +23,7 @@ from bot.db.servers import PlanRow, ServerRow
 from bot.errors import UserError
 from bot.linode.errors import LinodeError, LinodeFailure
 from bot.linode.gateway import LinodeGateway
-from bot.rendering import vps as render
+from bot.services import notices
 from bot.services.audit import SLACK_USER_AGENT
 from bot.services.identity import Actor
 from bot.services.paging import Span, clamp, read_page
@@ -253,7 +253,7 @@ async def notify_org(
 async def alert_staff(conn: AsyncConnection, settings: Settings, title: str, lines: list[str], dedupe_key: str) -> None:
     log.warning("vps.staff_alert", extra={"title": title, "details": " | ".join(lines)})
     if settings.admin_channel:
-        await enqueue(conn, settings.admin_channel, render.staff_alert(title, lines), dedupe_key=dedupe_key)
+        await enqueue(conn, settings.admin_channel, notices.servers_alert(title, lines), dedupe_key=dedupe_key)
 
 
 async def alert_auth_failure(engine: AsyncEngine, settings: Settings, error: LinodeError) -> None:
