@@ -388,3 +388,26 @@ async def test_an_event_from_a_slack_connect_guest_names_their_team_and_goes_to_
     assert (await home.users_info(user=ACME_ADMIN))["user"]["team_id"] == ACME
     own = factory.message_event("U0HOME", "C0SHARED", "looking").payload()
     assert own["event"]["team"] == em.identity.team_id and "user_team" not in own["event"]
+
+
+async def test_response_urls_and_views_belong_to_the_users_workspace_and_its_bot(
+    em: SlackEmulator, api: AsyncWebClient, clock: FakeClock
+) -> None:
+    acme = await install(em, api, ACME, ACME_ADMIN)
+    command = SlackRequestFactory(SIGNING, emulator=em, clock=clock).slash_command(ACME_ADMIN, channel_id=ACME_GENERAL)
+    fields = command.payload()
+    reply = {"response_type": "in_channel", "text": "on it"}
+    async with aiohttp.ClientSession() as session, session.post(fields["response_url"], json=reply) as answer:
+        assert await answer.text() == "ok"
+    assert em.channel_messages(ACME_GENERAL)[-1]["user"] == acme["bot_user_id"]
+
+    section = [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}]
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Acme"}, "blocks": section}
+    ours, theirs = client_for(em, acme["access_token"]), client_for(em, DEFAULT_TOKEN)
+    view = (await ours.views_open(trigger_id=fields["trigger_id"], view=modal))["view"]
+    assert view["team_id"] == ACME and view["bot_id"] != em.identity.bot_id
+    assert await error_of(theirs.views_update(view_id=view["id"], view=modal)) == "not_found"
+    assert (await ours.views_update(view_id=view["id"], view=modal))["view"]["id"] == view["id"]
+    home = {"type": "home", "blocks": section}
+    assert (await ours.views_publish(user_id=ACME_ADMIN, view=home))["view"]["team_id"] == ACME
+    assert await error_of(theirs.views_publish(user_id=ACME_ADMIN, view=home)) == "invalid_arguments"

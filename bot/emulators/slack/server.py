@@ -221,7 +221,8 @@ class SlackEmulator(DistributedApp, EmulatorServer):
         is_ephemeral: bool = False,
     ) -> str:
         """A response_url; ``message_ts`` names the message that ``replace_original`` acts on."""
-        hook = self._hooks.new(channel_id, user_id, message_ts=message_ts, is_ephemeral=is_ephemeral)
+        author = self._tenancy.bot_author_for(user_id)
+        hook = self._hooks.new(channel_id, user_id, message_ts=message_ts, is_ephemeral=is_ephemeral, author=author)
         return f"{self.base_url}/response/{hook.id}"
 
     def close_view(self, view_id: str) -> None:
