@@ -413,7 +413,8 @@ class SlackEmulator(DistributedApp, EmulatorServer):
     async def _inject(self, request: web.Request, fault: SlackFault, incoming: Incoming) -> web.Response:
         await fault.hold()
         if fault.disconnect:
-            self.calls.append(Call(incoming.method, incoming.args, incoming.at, 0, {}))
+            self.calls.append(Call(incoming.method, incoming.args, incoming.at, 0, {}, incoming.team_id,
+                                   incoming.enterprise_id))  # fmt: skip
             drop_connection(request)
         status = fault.status or 200
         error = fault.error or _STATUS_ERRORS.get(status, "fatal_error")
