@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
 from aiohttp import web
-from slack_sdk.errors import SlackApiError
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.oauth import AuthorizeUrlGenerator
+from slack_sdk.oauth.installation_store import FileInstallationStore
+from slack_sdk.oauth.state_store import FileOAuthStateStore
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -411,3 +417,34 @@ async def test_response_urls_and_views_belong_to_the_users_workspace_and_its_bot
     home = {"type": "home", "blocks": section}
     assert (await ours.views_publish(user_id=ACME_ADMIN, view=home))["view"]["team_id"] == ACME
     assert await error_of(theirs.views_publish(user_id=ACME_ADMIN, view=home)) == "invalid_arguments"
+
+
+async def test_bolts_oauth_flow_and_the_sdks_token_rotator_work_against_the_emulator(tmp_path: Path) -> None:
+    """Bolt's own install step (exchange, then auth.test for the bot id) and slack-sdk's rotator,
+    for a bot and a user token; the rotator reads the real clock, so the emulator does too."""
+    async with SlackEmulator(client_secret=SECRET, token_rotation=True) as em:
+        em.token_lifetime_seconds = 3600
+        em.add_workspace(ACME, "Acme Corp", domain="acme")
+        em.add_user(ACME_ADMIN, name="wile", team_id=ACME)
+        client = AsyncWebClient(base_url=em.api_url, retry_handlers=[])
+        settings = AsyncOAuthSettings(
+            client_id=em.client_id, client_secret=SECRET, scopes=SCOPES, user_scopes=["search:read"],
+            redirect_uri=REDIRECT, installation_store=FileInstallationStore(base_dir=str(tmp_path)),
+            state_store=FileOAuthStateStore(expiration_seconds=600, base_dir=str(tmp_path)),
+            authorization_url=em.authorize_url,
+        )  # fmt: skip
+        flow = AsyncOAuthFlow(client=client, settings=settings)
+        url = settings.authorize_url_generator.generate(state="st-1")
+        code = query_of(em.approve_install(url, team_id=ACME, user_id=ACME_ADMIN))["code"]
+        installation = await flow.run_installation(code)
+        assert installation is not None and installation.team_id == ACME and installation.bot_id
+        assert installation.bot_token and installation.bot_token.startswith("xoxe.xoxb-")
+        assert installation.user_token and installation.user_token.startswith("xoxe.xoxp-")
+        rotator = AsyncTokenRotator(client_id=em.client_id, client_secret=SECRET, client=client)
+        rotated = await rotator.perform_token_rotation(installation=installation, minutes_before_expiration=120)
+        assert rotated is not None
+        assert rotated.bot_token != installation.bot_token and rotated.user_token != installation.user_token
+        assert (await client_for(em, rotated.bot_token or "").auth_test())["user_id"] == installation.bot_user_id
+        assert (await client_for(em, rotated.user_token or "").auth_test())["user_id"] == ACME_ADMIN
+        with pytest.raises(SlackTokenRotationError):  # the spent refresh tokens are refused
+            await rotator.perform_token_rotation(installation=installation, minutes_before_expiration=120)
