@@ -448,3 +448,17 @@ async def test_bolts_oauth_flow_and_the_sdks_token_rotator_work_against_the_emul
         assert (await client_for(em, rotated.user_token or "").auth_test())["user_id"] == ACME_ADMIN
         with pytest.raises(SlackTokenRotationError):  # the spent refresh tokens are refused
             await rotator.perform_token_rotation(installation=installation, minutes_before_expiration=120)
+
+
+async def test_an_upload_started_in_one_workspace_cannot_be_completed_from_another(
+    em: SlackEmulator, api: AsyncWebClient
+) -> None:
+    ours = client_for(em, (await install(em, api, ACME, ACME_ADMIN))["access_token"])
+    started = await ours.files_getUploadURLExternal(filename="report.txt", length=5)
+    async with aiohttp.ClientSession() as session, session.post(started["upload_url"], data=b"hello") as sent:
+        assert sent.status == 200
+    files = [{"id": started["file_id"], "title": "Report"}]
+    theirs = client_for(em, DEFAULT_TOKEN)
+    assert await error_of(theirs.files_completeUploadExternal(files=files)) == "file_not_found"
+    done = await ours.files_completeUploadExternal(files=files, channel_id=ACME_GENERAL)
+    assert done["files"][0]["id"] == started["file_id"] and em.files(ACME_GENERAL)[0].data == b"hello"
