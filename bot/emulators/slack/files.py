@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.emulators.slack.errors import SlackError
-from bot.emulators.slack.state import World
+from bot.emulators.slack.state import Identity, Reach, World
 
 MAX_FILE_BYTES = 1024 * 1024 * 1024  # Slack's own limit is 1 GB
 
@@ -39,6 +39,8 @@ class StoredFile:
     title: str | None = None
     shared_in: tuple[str, ...] = ()
     completed: bool = False
+    team_id: str | None = None
+    """The team (or org) of the token that started the upload; no other install may complete it."""
 
     @property
     def mimetype(self) -> str:
@@ -80,7 +82,7 @@ class FileStore:
         self._by_upload: dict[str, str] = {}
         self._ids = itertools.count(1)
 
-    def start(self, args: dict[str, Any]) -> StoredFile:
+    def start(self, args: dict[str, Any], team_id: str | None = None) -> StoredFile:
         filename = str(args.get("filename") or "").strip()
         try:
             length = int(args.get("length"))  # type: ignore[arg-type]
@@ -90,7 +92,8 @@ class FileStore:
             raise SlackError("invalid_arguments")
         n = next(self._ids)
         stored = StoredFile(f"F0UPLOAD{n:05d}", f"u{n:05d}", filename, length,
-                            str(args["alt_txt"]) if args.get("alt_txt") else None, int(self._clock()))  # fmt: skip
+                            str(args["alt_txt"]) if args.get("alt_txt") else None, int(self._clock()),
+                            team_id=team_id)  # fmt: skip
         self.files[stored.id] = stored
         self._by_upload[stored.upload_id] = stored.id
         return stored
@@ -106,23 +109,32 @@ class FileStore:
         stored.data = data
         return 200, f"OK - {len(data)}"
 
-    def complete(self, world: World, args: dict[str, Any], files: Any) -> list[dict[str, Any]]:
+    def complete(
+        self,
+        world: World,
+        args: dict[str, Any],
+        files: Any,
+        *,
+        identity: Identity | None = None,
+        reach: Reach = None,
+    ) -> list[dict[str, Any]]:
         if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
             raise SlackError("invalid_arguments")
         chosen = []
         for entry in files:
             stored = self.files.get(str(entry["id"]))
-            if stored is None or stored.data is None or stored.completed:
+            foreign = reach is not None and stored is not None and stored.team_id not in reach
+            if stored is None or stored.data is None or stored.completed or foreign:
                 raise SlackError("file_not_found")
             chosen.append((stored, entry))
-        channel = world.postable_channel(args.get("channel_id")) if args.get("channel_id") else None
-        author = world.bot_author()
+        channel = world.postable_channel(args.get("channel_id"), reach) if args.get("channel_id") else None
+        author = world.bot_author(identity)
         for stored, entry in chosen:
             stored.completed = True
             stored.title = str(entry.get("title") or stored.filename)
             if channel is not None:
                 stored.shared_in = (channel.id,)
-        shared = [s.to_api(author["user"], world.identity.workspace_url) for s, _ in chosen]
+        shared = [s.to_api(author["user"], (identity or world.identity).workspace_url) for s, _ in chosen]
         if channel is not None:
             content = {"text": str(args.get("initial_comment") or ""), "files": copy.deepcopy(shared), "upload": True,
                        "display_as_bot": False}  # fmt: skip
