@@ -9,10 +9,11 @@ covers everything since the last posted one (at most 31 days back).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import billing as billing_db
 from bot.db import billing_reports as reports_db
@@ -39,18 +40,31 @@ class SummaryResult:
     messages: int = 0
 
 
-async def post_daily(engine: AsyncEngine, settings: Settings, now: datetime) -> SummaryResult:
-    """Queue the daily summary of every organisation with a billing channel, once per slot."""
-    slot = latest_slot(settings.summary_cron, settings.timezone, now)
+Post = Callable[[AsyncConnection, datetime, datetime], Awaitable[int]]  # (conn, from, slot) → messages queued
+
+
+async def _post_slot(
+    engine: AsyncEngine, job: str, slot: datetime | None, fallback_from: Callable[[datetime], datetime], post: Post
+) -> SummaryResult:
+    """Claim `job`'s slot and queue its messages in one transaction (a slot already claimed: nothing)."""
     if slot is None:
-        return SummaryResult(DAILY_JOB, None, claimed=False)
+        return SummaryResult(job, None, claimed=False)
     async with engine.begin() as conn:
         covers_from = await reports_db.claim_slot(
-            conn, DAILY_JOB, slot, fallback_from=previous_slot(settings.summary_cron, settings.timezone, slot),
-            floor=slot - MAX_COVER,
-        )  # fmt: skip
+            conn, job, slot, fallback_from=fallback_from(slot), floor=slot - MAX_COVER
+        )
         if covers_from is None:
-            return SummaryResult(DAILY_JOB, slot, claimed=False)
+            return SummaryResult(job, slot, claimed=False)
+        messages = await post(conn, covers_from, slot)
+        await reports_db.finish_slot(conn, job, slot, {"messages": messages, "from": covers_from})
+    log.info("summaries.posted", extra={"job": job, "slot": slot.isoformat(), "messages": messages})
+    return SummaryResult(job, slot, claimed=True, covers_from=covers_from, messages=messages)
+
+
+async def post_daily(engine: AsyncEngine, settings: Settings, now: datetime) -> SummaryResult:
+    """Queue the daily summary of every organisation with a billing channel, once per slot."""
+
+    async def post(conn: AsyncConnection, covers_from: datetime, slot: datetime) -> int:
         messages = 0
         key = f"summary:daily:{int(slot.timestamp())}"
         for organization_id in await reports_db.summary_organizations(conn):
@@ -65,33 +79,27 @@ async def post_daily(engine: AsyncEngine, settings: Settings, now: datetime) -> 
                     await spend_chart.share(conn, channel, organization_id, summary.figures.name, slot,
                                             comment="Spend per day this month.",
                                             dedupe_key=f"{key}:{organization_id}:{channel}:chart")  # fmt: skip
-        await reports_db.finish_slot(conn, DAILY_JOB, slot, {"messages": messages, "from": covers_from})
-    log.info("summaries.daily_posted", extra={"slot": slot.isoformat(), "messages": messages})
-    return SummaryResult(DAILY_JOB, slot, claimed=True, covers_from=covers_from, messages=messages)
+        return messages
+
+    slot = latest_slot(settings.summary_cron, settings.timezone, now)
+    return await _post_slot(
+        engine, DAILY_JOB, slot, lambda at: previous_slot(settings.summary_cron, settings.timezone, at), post
+    )
 
 
 async def post_weekly(engine: AsyncEngine, settings: Settings, now: datetime) -> SummaryResult:
     """Queue the weekly staff summary to ADMIN_CHANNEL, once per week."""
+
+    async def post(conn: AsyncConnection, covers_from: datetime, slot: datetime) -> int:
+        if not settings.admin_channel:
+            return 0
+        totals = await reports_db.staff_totals(conn, covers_from, slot)
+        message = render.weekly_staff_summary(covers_from, slot, totals, await billing_db.arrears(conn))
+        key = f"summary:weekly:{int(slot.timestamp())}"
+        return 1 if await enqueue(conn, settings.admin_channel, message, dedupe_key=key) else 0
+
     slot = weekly_slot(settings.summary_cron, settings.timezone, now)
-    if slot is None:
-        return SummaryResult(WEEKLY_JOB, None, claimed=False)
-    async with engine.begin() as conn:
-        covers_from = await reports_db.claim_slot(
-            conn, WEEKLY_JOB, slot, fallback_from=slot - timedelta(days=7), floor=slot - MAX_COVER
-        )
-        if covers_from is None:
-            return SummaryResult(WEEKLY_JOB, slot, claimed=False)
-        messages = 0
-        if settings.admin_channel:
-            totals = await reports_db.staff_totals(conn, covers_from, slot)
-            arrears = await billing_db.arrears(conn)
-            message = render.weekly_staff_summary(covers_from, slot, totals, arrears)
-            if await enqueue(
-                conn, settings.admin_channel, message, dedupe_key=f"summary:weekly:{int(slot.timestamp())}"
-            ):
-                messages = 1
-        await reports_db.finish_slot(conn, WEEKLY_JOB, slot, {"messages": messages, "from": covers_from})
-    return SummaryResult(WEEKLY_JOB, slot, claimed=True, covers_from=covers_from, messages=messages)
+    return await _post_slot(engine, WEEKLY_JOB, slot, lambda at: at - timedelta(days=7), post)
 
 
 async def post_due(engine: AsyncEngine, settings: Settings, now: datetime) -> list[SummaryResult]:
