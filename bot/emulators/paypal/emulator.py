@@ -201,13 +201,23 @@ class PayPalEmulator(EmulatorServer, WebhookMethods):
         capture = self._ledger.settle_pending(capture_id, "DECLINED")
         return render_capture(capture, self._ledger, self._urls())
 
-    def refund(self, capture_id: str, amount: str | None = None, *, note_to_payer: str | None = None) -> dict[str, Any]:
-        """A refund made on PayPal's dashboard; same rules as the API. Returns the refund resource."""
+    def refund(
+        self, capture_id: str, amount: str | None = None, *, note_to_payer: str | None = None, pending: bool = False
+    ) -> dict[str, Any]:
+        """A refund made on PayPal's dashboard; same rules as the API. Returns the refund resource;
+        `pending` keeps it PENDING (as an eCheck refund stays for days) until `settle_refund`."""
         capture = self._ledger.capture_of(capture_id)
         money = None
         if amount is not None:
             money = parse_money({"currency_code": capture.currency, "value": amount}, "/amount")
-        refund = self._ledger.refund(capture_id, RefundRequest(money, None, None, note_to_payer))
+        refund = self._ledger.refund(capture_id, RefundRequest(money, None, None, note_to_payer), pending=pending)
+        return render_refund(refund, self._ledger, self._urls())
+
+    def settle_refund(self, refund_id: str, status: str = "COMPLETED") -> dict[str, Any]:
+        """A pending refund ends: COMPLETED (the money went back), FAILED or CANCELLED."""
+        if status not in {"COMPLETED", "FAILED", "CANCELLED"}:
+            raise ValueError(f"a refund ends COMPLETED, FAILED or CANCELLED, not {status}")
+        refund = self._ledger.settle_pending_refund(refund_id, status)
         return render_refund(refund, self._ledger, self._urls())
 
     def reverse(self, capture_id: str) -> dict[str, Any]:
