@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-# pytest-xdist workers for `make test` (0 runs the suite in this one process).
+# pytest-xdist workers for `make test` (0 runs the suite in this one process); each test file runs on one worker.
 PYTEST_WORKERS ?= 3
 
 .PHONY: run test lint format bench clean

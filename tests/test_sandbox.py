@@ -17,8 +17,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TOUR = ROOT / "examples" / "tour.txt"
 UNREACHABLE_DATABASE = "postgresql://nobody@127.0.0.1:9/not_a_database"
-#: One xdist worker takes the whole module, so the 30-second tour (a module fixture) is played once.
-pytestmark = pytest.mark.xdist_group("sandbox")
 
 
 def sandbox(data_dir: Path, script: Path) -> subprocess.CompletedProcess[str]:
