@@ -33,18 +33,31 @@ from matplotlib.figure import Figure
 
 WIDTH_IN, PANEL_IN, DPI = 10.0, 2.6, 100
 MAX_PANELS, MAX_POINTS, MAX_BAR_SERIES = 4, 2000, 8
+#: A legend entry or title longer than this is cut with "…": a 64-character server label (or the
+#: ~200 characters a panel label can hold) would leave the plot itself no room at all.
+MAX_NAME, MAX_TITLE = 40, 120
 METADATA_KEY = "Description"
 _DRAWING = threading.Lock()  # matplotlib's font and text caches are not documented as thread-safe
 
 
+def _clip(text: Any, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _named(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**s, "name": _clip(s.get("name", ""), MAX_NAME)} for s in series]
+
+
 def bounded(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec cut to the size limits (what will really be drawn and recorded)."""
+    spec = {**spec, "title": _clip(spec.get("title", ""), MAX_TITLE)}
     if spec.get("kind") == "lines":
         panels = []
         for panel in spec.get("panels", [])[:MAX_PANELS]:
             series = [{**s, "x": list(s["x"])[-MAX_POINTS:], "y": list(s["y"])[-MAX_POINTS:]}
                       for s in panel.get("series", [])]  # fmt: skip
-            panels.append({**panel, "series": series})
+            panels.append({**panel, "title": _clip(panel.get("title", ""), MAX_TITLE), "series": _named(series)})
         return {**spec, "panels": panels}
     if spec.get("kind") == "bars":
         series = list(spec.get("series", []))
@@ -52,7 +65,7 @@ def bounded(spec: dict[str, Any]) -> dict[str, Any]:
             rest = series[MAX_BAR_SERIES:]
             merged = [str(sum(float(s["values"][i]) for s in rest)) for i in range(len(spec["categories"]))]
             series = [*series[:MAX_BAR_SERIES], {"name": f"{len(rest)} others", "values": merged}]
-        return {**spec, "series": series}
+        return {**spec, "series": _named(series)}
     raise ValueError(f"unknown chart kind {spec.get('kind')!r}")
 
 
