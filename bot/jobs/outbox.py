@@ -18,10 +18,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import outbox as outbox_db
+from bot.db.installations import UNDELIVERABLE
 from bot.db.outbox import OutboxMessage
 from bot.metrics import Metrics
 from bot.rendering.fit import plain_version
 from bot.slack import uploads
+from bot.slack.client import NotInstalled, WorkspaceClients
 from bot.slack.errors import REFUSED_CONTENT, SlackFailure, classify, refusal_details
 
 log = logging.getLogger(__name__)
@@ -52,15 +54,15 @@ class OutboxWorker:
     def __init__(
         self,
         engine: AsyncEngine,
-        client: AsyncWebClient,
+        client: AsyncWebClient | WorkspaceClients,
         metrics: Metrics,
         policy: OutboxPolicy | None = None,
     ) -> None:
         self._engine = engine
-        self._client = client
+        self._clients = client if isinstance(client, WorkspaceClients) else WorkspaceClients(single=client)
         self._metrics = metrics
         self.policy = policy or OutboxPolicy()
-        self._dm_channels: dict[str, str] = {}
+        self._dm_channels: dict[str, str] = {}  # user id → DM channel (user ids are unique across workspaces)
 
     async def run_once(self) -> int:
         """Deliver one round; returns how many messages were attempted."""
@@ -86,7 +88,14 @@ class OutboxWorker:
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
-            result = await self._send(message)
+            client = await self._clients.client_for(message.enterprise_id, message.team_id)
+        except NotInstalled:
+            await outbox_db.mark_dead(self._engine, message.id, UNDELIVERABLE)
+            self._metrics.outbox_dead.inc()
+            log.warning("outbox.undeliverable", extra={"outbox_id": message.id, "team_id": message.team_id})
+            return
+        try:
+            result = await self._send(client, message)
         except Exception as exc:  # every failure is classified and settled durably below
             await self._settle_failure(message, exc)
             return
@@ -94,37 +103,34 @@ class OutboxWorker:
         self._metrics.outbox_delivered.inc()
         log.debug("outbox.delivered", extra={"outbox_id": message.id, "channel": message.channel})
 
-    async def _send(self, message: OutboxMessage) -> dict[str, Any]:
+    async def _send(self, client: AsyncWebClient, message: OutboxMessage) -> dict[str, Any]:
         payload = dict(message.payload)
-        channel = await self._resolve_channel(message.channel)
+        channel = await uploads.resolve_target(client, message.channel, self._dm_channels)
         if message.kind == "reaction":
-            return await self._react(channel, payload)
+            return await self._react(client, channel, payload)
         if message.kind == "upload":
-            return await uploads.share(self._client, channel, payload)
+            return await uploads.share(client, channel, payload)
         if message.kind == "update":
-            response = await self._client.chat_update(channel=channel, **payload)
+            response = await client.chat_update(channel=channel, **payload)
         elif message.kind == "ephemeral":
-            response = await self._client.chat_postEphemeral(channel=channel, **payload)
+            response = await client.chat_postEphemeral(channel=channel, **payload)
         else:
             payload.setdefault("unfurl_links", False)
-            response = await self._client.chat_postMessage(channel=channel, **payload)
+            response = await client.chat_postMessage(channel=channel, **payload)
         return {
             "channel": response.get("channel", channel),
             "ts": response.get("ts") or response.get("message_ts"),
         }
 
-    async def _react(self, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    async def _react(client: AsyncWebClient, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Add a reaction; Slack's `already_reacted` (a retry after a lost answer) is success too."""
         try:
-            await self._client.reactions_add(channel=channel, timestamp=payload["timestamp"], name=payload["name"])
+            await client.reactions_add(channel=channel, timestamp=payload["timestamp"], name=payload["name"])
         except SlackApiError as error:
             if classify(error).code != "already_reacted":
                 raise
         return {"channel": channel, "ts": payload["timestamp"]}
-
-    async def _resolve_channel(self, target: str) -> str:
-        """A user id (U…/W…) means "DM this user": open (and remember) the IM channel."""
-        return await uploads.resolve_target(self._client, target, self._dm_channels)
 
     async def _settle_failure(self, message: OutboxMessage, exc: Exception) -> None:
         failure = classify(exc)

@@ -10,10 +10,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.installations import Installations
+
 REQUEST_TIMEOUT_SECONDS = 10
 
 
-def interactive_client(token: str, base_url: str, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+def interactive_client(
+    token: str | None, base_url: str, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """For work done while a user waits: retries connection errors, 429 (Retry-After) and 5xx.
 
     Pass the process's `session`: without one, slack-sdk opens a new connection (and TLS handshake)
@@ -38,3 +42,47 @@ def outbox_client(token: str, base_url: str, session: aiohttp.ClientSession | No
     return AsyncWebClient(
         token=token, base_url=base_url, session=session, timeout=REQUEST_TIMEOUT_SECONDS, retry_handlers=[]
     )
+
+
+class NotInstalled(Exception):
+    """The workspace a message is for has uninstalled the app (or never installed it)."""
+
+
+class WorkspaceClients:
+    """The Slack client for work done outside a request (the outbox): the configured token in
+    single-workspace mode; in distributed mode the installed bot of the row's workspace, and for
+    rows without one (triage, admin) the home workspace's. A row can never borrow another
+    workspace's token: a workspace without an active install raises `NotInstalled`."""
+
+    def __init__(
+        self,
+        *,
+        single: AsyncWebClient | None = None,
+        installations: Installations | None = None,
+        base_url: str = "https://slack.com/api/",
+        session: aiohttp.ClientSession | None = None,
+        home_team: str | None = None,
+    ) -> None:
+        if (single is None) == (installations is None):
+            raise ValueError("either one configured client or the installations")
+        self._single = single
+        self._installations = installations
+        self._base_url = base_url
+        self._session = session
+        self._home_team = home_team
+
+    @property
+    def distributed(self) -> bool:
+        return self._installations is not None
+
+    async def client_for(self, enterprise_id: str | None, team_id: str | None) -> AsyncWebClient:
+        if self._single is not None:
+            return self._single
+        assert self._installations is not None
+        if team_id or enterprise_id:
+            bot = await self._installations.bot_for(enterprise_id, team_id)
+        else:
+            bot = await self._installations.home_bot(self._home_team)
+        if bot is None:
+            raise NotInstalled(team_id or enterprise_id or "home")
+        return outbox_client(bot.bot_token, self._base_url, self._session)
