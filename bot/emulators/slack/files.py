@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.emulators.slack.errors import SlackError
-from bot.emulators.slack.state import World
+from bot.emulators.slack.state import Identity, Reach, World
 
 MAX_FILE_BYTES = 1024 * 1024 * 1024  # Slack's own limit is 1 GB
 
@@ -106,7 +106,15 @@ class FileStore:
         stored.data = data
         return 200, f"OK - {len(data)}"
 
-    def complete(self, world: World, args: dict[str, Any], files: Any) -> list[dict[str, Any]]:
+    def complete(
+        self,
+        world: World,
+        args: dict[str, Any],
+        files: Any,
+        *,
+        identity: Identity | None = None,
+        reach: Reach = None,
+    ) -> list[dict[str, Any]]:
         if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
             raise SlackError("invalid_arguments")
         chosen = []
@@ -115,14 +123,14 @@ class FileStore:
             if stored is None or stored.data is None or stored.completed:
                 raise SlackError("file_not_found")
             chosen.append((stored, entry))
-        channel = world.postable_channel(args.get("channel_id")) if args.get("channel_id") else None
-        author = world.bot_author()
+        channel = world.postable_channel(args.get("channel_id"), reach) if args.get("channel_id") else None
+        author = world.bot_author(identity)
         for stored, entry in chosen:
             stored.completed = True
             stored.title = str(entry.get("title") or stored.filename)
             if channel is not None:
                 stored.shared_in = (channel.id,)
-        shared = [s.to_api(author["user"], world.identity.workspace_url) for s, _ in chosen]
+        shared = [s.to_api(author["user"], (identity or world.identity).workspace_url) for s, _ in chosen]
         if channel is not None:
             content = {"text": str(args.get("initial_comment") or ""), "files": copy.deepcopy(shared), "upload": True,
                        "display_as_bot": False}  # fmt: skip

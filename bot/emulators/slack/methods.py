@@ -16,7 +16,7 @@ from typing import Any
 from bot.emulators.slack.blockkit import MESSAGE_TEXT_MAX, message_problems
 from bot.emulators.slack.errors import SlackError, invalid_arguments, invalid_blocks
 from bot.emulators.slack.files import FileStore
-from bot.emulators.slack.state import Identity, World
+from bot.emulators.slack.state import Identity, Reach, World
 from bot.emulators.slack.views import TriggerRegistry, ViewStore, validate_view
 
 Args = dict[str, Any]
@@ -51,6 +51,10 @@ class Backend:
     strict_blocks: bool = True
     files: FileStore | None = None
     upload_url: Callable[[str], str] = lambda upload_id: upload_id
+    reach: Reach = None
+    """The teams the calling token may act in (None: unrestricted)."""
+    token_user_id: str | None = None
+    """Whom the token speaks for: the bot user of a bot token, the installer of a user token."""
 
 
 Method = Callable[[Backend, Args], dict[str, Any]]
@@ -119,45 +123,56 @@ def _user_ids(value: Any) -> list[str]:
 
 
 def auth_test(b: Backend, args: Args) -> dict[str, Any]:
-    return {
+    """Who the token is: its install's team (the org for an org-wide install) and its user."""
+    user_id = b.token_user_id or b.identity.bot_user_id
+    user = b.world.users.get(user_id)
+    body: dict[str, Any] = {
         "url": b.identity.workspace_url,
         "team": b.identity.team_domain,
-        "user": b.world.users[b.identity.bot_user_id].name,
+        "user": user.name if user else user_id.lower(),
         "team_id": b.identity.team_id,
-        "user_id": b.identity.bot_user_id,
-        "bot_id": b.identity.bot_id,
-        "is_enterprise_install": False,
+        "user_id": user_id,
+        "is_enterprise_install": b.identity.is_enterprise_install,
     }
+    if user_id == b.identity.bot_user_id:
+        body["bot_id"] = b.identity.bot_id
+    if b.identity.enterprise_id:
+        body["enterprise_id"] = b.identity.enterprise_id
+    return body
 
 
 def users_info(b: Backend, args: Args) -> dict[str, Any]:
-    return {"user": b.world.user(args.get("user")).to_api()}
+    return {"user": b.world.user(args.get("user"), b.reach).to_api()}
 
 
 def team_info(b: Backend, args: Args) -> dict[str, Any]:
-    """The workspace itself; another team (only possible inside an Enterprise Grid) is not found."""
-    if args.get("team") not in (None, "", b.identity.team_id):
+    """The token's workspace; another team only inside the org of an org-wide install."""
+    wanted = args.get("team") or b.identity.team_id
+    workspace = b.world.directory.workspace(wanted)
+    if workspace is None or (wanted != b.identity.team_id and (b.reach is not None and wanted not in b.reach)):
         raise SlackError("team_not_found")
-    return {
-        "team": {
-            "id": b.identity.team_id,
-            "name": b.identity.team_name,
-            "domain": b.identity.team_domain,
-            "email_domain": "",
-            "icon": {"image_default": True},
-        }
+    team: dict[str, Any] = {
+        "id": workspace.id,
+        "name": workspace.name,
+        "domain": workspace.domain,
+        "email_domain": "",
+        "icon": {"image_default": True},
     }
+    if workspace.enterprise_id:
+        enterprise = b.world.directory.enterprises[workspace.enterprise_id]
+        team.update(enterprise_id=enterprise.id, enterprise_name=enterprise.name)
+    return {"team": team}
 
 
 def users_lookup_by_email(b: Backend, args: Args) -> dict[str, Any]:
-    return {"user": b.world.user_by_email(str(args.get("email") or "")).to_api()}
+    return {"user": b.world.user_by_email(str(args.get("email") or ""), b.reach).to_api()}
 
 
 # --- chat -----------------------------------------------------------------------------------------
 
 
 def chat_post_message(b: Backend, args: Args) -> dict[str, Any]:
-    channel = b.world.postable_channel(args.get("channel"))
+    channel = b.world.postable_channel(args.get("channel"), b.reach)
     content = _message_content(args, strict=b.strict_blocks)
     metadata = _metadata(args)
     if metadata is not None:
@@ -165,7 +180,7 @@ def chat_post_message(b: Backend, args: Args) -> dict[str, Any]:
     message = b.world.post(
         channel,
         content,
-        author=b.world.bot_author(),
+        author=b.world.bot_author(b.identity),
         thread_ts=args.get("thread_ts") or None,
         reply_broadcast=_flag(args, "reply_broadcast"),
     )
@@ -173,7 +188,7 @@ def chat_post_message(b: Backend, args: Args) -> dict[str, Any]:
 
 
 def chat_post_ephemeral(b: Backend, args: Args) -> dict[str, Any]:
-    channel = b.world.postable_channel(args.get("channel"))
+    channel = b.world.postable_channel(args.get("channel"), b.reach)
     user_id = args.get("user")
     if user_id not in channel.members:
         raise SlackError("user_not_in_channel")
@@ -183,12 +198,13 @@ def chat_post_ephemeral(b: Backend, args: Args) -> dict[str, Any]:
         _message_content(args, strict=b.strict_blocks),
         thread_ts=args.get("thread_ts") or None,
         source="chat.postEphemeral",
+        author=b.world.bot_author(b.identity),
     )
     return {"message_ts": message["ts"]}
 
 
 def _own_message(b: Backend, args: Args, *, ts_arg: str, refusal: str) -> tuple[str, dict[str, Any]]:
-    channel = b.world.visible_channel(args.get("channel"))
+    channel = b.world.visible_channel(args.get("channel"), b.reach)
     message = b.world.message(channel, args.get(ts_arg))
     if message.get("bot_id") != b.identity.bot_id:
         raise SlackError(refusal)
@@ -217,9 +233,11 @@ def chat_delete(b: Backend, args: Args) -> dict[str, Any]:
 
 
 def chat_get_permalink(b: Backend, args: Args) -> dict[str, Any]:
-    channel = b.world.visible_channel(args.get("channel"))
+    channel = b.world.visible_channel(args.get("channel"), b.reach)
     message = b.world.message(channel, args.get("message_ts"))
-    permalink = f"{b.identity.workspace_url}archives/{channel.id}/p{message['ts'].replace('.', '')}"
+    workspace = b.world.directory.workspace(channel.team_id)
+    base = workspace.url if workspace else b.identity.workspace_url
+    permalink = f"{base}archives/{channel.id}/p{message['ts'].replace('.', '')}"
     return {"channel": channel.id, "permalink": permalink}
 
 
@@ -227,7 +245,7 @@ def reactions_add(b: Backend, args: Args) -> dict[str, Any]:
     name = str(args.get("name") or "").strip(":")
     if not name:
         raise SlackError("invalid_name")
-    channel = b.world.visible_channel(args.get("channel"))
+    channel = b.world.visible_channel(args.get("channel"), b.reach)
     if not args.get("timestamp"):
         raise SlackError("no_item_specified")
     message = b.world.message(channel, args.get("timestamp"))
@@ -247,12 +265,12 @@ def reactions_add(b: Backend, args: Args) -> dict[str, Any]:
 
 
 def conversations_info(b: Backend, args: Args) -> dict[str, Any]:
-    return {"channel": b.world.visible_channel(args.get("channel")).to_api()}
+    return {"channel": b.world.visible_channel(args.get("channel"), b.reach).to_api()}
 
 
 def conversations_open(b: Backend, args: Args) -> dict[str, Any]:
     if args.get("channel"):
-        channel = b.world.visible_channel(args.get("channel"))
+        channel = b.world.visible_channel(args.get("channel"), b.reach)
         return {"channel": channel.to_api() if _flag(args, "return_im") else {"id": channel.id}}
     user_ids = _user_ids(args.get("users"))
     if not user_ids:
@@ -260,7 +278,7 @@ def conversations_open(b: Backend, args: Args) -> dict[str, Any]:
     if len(user_ids) > MAX_CONVERSATION_USERS:
         raise SlackError("too_many_users")
     for user_id in user_ids:
-        b.world.user(user_id)
+        b.world.user(user_id, b.reach)
     if len(user_ids) == 1:
         already_open = "D" + user_ids[0][1:] in b.world.channels
         channel = b.world.dm(user_ids[0])
@@ -274,7 +292,7 @@ def conversations_open(b: Backend, args: Args) -> dict[str, Any]:
 
 
 def conversations_replies(b: Backend, args: Args) -> dict[str, Any]:
-    channel = b.world.visible_channel(args.get("channel"))
+    channel = b.world.visible_channel(args.get("channel"), b.reach)
     messages = b.world.thread(channel.id, str(args.get("ts") or ""))
     if not messages:
         raise SlackError("thread_not_found")
@@ -297,10 +315,24 @@ def files_get_upload_url_external(b: Backend, args: Args) -> dict[str, Any]:
 
 def files_complete_upload_external(b: Backend, args: Args) -> dict[str, Any]:
     files = _json_arg(args, "files", error="invalid_arguments")
-    return {"files": _file_store(b).complete(b.world, args, files)}
+    return {"files": _file_store(b).complete(b.world, args, files, identity=b.identity, reach=b.reach)}
 
 
 # --- views ----------------------------------------------------------------------------------------
+
+
+def _reaches_user(b: Backend, user_id: str) -> bool:
+    try:
+        b.world.user(user_id, b.reach)
+    except SlackError:
+        return False
+    return True
+
+
+def _owner(b: Backend, user_id: str) -> tuple[Identity, str]:
+    """The calling install, and the workspace the user sees the view in."""
+    team = b.world.team_of_user(user_id)
+    return b.identity, team if b.reach is None or team in b.reach else b.identity.team_id
 
 
 def _view_arg(args: Args) -> Any:
@@ -314,28 +346,29 @@ def _trigger_arg(args: Args) -> str | None:
 def views_open(b: Backend, args: Args) -> dict[str, Any]:
     definition = validate_view(_view_arg(args), kind="modal", strict=b.strict_blocks)
     user_id = b.triggers.redeem(_trigger_arg(args))
-    return {"view": copy.deepcopy(b.views.open(user_id, definition))}
+    return {"view": copy.deepcopy(b.views.open(user_id, definition, _owner(b, user_id)))}
 
 
 def views_push(b: Backend, args: Args) -> dict[str, Any]:
     definition = validate_view(_view_arg(args), kind="modal", strict=b.strict_blocks)
     user_id = b.triggers.redeem(_trigger_arg(args))
-    return {"view": copy.deepcopy(b.views.push(user_id, definition))}
+    return {"view": copy.deepcopy(b.views.push(user_id, definition, _owner(b, user_id)))}
 
 
 def views_update(b: Backend, args: Args) -> dict[str, Any]:
-    current = b.views.find(args.get("view_id"), args.get("external_id"))
+    current = b.views.find(args.get("view_id"), args.get("external_id"), b.reach)
     definition = validate_view(_view_arg(args), kind=current["type"], strict=b.strict_blocks)
-    view = b.views.update(current["id"], definition, expected_hash=args.get("hash"))
+    owner = (b.identity, current["team_id"])
+    view = b.views.update(current["id"], definition, expected_hash=args.get("hash"), owner=owner)
     return {"view": copy.deepcopy(view)}
 
 
 def views_publish(b: Backend, args: Args) -> dict[str, Any]:
     user_id = str(args.get("user_id") or "")
-    if user_id not in b.world.users:
+    if user_id not in b.world.users or not _reaches_user(b, user_id):
         raise invalid_arguments("invalid `user_id`")
     definition = validate_view(_view_arg(args), kind="home", strict=b.strict_blocks)
-    return {"view": copy.deepcopy(b.views.publish(user_id, definition, args.get("hash")))}
+    return {"view": copy.deepcopy(b.views.publish(user_id, definition, args.get("hash"), _owner(b, user_id)))}
 
 
 METHODS: dict[str, Method] = {

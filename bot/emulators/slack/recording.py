@@ -20,6 +20,9 @@ class Call:
     at: float
     status: int
     response: dict[str, Any]
+    team_id: str | None = None
+    """The workspace the call acted in (the token's, or the channel's for an org-wide token)."""
+    enterprise_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -37,6 +40,8 @@ class Incoming:
     method: str
     args: dict[str, Any]
     at: float
+    team_id: str | None = None
+    enterprise_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from bot.emulators.slack.signing import (
     tamper,
     with_signature,
 )
-from bot.emulators.slack.state import GENERAL_CHANNEL_ID
+from bot.emulators.slack.tenancy import RequestContext
+from bot.emulators.slack.workspaces import GENERAL_CHANNEL_ID
 
 if TYPE_CHECKING:
     from bot.emulators.slack.server import SlackEmulator
@@ -50,7 +51,10 @@ def _random_id(prefix: str, length: int = 10) -> str:
 class SlackRequestFactory:
     """Builds what Slack sends to the bot, signed with ``signing_secret``.
 
-    Every builder takes ``timestamp=`` to sign with another time (stale-request tests).
+    Every builder takes ``timestamp=`` to sign with another time (stale-request tests). With an
+    emulator (and no fixed ``team_id``/``enterprise_id``), a request carries the acting user's own
+    workspace, its enterprise and its install, as Slack fills them in; an event in a Slack Connect
+    channel goes to the channel's host team and names the user's team as ``user_team``.
     """
 
     def __init__(
@@ -66,8 +70,10 @@ class SlackRequestFactory:
         bot_user_id: str | None = None,
         verification_token: str = "legacy-verification-token",  # noqa: S107 - deprecated, unchecked
         clock: Callable[[], float] = time.time,
+        is_enterprise_install: bool = False,
     ) -> None:
         identity = emulator.identity if emulator is not None else None
+        self._fixed_team = team_id is not None or enterprise_id is not None
         self.signing_secret = signing_secret
         self.emulator = emulator
         self.team_id = team_id or (identity.team_id if identity else "T0CSBOT01")
@@ -78,6 +84,7 @@ class SlackRequestFactory:
         self.bot_user_id = bot_user_id or (identity.bot_user_id if identity else "U0CSBOT")
         self.verification_token = verification_token
         self.clock = clock
+        self.is_enterprise_install = is_enterprise_install
 
     # --- signing and negative cases ------------------------------------------------------------
 
@@ -133,20 +140,35 @@ class SlackRequestFactory:
             return "general" if channel_id == GENERAL_CHANNEL_ID else channel_id.lower()
         return channel["name"]
 
-    def _user(self, user_id: str) -> dict[str, Any]:
-        name = self._user_name(user_id)
-        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
+    def context(self, user_id: str | None, channel_id: str | None = None, *, host_team: bool = False) -> RequestContext:
+        """The team, enterprise and install a request from ``user_id`` is addressed to."""
+        found = None
+        if self.emulator is not None and not self._fixed_team and user_id:
+            found = self.emulator.request_context(user_id, channel_id, host_team=host_team)
+        if found is None:
+            return RequestContext(self.team_id, self.team_domain, self.enterprise_id, self.enterprise_name,
+                                  self.is_enterprise_install, self.bot_user_id, self.team_id, False)  # fmt: skip
+        return found
 
-    def _team(self) -> dict[str, Any]:
-        team: dict[str, Any] = {"id": self.team_id, "domain": self.team_domain}
-        if self.enterprise_id:
-            team.update(enterprise_id=self.enterprise_id, enterprise_name=self.enterprise_name)
+    def _bot_user(self, ctx: RequestContext) -> str:
+        return ctx.bot_user_id or self.bot_user_id
+
+    def _user(self, user_id: str, ctx: RequestContext) -> dict[str, Any]:
+        name = self._user_name(user_id)
+        return {"id": user_id, "username": name, "name": name, "team_id": ctx.user_team}
+
+    @staticmethod
+    def _team(ctx: RequestContext) -> dict[str, Any]:
+        team: dict[str, Any] = {"id": ctx.team_id, "domain": ctx.team_domain}
+        if ctx.enterprise_id:
+            team.update(enterprise_id=ctx.enterprise_id, enterprise_name=ctx.enterprise_name)
         return team
 
-    def _enterprise(self) -> dict[str, str] | None:
-        if not self.enterprise_id:
+    @staticmethod
+    def _enterprise(ctx: RequestContext) -> dict[str, str] | None:
+        if not ctx.enterprise_id:
             return None
-        return {"id": self.enterprise_id, "name": self.enterprise_name or ""}
+        return {"id": ctx.enterprise_id, "name": ctx.enterprise_name or ""}
 
     def _trigger_id(self, user_id: str) -> str:
         if self.emulator is not None:
@@ -165,14 +187,15 @@ class SlackRequestFactory:
         return f"{self.clock():.6f}"
 
     def _interaction(self, kind: str, user_id: str) -> dict[str, Any]:
+        ctx = self.context(user_id)
         return {
             "type": kind,
-            "user": self._user(user_id),
+            "user": self._user(user_id, ctx),
             "api_app_id": self.api_app_id,
             "token": self.verification_token,
-            "team": self._team(),
-            "enterprise": self._enterprise(),
-            "is_enterprise_install": False,
+            "team": self._team(ctx),
+            "enterprise": self._enterprise(ctx),
+            "is_enterprise_install": ctx.is_enterprise_install,
         }
 
     # --- slash commands ------------------------------------------------------------------------
@@ -188,9 +211,10 @@ class SlackRequestFactory:
         user_name: str | None = None,
         timestamp: int | None = None,
     ) -> SignedRequest:
-        fields = {"token": self.verification_token, "team_id": self.team_id, "team_domain": self.team_domain}
-        if self.enterprise_id:
-            fields.update(enterprise_id=self.enterprise_id, enterprise_name=self.enterprise_name or "")
+        ctx = self.context(user_id, channel_id)
+        fields = {"token": self.verification_token, "team_id": ctx.team_id, "team_domain": ctx.team_domain}
+        if ctx.enterprise_id:
+            fields.update(enterprise_id=ctx.enterprise_id, enterprise_name=ctx.enterprise_name or "")
         fields.update(
             channel_id=channel_id,
             channel_name=channel_name or self._channel_name(channel_id),
@@ -199,7 +223,7 @@ class SlackRequestFactory:
             command=command,
             text=text,
             api_app_id=self.api_app_id,
-            is_enterprise_install="false",
+            is_enterprise_install=str(ctx.is_enterprise_install).lower(),
             response_url=self._response_url(channel_id, user_id),
             trigger_id=self._trigger_id(user_id),
         )
@@ -231,7 +255,8 @@ class SlackRequestFactory:
             payload["container"] = container or {"type": "view", "view_id": view.get("id")}
             payload["view"] = copy.deepcopy(view)
             return self._interactive(payload, timestamp)
-        message = message or {"type": "message", "ts": self._now_ts(), "text": "", "user": self.bot_user_id}
+        bot_user = self._bot_user(self.context(user_id))
+        message = message or {"type": "message", "ts": self._now_ts(), "text": "", "user": bot_user}
         is_ephemeral = is_ephemeral or "recipient" in message
         channel = channel_id or message.get("channel") or GENERAL_CHANNEL_ID
         payload["container"] = container or {
@@ -263,7 +288,7 @@ class SlackRequestFactory:
         timestamp: int | None = None,
     ) -> SignedRequest:
         """Submit ``view`` with ``values`` ({block_id: {action_id: state}}); a bare str is a text input."""
-        submitted = self._full_view(view)
+        submitted = self._full_view(view, user_id)
         submitted["state"] = {"values": _expand_values(values)}
         payload = self._interaction("view_submission", user_id)
         payload.update(trigger_id=self._trigger_id(user_id), view=submitted, response_urls=[])
@@ -273,15 +298,15 @@ class SlackRequestFactory:
         self, user_id: str, view: dict[str, Any], is_cleared: bool = False, *, timestamp: int | None = None
     ) -> SignedRequest:
         payload = self._interaction("view_closed", user_id)
-        payload.update(view=self._full_view(view), is_cleared=is_cleared)
+        payload.update(view=self._full_view(view, user_id), is_cleared=is_cleared)
         return self._interactive(payload, timestamp)
 
-    def _full_view(self, view: dict[str, Any]) -> dict[str, Any]:
+    def _full_view(self, view: dict[str, Any], user_id: str) -> dict[str, Any]:
         """A view as Slack echoes it back, filling server-side fields a bare definition lacks."""
         full = copy.deepcopy(view)
         view_id = full.setdefault("id", _random_id("V"))
         for key, value in (
-            ("team_id", self.team_id),
+            ("team_id", self.context(user_id).team_id),
             ("type", "modal"),
             ("private_metadata", ""),
             ("callback_id", ""),
@@ -340,7 +365,7 @@ class SlackRequestFactory:
         payload = self._interaction("block_suggestion", user_id)
         payload.update(action_id=action_id, block_id=block_id, value=value)
         if view is not None:
-            full = self._full_view(view)
+            full = self._full_view(view, user_id)
             payload.update(container={"type": "view", "view_id": full["id"]}, view=full)
             return self._interactive(payload, timestamp)
         channel = channel_id or GENERAL_CHANNEL_ID
@@ -365,10 +390,14 @@ class SlackRequestFactory:
         retry_reason: str | None = None,
         timestamp: int | None = None,
     ) -> SignedRequest:
-        """An ``event_callback`` envelope; retry headers are added when ``retry_num`` is given."""
+        """An ``event_callback`` envelope; retry headers are added when ``retry_num`` is given.
+
+        The envelope's team and ``authorizations`` follow the event's ``user`` and ``channel``."""
+        ctx = self.context(event.get("user"), event.get("channel"), host_team=True)
+        event = _with_user_team(event, ctx)
         envelope: dict[str, Any] = {
             "token": self.verification_token,
-            "team_id": self.team_id,
+            "team_id": ctx.team_id,
             "api_app_id": self.api_app_id,
             "event": event,
             "type": "event_callback",
@@ -376,18 +405,18 @@ class SlackRequestFactory:
             "event_time": int(self.clock()) if event_time is None else event_time,
             "authorizations": [
                 {
-                    "enterprise_id": self.enterprise_id,
-                    "team_id": self.team_id,
-                    "user_id": self.bot_user_id,
+                    "enterprise_id": ctx.enterprise_id,
+                    "team_id": ctx.team_id,
+                    "user_id": self._bot_user(ctx),
                     "is_bot": True,
-                    "is_enterprise_install": False,
+                    "is_enterprise_install": ctx.is_enterprise_install,
                 }
             ],
-            "is_ext_shared_channel": False,
+            "is_ext_shared_channel": ctx.is_ext_shared_channel,
             "event_context": "4-" + secrets.token_urlsafe(24),
         }
-        if self.enterprise_id:
-            envelope["enterprise_id"] = self.enterprise_id
+        if ctx.enterprise_id:
+            envelope["enterprise_id"] = ctx.enterprise_id
         headers: dict[str, str] = {}
         if retry_num is not None:
             headers["X-Slack-Retry-Num"] = str(retry_num)
@@ -460,7 +489,7 @@ class SlackRequestFactory:
     ) -> SignedRequest:
         """An ``app_mention``; the ``<@bot>`` mention is prefixed when ``text`` lacks it (the rest is
         escaped as Slack escapes typed text)."""
-        mention = f"<@{self.bot_user_id}>"
+        mention = f"<@{self._bot_user(self.context(user_id, channel, host_team=True))}>"
         text = text if mention in text else f"{mention} {slack_escape(text)}"
         ts = ts or self._said(user_id, channel, text, thread_ts)
         event: dict[str, Any] = {
@@ -499,6 +528,16 @@ class SlackRequestFactory:
 
     def ssl_check(self, *, timestamp: int | None = None) -> SignedRequest:
         return self._form({"ssl_check": "1", "token": self.verification_token}, timestamp)
+
+
+def _with_user_team(event: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    """An event's own ``team`` is its author's; from another workspace it also names ``user_team``."""
+    if "team" not in event or (event["team"] == ctx.user_team and ctx.user_team == ctx.team_id):
+        return event
+    event = {**event, "team": ctx.user_team}
+    if ctx.user_team != ctx.team_id:
+        event.update(user_team=ctx.user_team, source_team=ctx.user_team)
+    return event
 
 
 def _expand_values(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -10,26 +10,36 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from bot.emulators.base import CallLog, EmulatorServer, FaultPlan, drop_connection, retry_after_header
 from bot.emulators.slack.answers import Answer, AnswerRejected, answer_problems, kind_of
+from bot.emulators.slack.delivery import EventSender
+from bot.emulators.slack.distribution import DistributedApp
 from bot.emulators.slack.errors import SlackError
 from bot.emulators.slack.faults import ChannelPacer, SlackFault
 from bot.emulators.slack.files import FileStore, StoredFile
+from bot.emulators.slack.installs import Token, TokenStore
 from bot.emulators.slack.methods import BOT_SCOPES, METHODS, Backend
+from bot.emulators.slack.oauth import OAuthApp
 from bot.emulators.slack.recording import Call, Incoming, ResponsePost, describe
 from bot.emulators.slack.responses import ResponseUrlError, ResponseUrlRegistry, deliver
 from bot.emulators.slack.signing import SignedRequest
 from bot.emulators.slack.state import Identity, World
+from bot.emulators.slack.tenancy import Tenancy
 from bot.emulators.slack.views import TriggerRegistry, ViewStore
 from bot.emulators.slack.wire import read_args
 
 RESPONSE_URL_FAULT_KEY = "response_url"
+CLIENT_METHODS = ("oauth.v2.access",)
+"""Methods authenticated by the app's client credentials rather than a token."""
+_UNRECORDED = ("token", "client_secret", "refresh_token")
 _STATUS_ERRORS = {
     429: "ratelimited",
     500: "internal_error",
@@ -38,8 +48,10 @@ _STATUS_ERRORS = {
 }
 
 
-class SlackEmulator(EmulatorServer):
-    """A stateful fake Slack workspace served on 127.0.0.1 at an ephemeral port.
+class SlackEmulator(DistributedApp, EmulatorServer):
+    """A stateful fake Slack served on 127.0.0.1 at an ephemeral port: one default workspace whose
+    ``bot_token`` works from the start, plus any workspaces and orgs a test adds and installs into
+    through OAuth (see ``DistributedApp``).
 
     ``strict_blocks`` (the default) holds every message, view and answer to Slack's full Block Kit
     rules; ``False`` keeps only the envelope checks (typed blocks, counts, view labels and ids).
@@ -59,12 +71,28 @@ class SlackEmulator(EmulatorServer):
         pace_per_channel: float | None = 1.0,
         burst: int = 3,
         strict_blocks: bool = True,
+        client_id: str = "111.222",
+        client_secret: str | None = None,
+        token_rotation: bool = False,
+        redirect_urls: Iterable[str] = (),
+        signing_secret: str | None = None,
+        event_url: str | None = None,
     ) -> None:
         super().__init__()
         self.identity = Identity(bot_token, team_id, team_domain, bot_user_id, bot_id, app_id, team_name)
         self.clock = clock
         self.scopes: tuple[str, ...] = BOT_SCOPES
         self._world = World(self.identity, clock)
+        self._tokens = TokenStore(clock)
+        self._tenancy = Tenancy(self._world, self._tokens)
+        self._oauth = OAuthApp(client_id, client_secret or secrets.token_hex(16), redirect_urls, clock)
+        self.token_rotation = token_rotation
+        self.token_lifetime_seconds = 43200
+        self.signing_secret = signing_secret
+        """Signs the events Slack sends by itself (``tokens_revoked``, ``app_uninstalled``)."""
+        self.event_url = event_url
+        """The app's Events API request URL those events go to."""
+        self._events = EventSender()
         self._views = ViewStore(self.identity, clock)
         self._triggers = TriggerRegistry(clock)
         self._hooks = ResponseUrlRegistry(clock)
@@ -87,6 +115,7 @@ class SlackEmulator(EmulatorServer):
         app.router.add_post("/api/{method}", self._handle_api)
         app.router.add_post("/response/{hook_id}", self._handle_response_url)
         app.router.add_post("/upload/v1/{upload_id}", self._handle_upload)
+        app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         return app
 
     @property
@@ -107,8 +136,9 @@ class SlackEmulator(EmulatorServer):
         email_confirmed: bool = True,
         team_id: str | None = None,
     ) -> dict[str, Any]:
-        """A workspace member; `email_confirmed=False` is an address Slack never verified, and another
-        `team_id` a Slack Connect member from another workspace."""
+        """A workspace member; `email_confirmed=False` is an address Slack never verified. ``team_id``
+        puts them in a workspace added with ``add_workspace``; a team never added makes them a Slack
+        Connect member from elsewhere, met in the default workspace."""
         user = self._world.add_user(
             user_id, name=name, email=email, is_bot=is_bot, deleted=deleted, tz=tz,
             email_confirmed=email_confirmed, team_id=team_id,
@@ -124,7 +154,11 @@ class SlackEmulator(EmulatorServer):
         members: Iterable[str] = (),
         bot_is_member: bool = True,
         is_archived: bool = False,
+        team_id: str | None = None,
     ) -> dict[str, Any]:
+        """A conversation hosted by ``team_id`` (the default workspace when omitted)."""
+        if team_id is not None and self._world.directory.workspace(team_id) is None:
+            raise KeyError(f"unknown workspace {team_id!r}; add it with add_workspace() first")
         channel = self._world.add_channel(
             channel_id,
             name=name,
@@ -132,6 +166,7 @@ class SlackEmulator(EmulatorServer):
             members=members,
             bot_is_member=bot_is_member,
             is_archived=is_archived,
+            team_id=team_id,
         )
         return channel.to_api()
 
@@ -322,23 +357,35 @@ class SlackEmulator(EmulatorServer):
             args = await read_args(request)
         except SlackError as exc:
             return self._answer(Incoming(method, {}, at), 200, exc.to_body())
-        incoming = Incoming(method, copy.deepcopy({k: v for k, v in args.items() if k != "token"}), at)
+        incoming = Incoming(method, copy.deepcopy({k: v for k, v in args.items() if k not in _UNRECORDED}), at)
         if seconds := self._faults.slowness(method):
             await asyncio.sleep(seconds)
-        if auth_error := self._auth_error(request, args):
-            return self._answer(incoming, 200, {"ok": False, "error": auth_error})
+        token = None
+        if method not in CLIENT_METHODS:
+            try:
+                token = self._authenticate(request, args)
+            except SlackError as exc:
+                return self._answer(incoming, 200, exc.to_body())
+            incoming = replace(incoming, team_id=token.install.team_id, enterprise_id=token.install.enterprise_id)
         if (fault := self._faults.take(method)) is not None:
             return await self._inject(request, fault, incoming)
-        return self._serve(args, incoming)
+        if method in CLIENT_METHODS:
+            return self._answer(incoming, 200, self._client_call(request, args))
+        assert token is not None
+        if method == "apps.uninstall":
+            return self._answer(incoming, 200, self._apps_uninstall(token, args))
+        return self._serve(args, incoming, token)
 
-    def _auth_error(self, request: web.Request, args: dict[str, Any]) -> str | None:
+    def _authenticate(self, request: web.Request, args: dict[str, Any]) -> Token:
+        """The install behind the request's token: ``not_authed``/``invalid_auth``/``token_revoked``/
+        ``token_expired`` otherwise."""
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else args.get("token")
         if not token:
-            return "not_authed"
-        return None if token == self.identity.bot_token else "invalid_auth"
+            raise SlackError("not_authed")
+        return self._tokens.check(str(token))
 
-    def _serve(self, args: dict[str, Any], incoming: Incoming) -> web.Response:
+    def _serve(self, args: dict[str, Any], incoming: Incoming, token: Token) -> web.Response:
         method = incoming.method
         handler = METHODS.get(method)
         if handler is None:
@@ -346,11 +393,20 @@ class SlackEmulator(EmulatorServer):
         if method == "chat.postMessage" and self._pacer and not self._pacer.allow(str(args.get("channel"))):
             body = {"ok": False, "error": "ratelimited"}
             return self._answer(incoming, 429, body, retry_after_header(1))
+        backend = replace(
+            self._backend,
+            identity=self._tenancy.identity(token),
+            reach=self._tenancy.reach(token.install),
+            token_user_id=token.user_id,
+        )
         try:
-            body = {"ok": True, **handler(self._backend, args)}
+            body = {"ok": True, **handler(backend, args)}
         except SlackError as exc:
             body = exc.to_body()
-        headers = {"x-oauth-scopes": ",".join(self.scopes)} if method == "auth.test" else None
+        scopes = token.install.scopes if token.install.scopes is not None else self.scopes
+        headers = {"x-oauth-scopes": ",".join(scopes)} if method == "auth.test" else None
+        if incoming.team_id is None:  # an org-wide token: the call acted in the workspace it named
+            incoming = replace(incoming, team_id=self._acted_in(args, backend.reach))
         return self._answer(incoming, 200, body, headers)
 
     async def _inject(self, request: web.Request, fault: SlackFault, incoming: Incoming) -> web.Response:
@@ -370,7 +426,8 @@ class SlackEmulator(EmulatorServer):
         body: dict[str, Any],
         headers: dict[str, str] | None = None,
     ) -> web.Response:
-        self.calls.append(Call(incoming.method, incoming.args, incoming.at, status, copy.deepcopy(body)))
+        self.calls.append(Call(incoming.method, incoming.args, incoming.at, status, copy.deepcopy(body),
+                               incoming.team_id, incoming.enterprise_id))  # fmt: skip
         if status == 429:
             self.rate_limited_count += 1
         return web.json_response(body, status=status, headers=headers)

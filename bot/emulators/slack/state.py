@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.emulators.slack.errors import SlackError
+from bot.emulators.slack.workspaces import GENERAL_CHANNEL_ID, Directory, Workspace
 
 Clock = Callable[[], float]
-GENERAL_CHANNEL_ID = "C0GENERAL"
+Reach = frozenset[str] | None
+"""The teams (and enterprise) a token may act in; None is Slack's own, unrestricted view."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Identity:
     bot_id: str
     app_id: str
     team_name: str = "ContainerStacks"
+    enterprise_id: str | None = None
+    is_enterprise_install: bool = False
 
     @property
     def workspace_url(self) -> str:
@@ -83,6 +87,9 @@ class Channel:
     bot_is_member: bool = True
     members: set[str] = field(default_factory=set)
     peer: str | None = None
+    team_id: str = ""
+    """The host workspace; ``shared_with`` are the other workspaces of a Slack Connect channel."""
+    shared_with: set[str] = field(default_factory=set)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Every message, replies included, keyed by ts; ts only grows, so insertion order is time order."""
 
@@ -106,8 +113,8 @@ class Channel:
             "is_private": self.is_private or self.is_mpim,
             "is_general": self.id == GENERAL_CHANNEL_ID,
             "is_member": self.bot_is_member,
-            "is_shared": False,
-            "is_ext_shared": False,
+            "is_shared": bool(self.shared_with),
+            "is_ext_shared": bool(self.shared_with),
             "is_pending_ext_shared": False,
         }
 
@@ -133,8 +140,9 @@ def _is_top_level(message: dict[str, Any]) -> bool:
 class World:
     """Users, conversations and what has been said in them."""
 
-    def __init__(self, identity: Identity, clock: Clock) -> None:
+    def __init__(self, identity: Identity, clock: Clock, directory: Directory | None = None) -> None:
         self.identity = identity
+        self.directory = directory or Directory(Workspace(identity.team_id, identity.team_name, identity.team_domain))
         self._clock = clock
         self.ts = TsClock(clock)
         self.users: dict[str, User] = {}
@@ -145,6 +153,12 @@ class World:
         self.add_user(identity.bot_user_id, name="containerstacks", is_bot=True)
 
     # --- users and conversations -------------------------------------------------------------
+
+    def add_workspace(self, workspace: Workspace) -> Workspace:
+        """Another workspace, with its own #general."""
+        self.directory.add_workspace(workspace)
+        self.add_channel(self.directory.general_channel_id(workspace.id), name="general", team_id=workspace.id)
+        return workspace
 
     def add_user(
         self,
@@ -158,9 +172,15 @@ class World:
         email_confirmed: bool = True,
         team_id: str | None = None,
     ) -> User:
-        user = User(user_id, name, team_id or self.identity.team_id, email, is_bot, deleted, tz, email_confirmed)
+        """A member of ``team_id``'s #general; a team the directory does not know is a Slack Connect
+        guest of the default workspace (so the default bot may look them up)."""
+        team = team_id or self.identity.team_id
+        user = User(user_id, name, team, email, is_bot, deleted, tz, email_confirmed)
         self.users[user_id] = user
-        self.channels[GENERAL_CHANNEL_ID].members.add(user_id)
+        home = team if self.directory.workspace(team) else self.identity.team_id
+        general = self.channels.get(self.directory.general_channel_id(home))
+        if general is not None:
+            general.members.add(user_id)
         return user
 
     def add_channel(
@@ -172,6 +192,7 @@ class World:
         members: Iterable[str] = (),
         bot_is_member: bool = True,
         is_archived: bool = False,
+        team_id: str | None = None,
     ) -> Channel:
         existing = self.channels.get(channel_id)
         channel = Channel(
@@ -183,20 +204,40 @@ class World:
             bot_is_member=bot_is_member,
             members=set(members) | (existing.members if existing else set()),
             messages=existing.messages if existing else {},
+            team_id=team_id or self.identity.team_id,
+            shared_with=existing.shared_with if existing else set(),
         )
         self.channels[channel_id] = channel
         return channel
 
-    def user(self, user_id: str | None) -> User:
+    # --- what a token may reach -------------------------------------------------------------
+
+    def team_of_user(self, user_id: str) -> str:
+        """The workspace a user's DMs and views live in: their own, or the default for a guest."""
+        user = self.users.get(user_id)
+        team = user.team_id if user else self.identity.team_id
+        return team if self.directory.workspace(team) else self.identity.team_id
+
+    @staticmethod
+    def reaches(channel: Channel, reach: Reach) -> bool:
+        return reach is None or channel.team_id in reach or bool(channel.shared_with & reach)
+
+    def _user_reachable(self, user: User, reach: Reach) -> bool:
+        """A member of a reached team, or someone met in a reached (e.g. Slack Connect) channel."""
+        if reach is None or user.team_id in reach:
+            return True
+        return any(user.id in c.members and self.reaches(c, reach) for c in self.channels.values() if not c.is_im)
+
+    def user(self, user_id: str | None, reach: Reach = None) -> User:
         user = self.users.get(user_id or "")
-        if user is None:
+        if user is None or not self._user_reachable(user, reach):
             raise SlackError("user_not_found")
         return user
 
-    def user_by_email(self, email: str) -> User:
+    def user_by_email(self, email: str, reach: Reach = None) -> User:
         wanted = email.strip().lower()
         for user in self.users.values():
-            if user.email is not None and user.email.lower() == wanted:
+            if user.email is not None and user.email.lower() == wanted and self._user_reachable(user, reach):
                 return user
         raise SlackError("users_not_found")
 
@@ -205,7 +246,8 @@ class World:
         channel_id = "D" + user_id[1:]
         channel = self.channels.get(channel_id)
         if channel is None:
-            channel = Channel(channel_id, user_id, int(self._clock()), is_im=True, peer=user_id)
+            channel = Channel(channel_id, user_id, int(self._clock()), is_im=True, peer=user_id,
+                              team_id=self.team_of_user(user_id))  # fmt: skip
             channel.members.add(user_id)
             self.channels[channel_id] = channel
         return channel
@@ -217,44 +259,53 @@ class World:
             channel_id = f"G0MPIM{len(self._mpims) + 1:03d}"
             self._mpims[key] = channel_id
             name = "mpdm-" + "--".join(sorted(self.users[u].name for u in key)) + "-1"
-            self.channels[channel_id] = Channel(channel_id, name, int(self._clock()), is_mpim=True, members=set(key))
+            team = self.team_of_user(sorted(key)[0])
+            self.channels[channel_id] = Channel(channel_id, name, int(self._clock()), is_mpim=True, members=set(key),
+                                                team_id=team)  # fmt: skip
         return self.channels[channel_id]
 
-    def visible_channel(self, channel_id: str | None) -> Channel:
-        """The conversation as the bot sees it; private ones it is not in do not exist for it."""
+    def visible_channel(self, channel_id: str | None, reach: Reach = None) -> Channel:
+        """The conversation as the bot sees it; private ones it is not in, and other workspaces'
+        channels, do not exist for it."""
         ref = channel_id or ""
         if ref[:1] in ("U", "W") and ref in self.users:
-            return self.dm(ref)
+            return self.dm(self.user(ref, reach).id)
         channel = self.channels.get(ref)
-        if channel is None or (channel.is_private and not channel.bot_is_member):
+        if channel is None or (channel.is_private and not channel.bot_is_member) or not self.reaches(channel, reach):
             raise SlackError("channel_not_found")
         return channel
 
-    def postable_channel(self, channel_id: str | None) -> Channel:
+    def postable_channel(self, channel_id: str | None, reach: Reach = None) -> Channel:
         """Like ``visible_channel`` but also takes a ``#name`` and reports ``not_in_channel``."""
-        channel_id = self._id_for_name(channel_id or "")
+        channel_id = self._id_for_name(channel_id or "", reach)
         channel = self.channels.get(channel_id)
-        if channel is not None and channel.is_private and not channel.bot_is_member:
+        if channel is not None and channel.is_private and not channel.bot_is_member and self.reaches(channel, reach):
             raise SlackError("not_in_channel")
-        channel = self.visible_channel(channel_id)
+        channel = self.visible_channel(channel_id, reach)
         if channel.is_archived:
             raise SlackError("is_archived")
         return channel
 
-    def _id_for_name(self, ref: str) -> str:
+    def _id_for_name(self, ref: str, reach: Reach = None) -> str:
         if ref in self.channels:
             return ref
         name = ref.removeprefix("#")
-        return next((c.id for c in self.channels.values() if c.name == name and not c.is_im), ref)
+        found = (c.id for c in self.channels.values() if c.name == name and not c.is_im and self.reaches(c, reach))
+        return next(found, ref)
 
     # --- messages ----------------------------------------------------------------------------
 
-    def bot_author(self) -> dict[str, Any]:
-        return {
-            "user": self.identity.bot_user_id,
-            "bot_id": self.identity.bot_id,
-            "app_id": self.identity.app_id,
-        }
+    def bot_author(self, identity: Identity | None = None) -> dict[str, Any]:
+        """The app's bot user of ``identity``'s install (the default workspace's when omitted)."""
+        identity = identity or self.identity
+        return {"user": identity.bot_user_id, "bot_id": identity.bot_id, "app_id": identity.app_id}
+
+    def _author_team(self, author: dict[str, Any], channel: Channel) -> str:
+        """The author's own workspace; an org-wide bot user (of the enterprise) posts as the channel's."""
+        user = self.users.get(author.get("user") or "")
+        if user is None or self.directory.workspace(user.team_id) is None:
+            return channel.team_id or self.identity.team_id
+        return user.team_id
 
     def post(
         self,
@@ -267,7 +318,7 @@ class World:
     ) -> dict[str, Any]:
         """Store a new message; a thread reply also updates its parent's reply summary."""
         ts = self.ts.next()
-        message: dict[str, Any] = {"type": "message", **author, "ts": ts, "team": self.identity.team_id}
+        message: dict[str, Any] = {"type": "message", **author, "ts": ts, "team": self._author_team(author, channel)}
         message.update(content)
         message.setdefault("text", "")
         if thread_ts is not None:
@@ -329,10 +380,11 @@ class World:
         *,
         thread_ts: str | None = None,
         source: str,
+        author: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         message: dict[str, Any] = {
             "type": "message",
-            **self.bot_author(),
+            **(author or self.bot_author()),
             "ts": self.ts.next(),
             "channel": channel_id,
             "recipient": user_id,

@@ -14,11 +14,13 @@ from typing import Any
 
 from bot.emulators.slack.blockkit import view_problems
 from bot.emulators.slack.errors import SlackError, invalid_arguments
-from bot.emulators.slack.state import Clock, Identity
+from bot.emulators.slack.state import Clock, Identity, Reach
 
 TRIGGER_TTL_SECONDS = 3.0
 MAX_STACK = 3
 MAX_VIEW_BYTES = 250_000
+ViewOwner = tuple[Identity, str]
+"""The install a view is published by, and the workspace it is shown in."""
 
 _VIEW_FIELDS = (
     "type",
@@ -100,10 +102,13 @@ class ViewStore:
     def _new_hash(self) -> str:
         return f"{int(self._clock())}.{secrets.token_hex(4)}"
 
-    def _render(self, definition: dict[str, Any], *, view_id: str, root: str, previous: str | None) -> dict[str, Any]:
+    def _render(
+        self, definition: dict[str, Any], *, view_id: str, root: str, previous: str | None, owner: ViewOwner | None
+    ) -> dict[str, Any]:
+        identity, team_id = owner or (self._identity, self._identity.team_id)
         view: dict[str, Any] = {
             "id": view_id,
-            "team_id": self._identity.team_id,
+            "team_id": team_id,
             "type": definition["type"],
             "title": None,
             "submit": None,
@@ -122,9 +127,9 @@ class ViewStore:
             hash=self._new_hash(),
             root_view_id=root,
             previous_view_id=previous,
-            app_id=self._identity.app_id,
-            app_installed_team_id=self._identity.team_id,
-            bot_id=self._identity.bot_id,
+            app_id=identity.app_id,
+            app_installed_team_id=identity.team_id,
+            bot_id=identity.bot_id,
         )
         return view
 
@@ -133,17 +138,17 @@ class ViewStore:
         if external_id and any(v["external_id"] == external_id and v["id"] != replacing for v in self.views.values()):
             raise SlackError("duplicate_external_id")
 
-    def open(self, user_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+    def open(self, user_id: str, definition: dict[str, Any], owner: ViewOwner | None = None) -> dict[str, Any]:
         """Start a new stack for ``user_id``; whatever was open before is gone."""
         self._check_external_id(definition)
         self.clear(user_id)
         view_id = self._new_id()
-        view = self._render(definition, view_id=view_id, root=view_id, previous=None)
+        view = self._render(definition, view_id=view_id, root=view_id, previous=None, owner=owner)
         self.views[view_id] = view
         self.stacks[user_id] = [view_id]
         return view
 
-    def push(self, user_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+    def push(self, user_id: str, definition: dict[str, Any], owner: ViewOwner | None = None) -> dict[str, Any]:
         stack = self.stacks.get(user_id)
         if not stack:
             raise SlackError("not_found")
@@ -151,23 +156,25 @@ class ViewStore:
             raise SlackError("push_limit_reached")
         self._check_external_id(definition)
         view_id = self._new_id()
-        view = self._render(definition, view_id=view_id, root=stack[0], previous=stack[-1])
+        view = self._render(definition, view_id=view_id, root=stack[0], previous=stack[-1], owner=owner)
         self.views[view_id] = view
         stack.append(view_id)
         return view
 
-    def find(self, view_id: str | None, external_id: str | None) -> dict[str, Any]:
-        """An open modal or a published Home view, by id or by the app's own external id."""
+    def find(self, view_id: str | None, external_id: str | None, reach: Reach = None) -> dict[str, Any]:
+        """An open modal or a published Home view, by id or by the app's own external id; another
+        workspace's views do not exist for the caller."""
         if not view_id and not external_id:
             raise invalid_arguments("must provide either view_id or external_id")
-        if view_id and view_id in self.views:
-            return self.views[view_id]
         for view in [*self.views.values(), *self.home.values()]:
-            if (view_id and view["id"] == view_id) or (external_id and view["external_id"] == external_id):
+            named = (view_id and view["id"] == view_id) or (external_id and view["external_id"] == external_id)
+            if named and (reach is None or view["team_id"] in reach):
                 return view
         raise SlackError("not_found")
 
-    def update(self, view_id: str, definition: dict[str, Any], *, expected_hash: str | None) -> dict[str, Any]:
+    def update(
+        self, view_id: str, definition: dict[str, Any], *, expected_hash: str | None, owner: ViewOwner | None = None
+    ) -> dict[str, Any]:
         """Replace a modal or Home view in place; the id stays, the hash rotates."""
         current = self.find(view_id, None)
         if expected_hash and expected_hash != current["hash"]:
@@ -178,6 +185,7 @@ class ViewStore:
             view_id=view_id,
             root=current["root_view_id"],
             previous=current["previous_view_id"],
+            owner=owner,
         )
         self._store(view)
         return view
@@ -190,12 +198,14 @@ class ViewStore:
             if home["id"] == view["id"]:
                 self.home[user_id] = view
 
-    def publish(self, user_id: str, definition: dict[str, Any], expected_hash: str | None) -> dict[str, Any]:
+    def publish(
+        self, user_id: str, definition: dict[str, Any], expected_hash: str | None, owner: ViewOwner | None = None
+    ) -> dict[str, Any]:
         current = self.home.get(user_id)
         if current is not None and expected_hash and expected_hash != current["hash"]:
             raise SlackError("hash_conflict")
         view_id = current["id"] if current is not None else self._new_id()
-        view = self._render(definition, view_id=view_id, root=view_id, previous=None)
+        view = self._render(definition, view_id=view_id, root=view_id, previous=None, owner=owner)
         self.home[user_id] = view
         return view
 
