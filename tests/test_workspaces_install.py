@@ -14,7 +14,7 @@ from bot.db.installations import UNDELIVERABLE
 from bot.rendering.install_pages import CANCELLED_TITLE, EXPIRED_TITLE, INSTALLED_TITLE
 from bot.slack.token_crypto import TokenCipher, TokenUnreadable
 from tests.factories import make_org, make_user
-from tests.workspace_fixtures import Workspaces, team_id, workspaces  # noqa: F401 - fixture
+from tests.workspace_fixtures import Workspaces, team_id, workspaces_fixture  # noqa: F401 - fixture
 
 
 async def until(check: Callable[[], Awaitable[object]], what: str, timeout: float = 10.0) -> object:

@@ -76,8 +76,8 @@ class Workspaces:
             return response.status, await response.text()
 
 
-@pytest.fixture
-async def workspaces(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Workspaces]:
+@pytest.fixture(name="workspaces")
+async def workspaces_fixture(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Workspaces]:
     """`@pytest.mark.parametrize("workspaces", [{"token_rotation": True}], indirect=True)` for rotation."""
     emulator_options = getattr(request, "param", {})
     port = free_port()
