@@ -9,8 +9,11 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app_keys import SETTINGS
 from bot.db import outbox as outbox_db
 from bot.db.installations import UNDELIVERABLE
+from bot.diagnostics.findings import Status
+from bot.doctor import collect
 from bot.rendering.install_pages import CANCELLED_TITLE, EXPIRED_TITLE, INSTALLED_TITLE
 from bot.slack.token_crypto import TokenCipher, TokenUnreadable
 from tests.factories import make_org, make_user
@@ -203,3 +206,16 @@ async def test_a_row_for_one_workspace_never_goes_out_with_another_workspaces_to
     assert not [c for c in ws.slack.calls if c.args.get("text") == "misaddressed" and c.ok]
     right = await enqueue(engine, general, "well addressed", team_id=team)
     assert (await settled(engine, right))[0] == "delivered" and posted(ws, team, "well addressed")
+
+
+async def test_the_doctor_names_distributed_mode_and_checks_the_home_workspaces_token(workspaces: Workspaces) -> None:
+    ws = workspaces
+    settings = ws.app[SETTINGS].model_copy(update={"slack_home_team": team_id()})
+    before = {f.check: f for f in await collect(settings)}
+    assert before["serve settings"].status is Status.PASS and "distributed mode" in before["serve settings"].detail
+    assert before["slack installs"].status is not Status.PASS  # the home workspace has not installed yet
+    home, admin, _ = customer(ws, "Reseller")
+    await ws.install(home, admin)
+    after = {f.check: f for f in await collect(settings.model_copy(update={"slack_home_team": home}))}
+    assert after["slack installs"].status is Status.PASS
+    assert after["slack"].status is Status.PASS and "reseller.slack.com" in after["slack"].detail
