@@ -34,14 +34,21 @@ class OutboxMessage:
 
 
 #: The workspace is the caller's when given, else the one the channel or user was seen in (distributed
-#: mode fills the directory; in single-workspace mode it stays empty and rows mean the configured token).
+#: mode fills the directory; in single-workspace mode it stays empty and rows mean the configured token),
+#: else for a user the workspace they linked from.
 _ENQUEUE = text(
     """
     INSERT INTO bot_outbox (channel, kind, payload, dedupe_key, enterprise_id, team_id)
     SELECT :channel, :kind, CAST(:payload AS jsonb), :dedupe_key,
-           CASE WHEN CAST(:team_id AS varchar) IS NULL THEN d.enterprise_id ELSE :enterprise_id END,
-           COALESCE(CAST(:team_id AS varchar), d.team_id)
-    FROM (SELECT 1) AS one LEFT JOIN bot_slack_conversations d ON d.conversation_id = :channel
+           CASE WHEN CAST(:team_id AS varchar) IS NOT NULL THEN :enterprise_id
+                WHEN d.team_id IS NOT NULL THEN d.enterprise_id ELSE NULLIF(i.enterprise_id, '') END,
+           COALESCE(CAST(:team_id AS varchar), d.team_id, i.team_id)
+    FROM (SELECT 1) AS one
+    LEFT JOIN bot_slack_conversations d ON d.conversation_id = :channel
+    LEFT JOIN LATERAL (
+        SELECT enterprise_id, team_id FROM bot_slack_identities
+        WHERE slack_user_id = :channel AND d.team_id IS NULL ORDER BY linked_at DESC LIMIT 1
+    ) i ON true
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id
     """
