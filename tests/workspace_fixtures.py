@@ -78,8 +78,10 @@ class Workspaces:
 
 @pytest.fixture(name="workspaces")
 async def workspaces_fixture(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Workspaces]:
-    """`@pytest.mark.parametrize("workspaces", [{"token_rotation": True}], indirect=True)` for rotation."""
-    emulator_options = getattr(request, "param", {})
+    """`@pytest.mark.parametrize("workspaces", [{"token_rotation": True}], indirect=True)` for rotation;
+    a "settings" entry in that dict overrides the bot's settings."""
+    emulator_options = dict(getattr(request, "param", {}))
+    overrides = emulator_options.pop("settings", {})
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     slack = SlackEmulator(
@@ -99,8 +101,9 @@ async def workspaces_fixture(database_url: str, request: pytest.FixtureRequest) 
         slack_client_secret="emulated-client-secret",
         slack_token_key=TOKEN_KEY,
         public_url=url,
+        **overrides,
     )
-    app = create_app(settings, database_url, AppOptions(outbox_policy=FAST, ticket_listener=False))
+    app = create_app(settings, database_url, AppOptions(outbox_policy=FAST, ticket_sync_every_seconds=0.2))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

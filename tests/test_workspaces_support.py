@@ -1,0 +1,82 @@
+"""Support across workspaces: a customer's ticket from their own workspace becomes a triage card in
+the reseller's home workspace, and the thread replies cross over both ways, each sent with the token
+of the workspace it lands in (issue 19)."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.rendering.tickets import NEW_CALLBACK_ID
+from tests.conftest import settle_queued_outbox
+from tests.factories import link_slack, make_org, make_user, new_slack_user_id
+from tests.ticket_fixtures import (
+    bind_for_tickets,
+    eventually,
+    flat,
+    latest_ticket_of,
+    replies_text,
+    root_of,
+)
+from tests.workspace_fixtures import Workspaces, workspaces_fixture  # noqa: F401 - fixture
+
+HOME = "T0HOME" + secrets.token_hex(3).upper()
+TRIAGE = "C0TRI" + secrets.token_hex(3).upper()
+NEW_TICKET = {
+    "subject": {"value": "Server web-1 is down"},
+    "category": {"value": "technical"},
+    "priority": {"value": {"type": "static_select", "selected_option": {"value": "high"}}},
+    "message": {"value": "It stopped answering this morning."},
+}
+
+
+@pytest.mark.parametrize(
+    "workspaces", [{"settings": {"slack_home_team": HOME, "support_channel": TRIAGE}}], indirect=True
+)
+async def test_a_ticket_from_a_customer_workspace_is_triaged_in_the_home_workspace_and_answered_back(
+    workspaces: Workspaces, engine: AsyncEngine
+) -> None:
+    ws, slack = workspaces, workspaces.slack
+    await settle_queued_outbox(engine)
+    customer_team = "T0CUS" + secrets.token_hex(3).upper()
+    slack.add_workspace(HOME, "Reseller Support")
+    slack.add_workspace(customer_team, "Acme")
+    staff, customer = new_slack_user_id(), new_slack_user_id()
+    staff_user, customer_user = await make_user(engine, role="admin"), await make_user(engine)
+    slack.add_user(staff, name="sam", email=staff_user.email, team_id=HOME)
+    slack.add_user(customer, name="cleo", email=customer_user.email, team_id=customer_team)
+    await link_slack(engine, staff, staff_user, team_id=HOME)
+    await link_slack(engine, customer, customer_user, team_id=customer_team)
+    org = await make_org(engine, customer_user, name="Acme Hosting")
+    customer_channel = f"C{customer_team[1:]}GEN"
+    slack.add_channel(TRIAGE, name="triage", team_id=HOME, members=[staff])
+    await bind_for_tickets(engine, org, customer_user, customer_channel)
+    await ws.install(HOME, staff)
+    await ws.install(customer_team, customer)
+
+    status, _ = await ws.send(ws.requests.slash_command(customer, "ticket new", channel_id=customer_channel))
+    assert status == 200
+    view = slack.open_views(customer)[-1]
+    assert view["callback_id"] == NEW_CALLBACK_ID
+    assert (await ws.send(ws.requests.view_submission(customer, view, values=NEW_TICKET)))[0] == 200
+    ticket_id = await eventually(lambda: latest_ticket_of(engine, org))
+
+    card = await root_of(slack, TRIAGE, ticket_id, "triage")
+    assert "Acme Hosting" in flat(card["blocks"])
+    requester = await root_of(slack, customer_channel, ticket_id, "requester")
+    assert any(c.method == "chat.postMessage" and c.args.get("channel") == TRIAGE for c in slack.calls_for_team(HOME))
+
+    staff_words = "We are on it, rebooting now."
+    assert (await ws.send(ws.requests.message_event(staff, TRIAGE, staff_words, thread_ts=card["ts"])))[0] == 200
+    await eventually(lambda: staff_words in flat(replies_text(slack, customer_channel, requester["ts"])))
+    crossed = [c for c in slack.calls if staff_words in flat(c.args) and c.args.get("channel") == customer_channel]
+    assert crossed and all(c.team_id == customer_team and c.ok for c in crossed)  # with the customer's token
+
+    customer_words = "Thanks, it works again."
+    sent = ws.requests.message_event(customer, customer_channel, customer_words, thread_ts=requester["ts"])
+    assert (await ws.send(sent))[0] == 200
+    await eventually(lambda: customer_words in flat(replies_text(slack, TRIAGE, card["ts"])))
+    back = [c for c in slack.calls if customer_words in flat(c.args) and c.args.get("channel") == TRIAGE]
+    assert back and all(c.team_id == HOME for c in back)
