@@ -64,7 +64,7 @@ async def test_a_ticket_from_a_customer_workspace_is_triaged_in_the_home_workspa
     ticket_id = await eventually(lambda: latest_ticket_of(engine, org))
 
     card = await root_of(slack, TRIAGE, ticket_id, "triage")
-    assert "Acme Hosting" in flat(card["blocks"])
+    assert "Acme Hosting · Slack: Acme" in flat(card["blocks"])  # staff see the organisation and workspace
     requester = await root_of(slack, customer_channel, ticket_id, "requester")
     assert any(c.method == "chat.postMessage" and c.args.get("channel") == TRIAGE for c in slack.calls_for_team(HOME))
 
