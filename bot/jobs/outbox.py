@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db import conversations
 from bot.db import outbox as outbox_db
 from bot.db.installations import UNDELIVERABLE
 from bot.db.outbox import OutboxMessage
@@ -27,6 +28,8 @@ from bot.slack.client import NotInstalled, WorkspaceClients
 from bot.slack.errors import REFUSED_CONTENT, SlackFailure, classify, refusal_details
 
 log = logging.getLogger(__name__)
+
+HOME_MISSING = "undeliverable: the home workspace has not installed the app"
 
 
 @dataclass(frozen=True)
@@ -88,20 +91,34 @@ class OutboxWorker:
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
-            client = await self._clients.client_for(message.enterprise_id, message.team_id)
-        except NotInstalled:
-            await outbox_db.mark_dead(self._engine, message.id, UNDELIVERABLE)
-            self._metrics.outbox_dead.inc()
-            log.warning("outbox.undeliverable", extra={"outbox_id": message.id, "team_id": message.team_id})
+            client, workspace = await self._clients.client_for(message.enterprise_id, message.team_id)
+        except NotInstalled as missing:
+            await self._not_installed(message, missing)
             return
         try:
             result = await self._send(client, message)
         except Exception as exc:  # every failure is classified and settled durably below
             await self._settle_failure(message, exc)
             return
+        if workspace is not None and result.get("channel") not in (None, message.channel):
+            # A DM the send opened: later rows address it by its id, and must find the same workspace.
+            await conversations.remember(self._engine, [result["channel"]], **workspace.__dict__)
         await outbox_db.mark_delivered(self._engine, message.id, result, pace_seconds=self.policy.pace_seconds)
         self._metrics.outbox_delivered.inc()
         log.debug("outbox.delivered", extra={"outbox_id": message.id, "channel": message.channel})
+
+    async def _not_installed(self, message: OutboxMessage, missing: NotInstalled) -> None:
+        """An uninstalled workspace's row ends at once; the home workspace's waits for its install."""
+        extra = {"outbox_id": message.id, "team_id": message.team_id}
+        if missing.home and message.attempts < self.policy.max_attempts:
+            await outbox_db.postpone(
+                self._engine, message, delay_seconds=self.policy.backoff(message.attempts), error=HOME_MISSING
+            )
+            log.warning("outbox.home_not_installed", extra=extra)
+            return
+        await outbox_db.mark_dead(self._engine, message.id, HOME_MISSING if missing.home else UNDELIVERABLE)
+        self._metrics.outbox_dead.inc()
+        log.warning("outbox.undeliverable", extra=extra)
 
     async def _send(self, client: AsyncWebClient, message: OutboxMessage) -> dict[str, Any]:
         payload = dict(message.payload)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -44,8 +46,32 @@ def outbox_client(token: str, base_url: str, session: aiohttp.ClientSession | No
     )
 
 
+def with_token(client: AsyncWebClient, token: str | None) -> AsyncWebClient:
+    """A client like `client` (base URL, session, retries) acting with another workspace's token."""
+    return AsyncWebClient(
+        token=token,
+        base_url=client.base_url,
+        session=client.session,
+        timeout=client.timeout,
+        retry_handlers=list(client.retry_handlers or []),
+    )
+
+
 class NotInstalled(Exception):
-    """The workspace a message is for has uninstalled the app (or never installed it)."""
+    """The workspace a message is for has uninstalled the app (or never installed it). For the home
+    workspace (`home`) that is likely temporary: the reseller installs it first, but may not have yet."""
+
+    def __init__(self, workspace: str, *, home: bool = False) -> None:
+        super().__init__(workspace)
+        self.home = home
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The workspace a client acts in: '' where Slack has no enterprise."""
+
+    enterprise_id: str
+    team_id: str
 
 
 class WorkspaceClients:
@@ -75,14 +101,19 @@ class WorkspaceClients:
     def distributed(self) -> bool:
         return self._installations is not None
 
-    async def client_for(self, enterprise_id: str | None, team_id: str | None) -> AsyncWebClient:
+    async def client_for(
+        self, enterprise_id: str | None, team_id: str | None
+    ) -> tuple[AsyncWebClient, Workspace | None]:
+        """The client, and in distributed mode the workspace it acts in (None: the configured token)."""
         if self._single is not None:
-            return self._single
+            return self._single, None
         assert self._installations is not None
-        if team_id or enterprise_id:
-            bot = await self._installations.bot_for(enterprise_id, team_id)
-        else:
+        home = not (team_id or enterprise_id)
+        if home:
             bot = await self._installations.home_bot(self._home_team)
+        else:
+            bot = await self._installations.bot_for(enterprise_id, team_id)
         if bot is None:
-            raise NotInstalled(team_id or enterprise_id or "home")
-        return outbox_client(bot.bot_token, self._base_url, self._session)
+            raise NotInstalled(team_id or enterprise_id or "home", home=home)
+        acting = Workspace(bot.enterprise_id, team_id or bot.team_id)
+        return outbox_client(bot.bot_token, self._base_url, self._session), acting
