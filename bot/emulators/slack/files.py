@@ -39,6 +39,8 @@ class StoredFile:
     title: str | None = None
     shared_in: tuple[str, ...] = ()
     completed: bool = False
+    team_id: str | None = None
+    """The team (or org) of the token that started the upload; no other install may complete it."""
 
     @property
     def mimetype(self) -> str:
@@ -80,7 +82,7 @@ class FileStore:
         self._by_upload: dict[str, str] = {}
         self._ids = itertools.count(1)
 
-    def start(self, args: dict[str, Any]) -> StoredFile:
+    def start(self, args: dict[str, Any], team_id: str | None = None) -> StoredFile:
         filename = str(args.get("filename") or "").strip()
         try:
             length = int(args.get("length"))  # type: ignore[arg-type]
@@ -90,7 +92,8 @@ class FileStore:
             raise SlackError("invalid_arguments")
         n = next(self._ids)
         stored = StoredFile(f"F0UPLOAD{n:05d}", f"u{n:05d}", filename, length,
-                            str(args["alt_txt"]) if args.get("alt_txt") else None, int(self._clock()))  # fmt: skip
+                            str(args["alt_txt"]) if args.get("alt_txt") else None, int(self._clock()),
+                            team_id=team_id)  # fmt: skip
         self.files[stored.id] = stored
         self._by_upload[stored.upload_id] = stored.id
         return stored
@@ -120,7 +123,8 @@ class FileStore:
         chosen = []
         for entry in files:
             stored = self.files.get(str(entry["id"]))
-            if stored is None or stored.data is None or stored.completed:
+            foreign = reach is not None and stored is not None and stored.team_id not in reach
+            if stored is None or stored.data is None or stored.completed or foreign:
                 raise SlackError("file_not_found")
             chosen.append((stored, entry))
         channel = world.postable_channel(args.get("channel_id"), reach) if args.get("channel_id") else None

@@ -309,7 +309,7 @@ def _file_store(b: Backend) -> FileStore:
 
 
 def files_get_upload_url_external(b: Backend, args: Args) -> dict[str, Any]:
-    stored = _file_store(b).start(args)
+    stored = _file_store(b).start(args, team_id=b.identity.team_id)
     return {"upload_url": b.upload_url(stored.upload_id), "file_id": stored.id}
 
 

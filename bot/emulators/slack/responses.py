@@ -37,6 +37,8 @@ class ResponseUrl:
     original_ts: str | None = None
     original_is_ephemeral: bool = False
     uses: int = 0
+    author: dict[str, Any] | None = None
+    """The bot of the install the hook was issued to (None: the default workspace's)."""
 
 
 class ResponseUrlRegistry:
@@ -51,6 +53,7 @@ class ResponseUrlRegistry:
         *,
         message_ts: str | None = None,
         is_ephemeral: bool = False,
+        author: dict[str, Any] | None = None,
     ) -> ResponseUrl:
         hook = ResponseUrl(
             id=secrets.token_urlsafe(18),
@@ -59,6 +62,7 @@ class ResponseUrlRegistry:
             issued_at=self._clock(),
             original_ts=message_ts,
             original_is_ephemeral=is_ephemeral,
+            author=author,
         )
         self._hooks[hook.id] = hook
         return hook
@@ -90,11 +94,13 @@ def deliver(world: World, hook: ResponseUrl, payload: Any, *, strict: bool = Tru
     if payload.get("replace_original") and hook.original_ts is not None:
         _replace_original(world, hook, content)
     elif payload.get("response_type") == "in_channel":
-        world.post(_hook_channel(world, hook), content, author=world.bot_author(), thread_ts=payload.get("thread_ts"))
+        author = hook.author or world.bot_author()
+        world.post(_hook_channel(world, hook), content, author=author, thread_ts=payload.get("thread_ts"))
     else:
         world.post_ephemeral(
-            hook.channel_id, hook.user_id, content, thread_ts=payload.get("thread_ts"), source="response_url"
-        )
+            hook.channel_id, hook.user_id, content, thread_ts=payload.get("thread_ts"), source="response_url",
+            author=hook.author,
+        )  # fmt: skip
 
 
 def _check_content(content: dict[str, Any], *, strict: bool) -> None:

@@ -221,7 +221,8 @@ class SlackEmulator(DistributedApp, EmulatorServer):
         is_ephemeral: bool = False,
     ) -> str:
         """A response_url; ``message_ts`` names the message that ``replace_original`` acts on."""
-        hook = self._hooks.new(channel_id, user_id, message_ts=message_ts, is_ephemeral=is_ephemeral)
+        author = self._tenancy.bot_author_for(user_id)
+        hook = self._hooks.new(channel_id, user_id, message_ts=message_ts, is_ephemeral=is_ephemeral, author=author)
         return f"{self.base_url}/response/{hook.id}"
 
     def close_view(self, view_id: str) -> None:
@@ -412,7 +413,8 @@ class SlackEmulator(DistributedApp, EmulatorServer):
     async def _inject(self, request: web.Request, fault: SlackFault, incoming: Incoming) -> web.Response:
         await fault.hold()
         if fault.disconnect:
-            self.calls.append(Call(incoming.method, incoming.args, incoming.at, 0, {}))
+            self.calls.append(Call(incoming.method, incoming.args, incoming.at, 0, {}, incoming.team_id,
+                                   incoming.enterprise_id))  # fmt: skip
             drop_connection(request)
         status = fault.status or 200
         error = fault.error or _STATUS_ERRORS.get(status, "fatal_error")

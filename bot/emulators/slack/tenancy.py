@@ -19,7 +19,7 @@ from typing import Any
 from bot.emulators.slack.errors import SlackError
 from bot.emulators.slack.installs import BOT, USER, Install, RefreshToken, Token, TokenStore
 from bot.emulators.slack.oauth import AuthCode
-from bot.emulators.slack.state import Identity, Reach, User, World
+from bot.emulators.slack.state import Identity, User, World
 
 
 @dataclass(frozen=True)
@@ -199,8 +199,13 @@ class Tenancy:
             is_ext_shared_channel=shared,
         )
 
-    def reach_of(self, token: Token) -> Reach:
-        return self.reach(token.install)
+    def bot_author_for(self, user_id: str) -> dict[str, Any] | None:
+        """The bot that answers ``user_id`` (their workspace's install); None for the default workspace."""
+        ctx = self.request_context(user_id, None, host_team=False)
+        install = self.tokens.covering(ctx.team_id, ctx.enterprise_id) if ctx else None
+        if install is None:
+            return None
+        return {"user": install.bot_user_id, "bot_id": install.bot_id, "app_id": self.world.identity.app_id}
 
 
 def _token_fields(token: Token, refresh: RefreshToken | None, lifetime: float | None) -> dict[str, Any]:
