@@ -219,3 +219,26 @@ async def test_the_doctor_names_distributed_mode_and_checks_the_home_workspaces_
     after = {f.check: f for f in await collect(settings.model_copy(update={"slack_home_team": home}))}
     assert after["slack installs"].status is Status.PASS
     assert after["slack"].status is Status.PASS and "reseller.slack.com" in after["slack"].detail
+
+
+async def test_a_replica_with_a_cached_token_ends_the_row_once_slack_refuses_an_uninstalled_workspace(
+    workspaces: Workspaces, engine: AsyncEngine
+) -> None:
+    """Another replica handled the uninstall: this one's cached token is refused, it asks the database,
+    and the row ends as undeliverable instead of dying as an auth error or being retried."""
+    ws = workspaces
+    team, user, general = customer(ws)
+    await ws.install(team, user)
+    warm = await enqueue(engine, general, "cached token", team_id=team)
+    assert (await settled(engine, warm))[0] == "delivered"  # this process now holds the token in its cache
+    ws.slack.event_url = None  # the uninstall events go to the other replica, not this one
+    ws.slack.uninstall(team_id=team)
+    async with engine.begin() as conn:  # what the other replica's app_uninstalled listener wrote
+        await conn.execute(
+            text("UPDATE bot_slack_installations SET uninstalled_at = now(), uninstall_reason = 'app_uninstalled' "
+                 "WHERE team_id = :t"), {"t": team},
+        )  # fmt: skip
+    after = await enqueue(engine, general, "too late", team_id=team)
+    assert await settled(engine, after) == ("dead", UNDELIVERABLE, team, 1)
+    refused = [c for c in ws.slack.calls if c.args.get("text") == "too late"]
+    assert [c.response.get("error") for c in refused] == ["token_revoked"]  # tried once, with the stale token

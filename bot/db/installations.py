@@ -145,6 +145,15 @@ _FIRST = text(
     """
 )
 
+#: The Grid org a team belongs to ('' for none), from its own install or from the directory.
+_ENTERPRISE_OF = text(
+    """
+    SELECT enterprise_id FROM bot_slack_installations WHERE team_id = :team_id AND uninstalled_at IS NULL
+    UNION ALL SELECT enterprise_id FROM bot_slack_conversations WHERE team_id = :team_id
+    LIMIT 1
+    """
+)
+
 _COUNT_ACTIVE = text("SELECT count(*) FROM bot_slack_installations WHERE uninstalled_at IS NULL")
 
 
@@ -191,6 +200,10 @@ async def uninstall(conn: AsyncConnection, enterprise_id: str, team_id: str, rea
 async def first(conn: AsyncConnection) -> InstallationRow | None:
     row = (await conn.execute(_FIRST)).first()
     return None if row is None else InstallationRow(**row._mapping)
+
+
+async def enterprise_of(conn: AsyncConnection, team_id: str) -> str:
+    return str((await conn.execute(_ENTERPRISE_OF, {"team_id": team_id})).scalar_one_or_none() or "")
 
 
 async def count_active(conn: AsyncConnection) -> int:

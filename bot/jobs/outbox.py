@@ -24,7 +24,7 @@ from bot.db.outbox import OutboxMessage
 from bot.metrics import Metrics
 from bot.rendering.fit import plain_version
 from bot.slack import uploads
-from bot.slack.client import NotInstalled, WorkspaceClients
+from bot.slack.client import NotInstalled, Workspace, WorkspaceClients
 from bot.slack.errors import REFUSED_CONTENT, SlackFailure, classify, refusal_details
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,9 @@ class OutboxWorker:
         try:
             result = await self._send(client, message)
         except Exception as exc:  # every failure is classified and settled durably below
+            if workspace is not None and await self._workspace_gone(workspace, exc):
+                await self._not_installed(message, NotInstalled(workspace.team_id))
+                return
             await self._settle_failure(message, exc)
             return
         if workspace is not None and result.get("channel") not in (None, message.channel):
@@ -106,6 +109,10 @@ class OutboxWorker:
         await outbox_db.mark_delivered(self._engine, message.id, result, pace_seconds=self.policy.pace_seconds)
         self._metrics.outbox_delivered.inc()
         log.debug("outbox.delivered", extra={"outbox_id": message.id, "channel": message.channel})
+
+    async def _workspace_gone(self, workspace: Workspace, exc: Exception) -> bool:
+        """Slack refused the workspace's token: uninstalled (ends the row) or only this copy stale."""
+        return classify(exc).category is SlackFailure.AUTH and not await self._clients.still_installed(workspace)
 
     async def _not_installed(self, message: OutboxMessage, missing: NotInstalled) -> None:
         """An uninstalled workspace's row ends at once; the home workspace's waits for its install."""

@@ -117,3 +117,10 @@ class WorkspaceClients:
             raise NotInstalled(team_id or enterprise_id or "home", home=home)
         acting = Workspace(bot.enterprise_id, team_id or bot.team_id)
         return outbox_client(bot.bot_token, self._base_url, self._session), acting
+
+    async def still_installed(self, workspace: Workspace) -> bool:
+        """After Slack refused a token: drop this process's copy and ask the database again (another
+        replica may have seen the uninstall, or refreshed the token)."""
+        assert self._installations is not None
+        self._installations.forget(workspace.enterprise_id, workspace.team_id)
+        return await self._installations.bot_for(workspace.enterprise_id, workspace.team_id) is not None

@@ -125,11 +125,20 @@ class Installations:
 
     async def home_bot(self, home_team: str | None) -> WorkspaceBot | None:
         """The reseller's workspace (triage and admin channels): SLACK_HOME_TEAM, else the first install."""
-        if home_team:
-            return await self.bot_for(None, home_team)
+        cached = self._cache.get(("", home_team or ""))
+        if home_team and cached is not None and self._monotonic() - cached[0] < self._cache_seconds:
+            return cached[1]  # the home workspace is asked for by every triage card and admin alert
         async with self._engine.connect() as conn:
-            row = await installations_db.first(conn)
-        return None if row is None else await self.bot_for(row.enterprise_id, row.team_id)
+            if home_team:
+                enterprise = await installations_db.enterprise_of(conn, home_team)  # it may be in a Grid org
+                where: tuple[str, str] | None = (enterprise, home_team)
+            else:
+                row = await installations_db.first(conn)
+                where = None if row is None else (row.enterprise_id, row.team_id)
+        bot = None if where is None else await self.bot_for(*where)
+        if bot is not None and home_team:
+            self._cache[("", home_team)] = (self._monotonic(), bot)
+        return bot
 
     async def save(self, granted: Granted) -> WorkspaceBot:
         """Store an install (or a reinstall, which enables the workspace's bindings again)."""
