@@ -16,7 +16,7 @@ from bot.diagnostics.findings import Status
 from bot.doctor import collect
 from bot.rendering.install_pages import CANCELLED_TITLE, EXPIRED_TITLE, INSTALLED_TITLE
 from bot.slack.token_crypto import TokenCipher, TokenUnreadable
-from tests.factories import make_org, make_user
+from tests.factories import link_slack, make_org, make_user
 from tests.workspace_fixtures import Workspaces, team_id, workspaces_fixture  # noqa: F401 - fixture
 
 
@@ -242,3 +242,21 @@ async def test_a_replica_with_a_cached_token_ends_the_row_once_slack_refuses_an_
     assert await settled(engine, after) == ("dead", UNDELIVERABLE, team, 1)
     refused = [c for c in ws.slack.calls if c.args.get("text") == "too late"]
     assert [c.response.get("error") for c in refused] == ["token_revoked"]  # tried once, with the stale token
+
+
+async def test_without_slack_home_team_the_home_workspace_is_the_first_installed_by_staff(
+    workspaces: Workspaces, engine: AsyncEngine
+) -> None:
+    ws = workspaces
+    customer_team, customer_user, _ = customer(ws)
+    staff_team, staff_slack, _ = customer(ws, "Reseller")
+    await ws.install(customer_team, customer_user)  # a customer happened to install first
+    await ws.install(staff_team, staff_slack)
+    await link_slack(engine, staff_slack, await make_user(engine, role="admin"), team_id=staff_team)
+    async with engine.begin() as conn:  # the earlier tests' installs are not this world's
+        await conn.execute(
+            text("UPDATE bot_slack_installations SET uninstalled_at = now() WHERE team_id NOT IN (:a, :b)"),
+            {"a": customer_team, "b": staff_team},
+        )
+    home = await ws.installations.home_bot(None)
+    assert home is not None and home.team_id == staff_team

@@ -136,12 +136,17 @@ _FAIL_QUEUED = text(
     """
 )
 
-#: Without SLACK_HOME_TEAM, the home workspace is the first one the app was installed into.
+#: Without SLACK_HOME_TEAM, the home workspace is the first one installed by a staff account (the
+#: installer's Slack user linked to a panel admin), else simply the first one installed.
 _FIRST = text(
     f"""
-    SELECT {_COLUMNS} FROM bot_slack_installations
+    SELECT {_COLUMNS} FROM bot_slack_installations i
     WHERE uninstalled_at IS NULL AND NOT is_enterprise_install
-    ORDER BY installed_at, id LIMIT 1
+    ORDER BY EXISTS (
+        SELECT 1 FROM bot_slack_identities s JOIN users u ON u.id = s.user_id
+        WHERE s.team_id = i.team_id AND s.slack_user_id = i.installer_user_id AND u.role = 'admin'
+    ) DESC, installed_at, id
+    LIMIT 1
     """
 )
 
