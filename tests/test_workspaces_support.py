@@ -1,17 +1,24 @@
 """Support across workspaces: a customer's ticket from their own workspace becomes a triage card in
 the reseller's home workspace, and the thread replies cross over both ways, each sent with the token
-of the workspace it lands in (issue 19)."""
+of the workspace it lands in, exactly once with two replicas running (issue 19)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
+from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import AppOptions, create_app
+from bot.app_keys import DATABASE_URL, SETTINGS
 from bot.rendering.tickets import NEW_CALLBACK_ID
 from tests.conftest import settle_queued_outbox
 from tests.factories import link_slack, make_org, make_user, new_slack_user_id
+from tests.serve_fixtures import free_port
 from tests.ticket_fixtures import (
     bind_for_tickets,
     eventually,
@@ -20,7 +27,7 @@ from tests.ticket_fixtures import (
     replies_text,
     root_of,
 )
-from tests.workspace_fixtures import Workspaces, workspaces_fixture  # noqa: F401 - fixture
+from tests.workspace_fixtures import FAST, Workspaces, workspaces_fixture  # noqa: F401 - fixture
 
 HOME = "T0HOME" + secrets.token_hex(3).upper()
 TRIAGE = "C0TRI" + secrets.token_hex(3).upper()
@@ -30,6 +37,22 @@ NEW_TICKET = {
     "priority": {"value": {"type": "static_select", "selected_option": {"value": "high"}}},
     "message": {"value": "It stopped answering this morning."},
 }
+
+
+@contextlib.asynccontextmanager
+async def second_replica(ws: Workspaces) -> AsyncIterator[str]:
+    """Another `csbot serve` on the same database (its own caches, workers and ticket listener)."""
+    app = create_app(
+        ws.app[SETTINGS], ws.app[DATABASE_URL], AppOptions(outbox_policy=FAST, ticket_sync_every_seconds=0.2)
+    )
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.mark.parametrize(
@@ -69,8 +92,13 @@ async def test_a_ticket_from_a_customer_workspace_is_triaged_in_the_home_workspa
     assert any(c.method == "chat.postMessage" and c.args.get("channel") == TRIAGE for c in slack.calls_for_team(HOME))
 
     staff_words = "We are on it, rebooting now."
-    assert (await ws.send(ws.requests.message_event(staff, TRIAGE, staff_words, thread_ts=card["ts"])))[0] == 200
-    await eventually(lambda: staff_words in flat(replies_text(slack, customer_channel, requester["ts"])))
+    async with second_replica(ws) as other:  # the staff reply reaches another replica of the bot
+        reply = ws.requests.message_event(staff, TRIAGE, staff_words, thread_ts=card["ts"])
+        async with ws.session.post(other + "/slack/events", data=reply.body, headers=reply.headers) as answer:
+            assert answer.status == 200
+        await eventually(lambda: staff_words in flat(replies_text(slack, customer_channel, requester["ts"])))
+        await asyncio.sleep(0.5)  # both replicas' workers and ticket syncs get their chance to repeat it
+    assert flat(replies_text(slack, customer_channel, requester["ts"])).count(staff_words) == 1  # exactly once
     crossed = [c for c in slack.calls if staff_words in flat(c.args) and c.args.get("channel") == customer_channel]
     assert crossed and all(c.team_id == customer_team and c.ok for c in crossed)  # with the customer's token
 
