@@ -158,7 +158,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 async def _summary_post(url: str, settings: Settings, at: datetime) -> int:
     from bot.db.engine import create_engine  # noqa: PLC0415
-    from bot.services.summaries import post_due  # noqa: PLC0415
+    from bot.jobs.summaries import post_due  # noqa: PLC0415
 
     engine = create_engine(url)
     try:

@@ -19,7 +19,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
-from bot.linode.errors import LinodeError
+from bot.linode.errors import LinodeError, LinodeFailure
 from bot.panel_links import panel_links
 from bot.rendering import vps as render
 from bot.rendering.arrears import render_owed
@@ -43,6 +43,7 @@ class Surface:
     done: Render  # the final status → the message
     failed: Render  # a refusal or a Linode failure (its words) → the message
     max_posts: int | None = None
+    refused: Render | None = None  # Linode refused the user's choice (its words) → the form again, if any
     posts: int = 0
 
     async def report(self, status: str) -> None:
@@ -63,8 +64,12 @@ async def run_reported(surface: Surface, work: Work) -> None:
     except arrears.OrganisationOwes as owes:
         await surface.put(render_owed(owes, replace=True))
         return
-    except (UserError, LinodeError) as failure:
-        await surface.put(await surface.failed(failure.message))
+    except LinodeError as failure:
+        form_again = surface.refused if failure.category is LinodeFailure.VALIDATION else None
+        await surface.put(await (form_again or surface.failed)(failure.message))
+        return
+    except UserError as refusal:
+        await surface.put(await surface.failed(refusal.message))
         return
     await surface.put(await surface.done(final))
 
@@ -126,11 +131,12 @@ def _card_renders(
 
 def card_surface(
     services: Services, actor: Actor, respond: AsyncRespond, *, server_id: uuid.UUID, label: str,
-    words: tuple[str, str],
+    words: tuple[str, str], refused: Render | None = None,
 ) -> Surface:  # fmt: skip
-    """A click on a server's own card (or a picker or confirmation about it): that message."""
+    """A click on a server's own card (or a picker or confirmation about it): that message; `refused`
+    shows the picker again when Linode refuses the choice made in it."""
     step, done, failed = _card_renders(services, actor, server_id, label, words)
-    return Surface(via_response_url(respond), step, done, failed, max_posts=RESPONSE_URL_POSTS)
+    return Surface(via_response_url(respond), step, done, failed, max_posts=RESPONSE_URL_POSTS, refused=refused)
 
 
 def list_surface(
@@ -143,7 +149,7 @@ def list_surface(
 
     def listing(note: render.RowNote) -> Render:
         async def rendered(_: str) -> Message:
-            servers = await vps.list_servers(services.engine, actor)
+            servers = await vps.list_servers(services.engine, actor, around=server_id)
             notes = {server_id: note}
             return render.render_server_list(servers, command, notes=notes, panel=panel, replace=True)
 

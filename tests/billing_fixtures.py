@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.rendering.notices import written
 from bot.services.billing import BillingPolicy, bill_batch
 from bot.settings import Settings
 from tests.factories import (
@@ -150,12 +151,20 @@ async def org_in_slack(engine: AsyncEngine, balance_: str) -> tuple[OrgRecord, s
     return org, channel, owner_slack
 
 
-async def outbox(engine: AsyncEngine, *targets: str, kind: str = "post") -> list[Any]:
+@dataclass(frozen=True)
+class Queued:
+    channel: str
+    dedupe_key: str | None
+    payload: dict[str, Any]  # as it will be sent: a queued notice with its words
+
+
+async def outbox(engine: AsyncEngine, *targets: str, kind: str = "post") -> list[Queued]:
     """Queued messages (``kind`` "post"), or files shared with them (``kind`` "upload")."""
-    return await rows(
+    found = await rows(
         engine, "SELECT channel, dedupe_key, payload FROM bot_outbox WHERE channel = ANY(:t) AND kind = :k "
         "ORDER BY id", t=list(targets), k=kind,
     )  # fmt: skip
+    return [Queued(r.channel, r.dedupe_key, written(r.payload)) for r in found]
 
 
 def settings(**overrides: Any) -> Settings:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from bot.rendering import vps as render
 from bot.rendering import wallet as wallet_render
@@ -12,9 +14,14 @@ from tests.paypal_fixtures import payer
 from tests.vps_fixtures import (  # noqa: F401 - fixtures
     VpsWorld,
     add_plan,
+    button,
+    click,
     command,
+    create_server,
     create_values,
     linode_fixture,
+    response_count,
+    response_matching,
     submit,
     vps_bot_fixture,
     wait_modal,
@@ -56,3 +63,47 @@ def test_the_pay_message_says_where_the_confirmation_arrives() -> None:
     started = StartedTopup(uuid.uuid4(), "ORDER1", "https://paypal.example/checkout", Decimal(10), "USD", "Acme")
     note = str(wallet_render.render_topup_started(started))
     assert "direct message" in note and "I'll tell you here" not in note
+
+
+def menu_in(message: dict[str, Any], action_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The picker's menu and the block right under the block holding it."""
+    blocks = message["blocks"]
+    index = next(i for i, b in enumerate(blocks) if b.get("accessory", {}).get("action_id") == action_id)
+    return blocks[index]["accessory"], blocks[index + 1]
+
+
+async def refused_choice_comes_back(
+    world: VpsWorld, owner: Any, *, confirm: str, value: str, method: str, field: str, reason: str, picker: str
+) -> None:
+    """Linode refuses the confirmed choice: the picker comes back with `value` chosen and `reason` under it."""
+    world.linode.fail(method, status=400, body={"errors": [{"reason": reason, "field": field}]})
+    before = response_count(world, owner)
+    await click(world, owner, button(confirm, value))
+    again = await response_matching(world, owner, reason, after=before)
+    select, under = menu_in(again, picker)
+    assert select["initial_option"]["value"] == value
+    assert under["type"] == "context" and reason in json.dumps(under)
+    assert again["replace_original"] is True
+
+
+async def test_a_rebuild_linode_refuses_shows_the_picker_again_with_the_image_chosen_and_why(
+    world: VpsWorld,
+) -> None:
+    owner = await payer(world.engine, world.slack)
+    row = await create_server(world, owner, await add_plan(world.engine), "web-1")
+    await refused_choice_comes_back(
+        world, owner, confirm=render.REBUILD_CONFIRM_ACTION_ID, value=f"{row['id']}|linode/ubuntu24.04",
+        method="instances.rebuild", field="image", reason="Image is too large for this Linode's disk",
+        picker=render.REBUILD_IMAGE_ACTION_ID,
+    )  # fmt: skip
+
+
+async def test_a_resize_linode_refuses_shows_the_picker_again_with_the_plan_chosen_and_why(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack)
+    row = await create_server(world, owner, await add_plan(world.engine), "web-1")
+    bigger = await add_plan(world.engine, "g6-standard-2", name="Bigger", base="36.00")
+    await refused_choice_comes_back(
+        world, owner, confirm=render.RESIZE_CONFIRM_ACTION_ID, value=f"{row['id']}|{bigger}",
+        method="instances.resize", field="type", reason="Linode has pending migrations: try again later",
+        picker=render.RESIZE_PLAN_ACTION_ID,
+    )  # fmt: skip

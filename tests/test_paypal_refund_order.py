@@ -24,6 +24,7 @@ from bot.emulators.paypal import PayPalEmulator
 from bot.emulators.slack import SlackEmulator
 from bot.jobs.paypal_events import InboxPolicy, PayPalEventWorker
 from bot.paypal.client import PayPalClient
+from bot.rendering.notices import written
 from bot.services.paypal_events import PayPalEventProcessor
 from bot.services.topups import request_id_for_capture
 from tests.conftest import RunningBot, start_bot
@@ -151,4 +152,4 @@ async def test_a_refund_whose_capture_never_arrives_is_dead_only_after_the_last_
                 {"k": f"paypal:dead:{reversed_['id']}:3"},
             )
         ).one()
-    assert alert.channel == STAFF_CHANNEL and "failed permanently" in str(alert.payload)
+    assert alert.channel == STAFF_CHANNEL and "failed permanently" in written(alert.payload)["text"]

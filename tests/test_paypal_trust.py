@@ -31,6 +31,7 @@ from bot.emulators.slack import SlackEmulator
 from bot.jobs.housekeeping import housekeeping
 from bot.paypal.client import PayPalClient
 from bot.paypal.verify import WebhookVerifier
+from bot.rendering.notices import written
 from bot.services.topups import request_id_for_capture
 from tests.conftest import RunningBot, make_settings
 from tests.factories import make_org, make_user
@@ -90,9 +91,10 @@ async def staff_told(engine: AsyncEngine, *words: str) -> None:
     """A staff alert with all `words` was queued for ADMIN_CHANNEL (in the transaction that decided
     it; the outbox delivers it, paced, behind whatever earlier tests left for the same channel)."""
     async with engine.connect() as conn:
-        texts = (
-            await conn.execute(text("SELECT payload->>'text' FROM bot_outbox WHERE channel = :c"), {"c": STAFF_CHANNEL})
+        payloads = (
+            await conn.execute(text("SELECT payload FROM bot_outbox WHERE channel = :c"), {"c": STAFF_CHANNEL})
         ).scalars()
+        texts = [written(p)["text"] for p in payloads]
         assert any(all(w.lower() in t.lower() for w in words) for t in texts), words
 
 
@@ -403,6 +405,30 @@ async def test_while_paypal_cannot_be_asked_the_event_waits_past_the_attempt_lim
     assert len(paypal_emulator.calls_to("captures.get")) == 9
     assert await balance(engine, topup.org) == START + Decimal("25.00")
     await staff_told(engine, "waiting for PayPal", event["id"])
+
+
+@pytest.mark.parametrize("ending", ["COMPLETED", "FAILED"])
+async def test_a_refund_paypal_holds_as_pending_waits_past_the_attempt_limit_and_follows_paypals_ending(
+    hook_bot: RunningBot, engine: AsyncEngine, slack: SlackEmulator, paypal_emulator: PayPalEmulator, ending: str
+) -> None:
+    """An eCheck refund stays PENDING for days; its completion webhook may never come. The event waits
+    (attempt limit 3 here) and the bot asks PayPal again each round, so the wallet follows PayPal."""
+    topup, capture_id = await captured_topup(hook_bot, engine, slack, paypal_emulator)
+    refund = paypal_emulator.refund(capture_id, "10.00", pending=True)
+    event = paypal_emulator.event_capture_refunded(refund)
+    assert await deliver(paypal_emulator, hook_bot, event) == [200]
+    async with asyncio.timeout(20):
+        while (row := await inbox_row(engine, event["id"])).waits < 5:
+            await asyncio.sleep(0.05)
+    assert row.status in {"pending", "processing"} and row.attempts <= 1 and "still PENDING" in row.last_error
+    assert await balance(engine, topup.org) == START + Decimal("25.00")  # nothing went back yet
+    await staff_told(engine, "waiting for PayPal", "still PENDING at PayPal")
+
+    paypal_emulator.settle_refund(refund["id"], ending)  # and PayPal sends no webhook about it
+    debited = Decimal("10.00") if ending == "COMPLETED" else Decimal(0)
+    row = await settled(engine, event["id"], timeout=20)
+    assert row.outcome.startswith("refunded" if debited else "mismatch")
+    assert await balance(engine, topup.org) == START + Decimal("25.00") - debited
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from bot.rendering import vps as render
 from tests.paypal_fixtures import CHANNEL_ID, Payer, payer
+from tests.scale_fixtures import seed_servers
 from tests.vps_fixtures import (  # noqa: F401 - fixtures
     VpsWorld,
     add_plan,
@@ -103,6 +104,23 @@ async def test_a_click_on_a_row_updates_that_row_in_place_and_keeps_the_list(wor
     assert set(buttons_of(message, web)) >= {render.POWER_ACTION_IDS["start"]}  # the row's new state
     assert render.POWER_ACTION_IDS["stop"] in buttons_of(message, db)  # the other row untouched
     assert all(r.payload.get("replace_original") is True for r in world.slack.responses if r.user_id == owner.slack_id)
+
+
+async def test_a_click_on_a_later_page_redraws_that_page_not_the_first(world: VpsWorld) -> None:
+    owner = await payer(world.engine, world.slack, balance=Decimal("10.00"))
+    await seed_servers(world.engine, owner.org, 15)  # a full first page of older servers
+    web = await seeded_server(world, owner, "web-1", "running")  # the newest: alone on page 2
+    first_page = world.slack.show_answer(CHANNEL_ID, owner.slack_id, await command(world, owner, "vps"))
+    assert "web-1" not in json.dumps(first_page)
+
+    stop = {
+        **button(render.POWER_ACTION_IDS["stop"], str(web)),
+        "block_id": render.LIST_ROW_BLOCK_PREFIX + web.hex[:12],
+    }
+    request = world.requests.block_actions(owner.slack_id, [stop], channel_id=CHANNEL_ID, message=first_page)
+    assert (await world.bot.send(request))[0] == 200
+    message = await until(lambda: the_list_saying(world, owner, "Server stopped"), what="the list to say stopped")
+    assert "Servers 16–16 of 16." in json.dumps(message, ensure_ascii=False) and "srv-001" not in json.dumps(message)
 
 
 async def test_a_typed_action_shows_its_progress_in_one_message_edited_in_place(world: VpsWorld) -> None:

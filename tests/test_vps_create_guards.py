@@ -18,6 +18,7 @@ from bot.app_keys import SERVICES
 from bot.rendering import vps as render
 from handlers.errors import run_after_ack
 from tests.paypal_fixtures import balance_of, payer
+from tests.ssh_keys import ssh_key
 from tests.vps_fixtures import (  # noqa: F401 - fixtures
     VpsWorld,
     add_plan,
@@ -301,7 +302,8 @@ async def test_linode_refusing_a_field_reopens_the_form_with_the_error_and_remov
     await command(world, owner, "vps create")
     modal = await wait_modal(world.slack, owner, render.CREATE_CALLBACK_ID)
 
-    answer = await submit(world, owner, modal, create_values(plan_id, label="refused-1"))
+    key = ssh_key("ada")
+    answer = await submit(world, owner, modal, create_values(plan_id, label="refused-1", ssh_key=key, backups=True))
     assert answer["response_action"] == "update"
 
     async def form_with_error() -> dict | None:
@@ -310,7 +312,18 @@ async def test_linode_refusing_a_field_reopens_the_form_with_the_error_and_remov
         return view if view.get("callback_id") == render.CREATE_CALLBACK_ID and "not available" in text else None
 
     view = await until(form_with_error, what="the form to come back with the region error")
-    assert "*region*" in json.dumps(view)
+    # Everything entered is still there (the operator's first day: a refusal must not cost the form) …
+    fields = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    blocks = render.FIELD_BLOCKS
+    assert fields[blocks["label"]]["initial_value"] == "refused-1"
+    assert fields[blocks["ssh_key"]]["initial_value"] == key
+    assert [o["value"] for o in fields[blocks["backups"]]["initial_options"]] == ["on"]
+    chosen = {f: fields[blocks[f]]["initial_option"]["value"] for f in ("plan", "region", "image")}
+    assert chosen == {"plan": str(plan_id), "region": "us-east", "image": "linode/debian12"}
+    # … and Linode's words sit right under the field they concern.
+    ids = [b.get("block_id") for b in view["blocks"]]
+    under_region = view["blocks"][ids.index(blocks["region"]) + 1]
+    assert under_region["type"] == "context" and "Region is not available" in json.dumps(under_region)
     assert await org_servers(world, owner.org.id) == []
     assert world.linode.instances == {}
 

@@ -3,17 +3,16 @@ create → running → stop → start → reboot → rebuild → resize → dele
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import struct
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 from bot import crypto
 from bot.rendering import vps as render
+from bot.rendering.notices import written
 from tests.paypal_fixtures import Payer, payer
+from tests.ssh_keys import ssh_key
 from tests.vps_fixtures import (  # noqa: F401 - fixtures
     SSH_CRED_SECRET,
     VpsWorld,
@@ -38,13 +37,6 @@ from tests.vps_fixtures import (  # noqa: F401 - fixtures
 )
 
 NOTICE_CHANNEL = "C0VPSNOTES"
-
-
-def ssh_key(name: str = "alice") -> str:
-    key_type = b"ssh-ed25519"
-    material = hashlib.sha256(name.encode()).digest()
-    blob = struct.pack(">I", len(key_type)) + key_type + struct.pack(">I", len(material)) + material
-    return f"ssh-ed25519 {base64.b64encode(blob).decode()} {name}@example.com"
 
 
 async def dm_says(world: VpsWorld, who: Payer, words: str) -> bool:
@@ -120,7 +112,7 @@ async def test_server_lifecycle_create_power_rebuild_resize_delete_from_slack(wo
     await world.linode.wait_for("ips.rdns")
     assert world.linode.ip(address)["rdns"] == f"{address.replace('.', '-')}.ip.rev.skyvps360.xyz"
     notices = await rows(world.engine, "SELECT payload FROM bot_outbox WHERE channel = :c", c=NOTICE_CHANNEL)
-    assert any("web-1" in json.dumps(n["payload"]) and "created" in json.dumps(n["payload"]) for n in notices)
+    assert any("*web-1* was created" in written(n["payload"])["text"] for n in notices)
 
     # -- stop by command, start by button, reboot by command --------------------------------------
     ack = await command(world, owner, "vps web-1 stop")

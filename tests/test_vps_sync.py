@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from bot.app_keys import SERVICES
 from bot.db import jobs as jobs_db
+from bot.rendering.notices import written
 from bot.services.identity import SlackRef, resolve_actor
 from bot.services.vps_create import CreateRequest, begin_create, linode_label
 from tests.conftest import TEAM_ID
@@ -108,7 +109,7 @@ async def test_sync_follows_status_and_settles_and_removes_a_server_gone_at_lino
     notices = await rows(world.engine, "SELECT channel, payload FROM bot_outbox WHERE dedupe_key LIKE :k",
                          k=f"vps:missing:{row['id']}%")  # fmt: skip
     assert {n["channel"] for n in notices} == {NOTICE_CHANNEL, STAFF_CHANNEL}
-    assert all("gone-1" in json.dumps(n["payload"]) for n in notices)
+    assert all("gone-1" in json.dumps(written(n["payload"])) for n in notices)
     [event] = await rows(
         world.engine, "SELECT metadata FROM activity_logs WHERE event_type = 'vps.sync.missing' AND entity_id = :e",
         e=str(row["id"]),
@@ -174,7 +175,7 @@ async def test_sync_removes_a_provisioning_row_that_never_reached_linode_and_ref
     assert key == [{"amount": Decimal("0.01")}]
     [notice] = await rows(world.engine, "SELECT payload FROM bot_outbox WHERE dedupe_key LIKE :k",
                           k=f"vps:abandoned:{pending.server_id}%")  # type: ignore[attr-defined]  # fmt: skip
-    assert "refunded" in json.dumps(notice["payload"])
+    assert "was refunded" in written(notice["payload"])["text"]
 
 
 async def test_power_off_job_shuts_the_server_down(world: VpsWorld) -> None:
@@ -217,4 +218,4 @@ async def test_most_servers_vanishing_at_once_removes_nothing_and_alerts_staff(w
     assert sorted(r["label"] for r in kept) == [f"many-{n}" for n in range(5)]
     alerts = await rows(world.engine, "SELECT payload FROM bot_outbox WHERE channel = :c AND dedupe_key LIKE "
                         "'vps:mass-missing:%'", c=STAFF_CHANNEL)  # fmt: skip
-    assert alerts and "Nothing was charged or removed" in json.dumps(alerts[-1]["payload"])
+    assert alerts and "Nothing was charged or removed" in json.dumps(written(alerts[-1]["payload"]))

@@ -75,6 +75,11 @@ _ORG_SERVERS = text(
     "LIMIT :limit OFFSET :offset"
 )
 _COUNT_ORG_SERVERS = text("SELECT count(*) FROM vps_instances WHERE organization_id = :org")
+#: How many of the organisation's servers come before this one in the list's order (created_at, id).
+_SERVER_POSITION = text(
+    "SELECT count(*) FROM vps_instances v, vps_instances me WHERE me.id = :id AND v.organization_id = :org "
+    "AND me.organization_id = :org AND (v.created_at, v.id) < (me.created_at, me.id)"
+)
 _SERVER_BY_LABEL = text(
     f"SELECT {_SERVER_COLUMNS} FROM vps_instances WHERE organization_id = :org AND lower(label) = lower(:label) "
     "ORDER BY created_at LIMIT 1"
@@ -167,6 +172,12 @@ async def org_servers(conn: AsyncConnection, organization_id: uuid.UUID, *, limi
 
 async def count_org_servers(conn: AsyncConnection, organization_id: uuid.UUID) -> int:
     return int((await conn.execute(_COUNT_ORG_SERVERS, {"org": organization_id})).scalar_one())
+
+
+async def server_position(conn: AsyncConnection, organization_id: uuid.UUID, server_id: uuid.UUID) -> int:
+    """The server's index in `org_servers`' order (0 when it is not the organisation's)."""
+    params = {"org": organization_id, "id": server_id}
+    return int((await conn.execute(_SERVER_POSITION, params)).scalar_one())
 
 
 async def server_by_label(conn: AsyncConnection, organization_id: uuid.UUID, label: str) -> ServerRow | None:

@@ -23,6 +23,7 @@ from bot.db.installations import UNDELIVERABLE
 from bot.db.outbox import OutboxMessage
 from bot.metrics import Metrics
 from bot.rendering.fit import plain_version
+from bot.rendering.notices import written
 from bot.slack import uploads
 from bot.slack.client import NotInstalled, Workspace, WorkspaceClients
 from bot.slack.errors import REFUSED_CONTENT, SlackFailure, classify, refusal_details
@@ -128,7 +129,7 @@ class OutboxWorker:
         log.warning("outbox.undeliverable", extra=extra)
 
     async def _send(self, client: AsyncWebClient, message: OutboxMessage) -> dict[str, Any]:
-        payload = dict(message.payload)
+        payload = dict(written(message.payload))  # a queued notice gets its words now
         channel = await uploads.resolve_target(client, message.channel, self._dm_channels)
         if message.kind == "reaction":
             return await self._react(client, channel, payload)
@@ -191,7 +192,8 @@ class OutboxWorker:
     @staticmethod
     def _plain_version(message: OutboxMessage) -> dict[str, Any] | None:
         """The message without blocks, or None when it already was one (then it is dead as before)."""
-        plain = plain_version(message.payload)
+        sent = written(message.payload)
+        plain = plain_version(sent)
         if message.kind == "update":
             plain["blocks"] = []  # chat.update keeps the old blocks unless told to drop them
-        return None if plain == message.payload else plain
+        return None if plain == sent else plain

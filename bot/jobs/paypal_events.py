@@ -1,9 +1,10 @@
 """The PayPal inbox worker: claims stored events (SKIP LOCKED, leased), applies them, retries with
 backoff, and gives up loudly (dead + staff alert) after too many attempts.
 
-An event that failed only because PayPal could not be asked for its copy (`PayPalUnreachable`)
-waits instead: capped backoff, no attempt counted, never dead for that reason, and one staff
-alert once it has waited as many rounds as a failing event gets before it is dead.
+An event that failed only because PayPal cannot say yet (`WaitingOnPayPal`: PayPal unreachable, or
+a refund PayPal still holds as PENDING) waits instead: capped backoff, no attempt counted, never
+dead for that reason, and one staff alert once it has waited as many rounds as a failing event gets
+before it is dead.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.db.paypal_events import InboxEvent
 from bot.metrics import Metrics
 from bot.paypal.models import MalformedResource
 from bot.services.payment_notices import alert_staff
-from bot.services.paypal_copies import PayPalUnreachable
+from bot.services.paypal_copies import WaitingOnPayPal
 from bot.services.paypal_events import PayPalEventProcessor
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,8 @@ class PayPalEventWorker:
 
     async def _failed(self, event: InboxEvent, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, PayPalUnreachable):
-            await self._waiting(event, error)
+        if isinstance(exc, WaitingOnPayPal):
+            await self._waiting(event, error, exc.advice)
             return
         dead = isinstance(exc, MalformedResource) or event.attempts >= self.policy.max_attempts
         delay = self.policy.backoff(event.attempts)
@@ -103,8 +104,8 @@ class PayPalEventWorker:
                 dedupe_key=f"paypal:dead:{event.event_id}:{event.attempts}",
             )  # fmt: skip
 
-    async def _waiting(self, event: InboxEvent, error: str) -> None:
-        """PayPal could not be asked: the event waits (never applied from its body, never dropped)."""
+    async def _waiting(self, event: InboxEvent, error: str, advice: str) -> None:
+        """PayPal cannot say yet: the event waits (never applied from its body, never dropped)."""
         delay = self.policy.wait_backoff(event.waits)
         await inbox_db.mark_waiting(self._engine, event.event_id, error, delay_seconds=delay)
         self._metrics.paypal_events_applied.labels(outcome="waiting").inc()
@@ -115,8 +116,7 @@ class PayPalEventWorker:
             lines = [
                 f"Event {event.event_id} ({event.event_type}) has waited {event.waits + 1} rounds for PayPal.",
                 error,
-                "It is kept and retried; nothing is applied until PayPal confirms it. Check the PayPal credentials "
-                "and PayPal's status.",
+                advice,
             ]
             await alert_staff(
                 conn, self._processor.settings, "PayPal event waiting for PayPal", lines,

@@ -9,8 +9,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.jobs.summaries import SummaryResult, post_due
 from bot.services.billing import BillingPolicy, RunResult, run_billing
-from bot.services.summaries import SummaryResult, post_due
 from bot.settings import Settings
 
 

@@ -31,8 +31,7 @@ from bot.jobs.scheduler import PeriodicJob
 from bot.linode.errors import LinodeError, LinodeFailure
 from bot.linode.gateway import LinodeGateway
 from bot.money import format_money
-from bot.rendering import vps as render
-from bot.services import billing, vps
+from bot.services import billing, notices, vps
 from bot.services.container import Services
 from bot.services.vps_actions import job_handlers
 from bot.services.vps_create import finalize, linode_label, refund_and_remove
@@ -120,7 +119,7 @@ class VpsSync:
                     return
                 refunded = await refund_and_remove(conn, locked, reason="never_created_at_linode")
                 await vps.notify_org(
-                    conn, row.organization_id, render.abandoned_notice(row.label, refunded),
+                    conn, row.organization_id, notices.server_abandoned(row.label, refunded),
                     dedupe_key=f"vps:abandoned:{row.id}",
                 )  # fmt: skip
             report.abandoned.append(row.label)
@@ -161,7 +160,7 @@ class VpsSync:
                 status="error",
             )  # fmt: skip
             await vps.notify_org(
-                conn, row.organization_id, render.missing_notice(row.label, charged),
+                conn, row.organization_id, notices.server_missing(row.label, charged),
                 dedupe_key=f"vps:missing:{row.id}",
             )  # fmt: skip
             await vps.alert_staff(

@@ -39,15 +39,18 @@ def _when(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def arrears_notice(state: ArrearsState, power_off_at: datetime, command: str, *, first: bool) -> dict[str, Any]:
+def arrears_notice(
+    *, org_name: str, amount_owed: Decimal, currency: str, hours_owed: int, servers: int, power_off_at: datetime,
+    command: str, first: bool,
+) -> dict[str, Any]:  # fmt: skip
     lead = ":warning: Hourly billing failed" if first else ":warning: Still unpaid"
-    owed = format_money(state.amount_owed, state.currency)
-    if state.hours_owed:
-        what = f"the wallet cannot pay {state.hours_owed} server hour(s) ({owed}) on {state.servers} server(s)"
+    owed = format_money(amount_owed, currency)
+    if hours_owed:
+        what = f"the wallet cannot pay {hours_owed} server hour(s) ({owed}) on {servers} server(s)"
     else:
         what = f"the wallet is below zero: {owed} is owed"
     return _message(
-        f"{lead} for *{escape_mrkdwn(state.name)}*: {what}. "
+        f"{lead} for *{escape_mrkdwn(org_name)}*: {what}. "
         f"Top up with `{command} wallet topup`; "
         f"the unpaid hours are collected automatically. Servers still unpaid at {local_time(power_off_at)} "
         "will be powered off (never deleted).",

@@ -256,14 +256,6 @@ def render_reply_posts(kind: str, reply: ReplyRow, thread_ts: str) -> list[dict[
     return payloads
 
 
-STORED_REACTION = "white_check_mark"
-
-
-def stored_reaction(ts: str) -> dict[str, Any]:
-    """reactions.add arguments (besides the channel): the ✓ on a thread message stored as a reply."""
-    return {"timestamp": ts, "name": STORED_REACTION}
-
-
 def render_status_post(ticket_id: object, old: str | None, new: str, thread_ts: str, by: str | None) -> dict[str, Any]:
     change = f"{ticket_status(old)} → *{ticket_status(new)}*" if old else f"*{ticket_status(new)}*"
     who = f" by {escape_mrkdwn(by)}" if by else ""

@@ -87,10 +87,6 @@ LINODE_FIELDS = {
     "stackscript_data": "stackscript_data",
 }
 
-INSUFFICIENT_FUNDS = (
-    "Your wallet ({balance}) does not cover the first hour of this plan ({needed}). "
-    "Top up with {command} wallet topup first."
-)
 NO_SERVERS = "No servers yet."
 CANCELLED = "Cancelled; nothing was changed."
 
@@ -318,12 +314,29 @@ def rebuild_choices(server_id: str, images: list[tuple[str, str]]) -> list[Choic
     return [Choice(f"{server_id}|{image}", name) for image, name in images]
 
 
-def render_rebuild_picker(server_id: str, label: str, images: list[tuple[str, str]]) -> dict[str, Any]:
-    select = menu(rebuild_choices(server_id, images), action_id=REBUILD_IMAGE_ACTION_ID, placeholder="Choose an image")
+def render_rebuild_picker(
+    server_id: str, label: str, images: list[tuple[str, str]], *, chosen: str | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """The image picker; after Linode refused a rebuild, with that image still chosen and Linode's words under it."""
     text = f"Rebuild *{escape_mrkdwn(label)}*: choose the image to reinstall from."
-    picker = {**_section(text, select), "block_id": server_block(REBUILD_IMAGE_ACTION_ID, server_id)}
-    blocks = [picker, {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
-    return _message(mrkdwn("Rebuild {label}", label=label), blocks, replace=True)
+    choices = rebuild_choices(server_id, images)
+    return _picker_message(mrkdwn("Rebuild {label}", label=label), text, choices, REBUILD_IMAGE_ACTION_ID,
+                           "Choose an image", server_id=server_id, chosen=chosen, error=error)  # fmt: skip
+
+
+def _picker_message(
+    fallback: str, text: str, choices: list[Choice], action_id: str, placeholder: str, *, server_id: str,
+    chosen: str | None, error: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """A server's one-menu picker with Cancel; `chosen` (the part after `<server id>|`) is preselected and
+    `error` sits right under the menu."""
+    initial = next((c for c in choices if c.value == f"{server_id}|{chosen}"), None) if chosen else None
+    select = menu(choices, action_id=action_id, placeholder=placeholder, initial=initial)
+    blocks = [{**_section(text, select), "block_id": server_block(action_id, server_id)}]
+    if error:
+        blocks.append(_context(f":warning: {clip_user_text(error, 2000)}"))
+    blocks.append({"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]})
+    return _message(fallback, blocks, replace=True)
 
 
 def server_block(action_id: str, server_id: str) -> str:
@@ -362,12 +375,14 @@ def resize_choices(server_id: str, plans: list[PlanView]) -> list[Choice]:
             for p in plans]  # fmt: skip
 
 
-def render_resize_picker(server_id: str, label: str, plans: list[PlanView]) -> dict[str, Any]:
-    select = menu(resize_choices(server_id, plans), action_id=RESIZE_PLAN_ACTION_ID, placeholder="Choose a plan")
+def render_resize_picker(
+    server_id: str, label: str, plans: list[PlanView], *, chosen: str | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """The plan picker; after Linode refused a resize, with that plan still chosen and Linode's words under it."""
     text = f"Resize *{escape_mrkdwn(label)}*: choose the new plan."
-    picker = {**_section(text, select), "block_id": server_block(RESIZE_PLAN_ACTION_ID, server_id)}
-    blocks = [picker, {"type": "actions", "elements": [_button("Cancel", CANCEL_ACTION_ID, "x")]}]
-    return _message(mrkdwn("Resize {label}", label=label), blocks, replace=True)
+    choices = resize_choices(server_id, plans)
+    return _picker_message(mrkdwn("Resize {label}", label=label), text, choices, RESIZE_PLAN_ACTION_ID,
+                           "Choose a plan", server_id=server_id, chosen=chosen, error=error)  # fmt: skip
 
 
 def signed(amount: Decimal, *, per_hour: bool) -> str:
@@ -443,8 +458,12 @@ def _input(
     return block
 
 
-def create_modal(form: CreateForm, *, metadata: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
-    errors = errors or {}
+def create_modal(
+    form: CreateForm, *, metadata: str, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The create form; `values` (a refused submission, as `parse_create_submission` read it) fill it in
+    again, and each of `errors` sits right under the field it concerns."""
+    errors, given = errors or {}, values or {}
     choices = create_choices(form)
     blocks: list[dict[str, Any]] = [
         _context(
@@ -452,37 +471,67 @@ def create_modal(form: CreateForm, *, metadata: str, errors: dict[str, str] | No
             " The first hour is charged when the server is created; then hourly. A strong root password is"
             " generated and stored encrypted."
         ),
-        _input("label", "Label", {"type": "plain_text_input", "max_length": 64, "placeholder": _plain("web-1")}),
-    ]
+        _input("label", "Label", _typed(given, "label", {"type": "plain_text_input", "max_length": 64,
+                                                          "placeholder": _plain("web-1")})),
+    ]  # fmt: skip
     if choices["plan"]:
-        blocks.append(_input("plan", "Plan (hourly · monthly)", _create_menu("plan", choices)))
+        blocks.append(_input("plan", "Plan (hourly · monthly)", _create_menu("plan", choices, given)))
     else:
         blocks.append(_section("No plans are offered right now."))
-    blocks.append(_input("region", "Region", _create_menu("region", choices),
+    blocks.append(_input("region", "Region", _create_menu("region", choices, given),
                          hint="Plans with a fixed region always use it."))  # fmt: skip
-    blocks.append(_input("image", "Image", _create_menu("image", choices)))
+    blocks.append(_input("image", "Image", _create_menu("image", choices, given)))
     if form.stackscripts:
-        blocks.append(_input("stackscript", "StackScript", _create_menu("stackscript", choices), optional=True))
+        script_menu = _create_menu("stackscript", choices, given)
+        blocks.append(_input("stackscript", "StackScript", script_menu, optional=True))
         hint = " | ".join(
             f"{s.label}: " + (", ".join(_udf_hint(f) for f in s.fields) or "no fields") for s in form.stackscripts
         )
         blocks.append(_input("stackscript_data", "StackScript fields (NAME=value per line)",
-                             {"type": "plain_text_input", "multiline": True}, optional=True, hint=hint))  # fmt: skip
-    blocks.append(_input("ssh_key", "SSH public key", {"type": "plain_text_input", "multiline": True,
-                         "placeholder": {"type": "plain_text", "text": "ssh-ed25519 AAAA… you@laptop"}},
-                         optional=True, hint="Optional; the contents of your .pub file."))  # fmt: skip
-    blocks.append(_input("backups", "Backups", {"type": "checkboxes", "options": [_option("Enable Linode backups",
-                         "on")]}, optional=True))  # fmt: skip
-    for field, message in errors.items():
-        blocks.append(_context(f":warning: *{escape_mrkdwn(field)}*: {escape_mrkdwn(message)}"))
+                             _typed(given, "stackscript_data", {"type": "plain_text_input", "multiline": True}),
+                             optional=True, hint=hint))  # fmt: skip
+    key_input = {"type": "plain_text_input", "multiline": True, "placeholder": _plain(SSH_KEY_PLACEHOLDER)}
+    blocks.append(_input("ssh_key", "SSH public key", _typed(given, "ssh_key", key_input), optional=True,
+                         hint="Optional; the contents of your .pub file."))  # fmt: skip
+    backups = _option("Enable Linode backups", "on")
+    boxes: dict[str, Any] = {"type": "checkboxes", "options": [backups]}
+    if given.get("backups"):
+        boxes["initial_options"] = [backups]
+    blocks.append(_input("backups", "Backups", boxes, optional=True))
     return _modal(
         "Create a server",
-        blocks,
+        _errors_under_fields(blocks, errors),
         callback_id=CREATE_CALLBACK_ID,
         private_metadata=metadata,
         submit={"type": "plain_text", "text": "Create"},
         close={"type": "plain_text", "text": "Cancel"},
     )
+
+
+SSH_KEY_PLACEHOLDER = "ssh-ed25519 AAAA… you@laptop"
+
+
+def _typed(given: dict[str, Any], field: str, element: dict[str, Any]) -> dict[str, Any]:
+    """A text input with what was typed in it before (a text input's value is at most 3,000 characters)."""
+    value = str(given.get(field) or "")
+    return {**element, "initial_value": value[:3000]} if value else element
+
+
+def _errors_under_fields(blocks: list[dict[str, Any]], errors: dict[str, str]) -> list[dict[str, Any]]:
+    """Each error as a warning right under its field's input (a modal shown again cannot use Slack's own
+    field errors: those only answer a submission); errors for fields the form lacks come last."""
+    placed: list[dict[str, Any]] = []
+    unplaced = dict(errors)
+    for block in blocks:
+        placed.append(block)
+        field = next((f for f in unplaced if FIELD_BLOCKS.get(f) == block.get("block_id")), None)
+        if field is not None:
+            placed.append(_field_error(field, unplaced.pop(field)))
+    return placed + [_field_error(field, message) for field, message in unplaced.items()]
+
+
+def _field_error(field: str, message: str) -> dict[str, Any]:
+    return _context(f":warning: *{escape_mrkdwn(field.replace('_', ' '))}*: {clip_user_text(message, 2000)}")
 
 
 def create_choices(catalogue: CreateCatalogue) -> dict[str, list[Choice]]:
@@ -496,11 +545,17 @@ def create_choices(catalogue: CreateCatalogue) -> dict[str, list[Choice]]:
     }  # fmt: skip
 
 
-def _create_menu(field: str, choices: dict[str, list[Choice]]) -> dict[str, Any]:
-    """A field's menu: static while it fits, else searched through `CREATE_SEARCH_ACTION_ID`."""
+def _create_menu(field: str, choices: dict[str, list[Choice]], given: dict[str, Any]) -> dict[str, Any]:
+    """A field's menu: static while it fits, else searched through `CREATE_SEARCH_ACTION_ID`; with the
+    choice made before (a refused submission) still chosen."""
     searchable = is_searchable(len(choices[field]))
     action_id = CREATE_SEARCH_ACTION_ID if searchable else VALUE
-    return menu(choices[field], action_id=action_id, placeholder=MENU_PLACEHOLDERS[field], searchable=searchable)
+    chosen = given.get(field)
+    initial = next((c for c in choices[field] if c.value == chosen), None) if chosen else None
+    return menu(
+        choices[field], action_id=action_id, placeholder=MENU_PLACEHOLDERS[field], searchable=searchable,
+        initial=initial,
+    )  # fmt: skip
 
 
 def searched_field(block_id: str) -> str | None:

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.db import billing as billing_db
 from bot.db import notify_targets
 from bot.db.outbox import enqueue
-from bot.rendering import billing as render
+from bot.services import notices
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -284,9 +284,11 @@ async def _notify_arrears(
         day = max(0, math.floor((now - state.since).total_seconds() / 86400))
         if day <= state.notice_day or state.amount_owed <= 0:
             continue
-        message = render.arrears_notice(
-            state, power_off_time(state.since, policy.grace_hours), policy.slack_command, first=day == 0
-        )
+        message = notices.arrears(
+            org_name=state.name, amount_owed=state.amount_owed, currency=state.currency, hours_owed=state.hours_owed,
+            servers=state.servers, power_off_at=power_off_time(state.since, policy.grace_hours),
+            command=policy.slack_command, first=day == 0,
+        )  # fmt: skip
         key = f"billing:arrears:{state.organization_id}:{int(state.since.timestamp())}:{day}"
         targets = [
             *await notify_targets.bound_channels(conn, state.organization_id, "billing"),
@@ -306,7 +308,7 @@ async def _request_power_offs(
         conn, list(organizations), now, policy.grace_hours, kind=POWER_OFF_JOB
     )
     for server in requested:
-        message = render.power_off_notice(server.organization_name, server.label, policy.slack_command)
+        message = notices.power_off(server.organization_name, server.label, policy.slack_command)
         for channel in await notify_targets.bound_channels(conn, server.organization_id, "billing"):
             await enqueue(conn, channel, message, dedupe_key=f"{server.dedupe_key}:{channel}")
         log.warning("billing.power_off_requested", extra={"server_id": str(server.server_id)})

@@ -9,7 +9,7 @@ from bot.db import notify_targets
 from bot.db.identities import organization
 from bot.db.outbox import enqueue
 from bot.db.plain import SqlConnection
-from bot.rendering import payments as render
+from bot.services import notices
 from bot.services.audit import record as audit_record
 from bot.services.identity import SlackRef
 from bot.services.topups import Outcome, PaymentResult
@@ -44,19 +44,19 @@ async def enqueue_payment_notices(conn: SqlConnection, result: PaymentResult, se
     org_name = org.name if org else "your organisation"
     if result.outcome is Outcome.CREDITED and amount is not None and result.balance_after is not None:
         if payer:
-            await enqueue(conn, payer, render.topup_completed_dm(amount, currency, result.balance_after, org_name),
+            await enqueue(conn, payer, notices.topup_completed_dm(amount, currency, result.balance_after, org_name),
                           dedupe_key=key + ":payer")  # fmt: skip
         for channel in billing:
-            message = render.topup_completed_channel(amount, currency, result.balance_after, org_name, payer)
+            message = notices.topup_completed_channel(amount, currency, result.balance_after, org_name, payer)
             await enqueue(conn, channel, message, dedupe_key=f"{key}:{channel}")
     elif result.outcome is Outcome.PENDING and payer and amount is not None:
-        await enqueue(conn, payer, render.topup_pending_dm(amount, currency, result.detail), dedupe_key=key + ":payer")
+        await enqueue(conn, payer, notices.topup_pending_dm(amount, currency, result.detail), dedupe_key=key + ":payer")
     elif result.outcome is Outcome.FAILED and payer and amount is not None:
-        message = render.topup_failed_dm(amount, currency, settings.slack_command)
+        message = notices.topup_failed_dm(amount, currency, settings.slack_command)
         await enqueue(conn, payer, message, dedupe_key=key + ":payer")
     elif result.outcome is Outcome.REFUNDED and amount is not None and result.balance_after is not None:
         reversal = "reversal" in result.detail
-        message = render.refund_channel(amount, currency, result.balance_after, org_name, reversal)
+        message = notices.topup_refunded_channel(amount, currency, result.balance_after, org_name, reversal=reversal)
         for channel in billing:
             await enqueue(conn, channel, message, dedupe_key=f"{key}:{channel}")
         lines = [f"Organisation: {org_name}", f"Amount: {amount} {currency}", f"Balance now: {result.balance_after}"]
@@ -76,7 +76,7 @@ async def alert_staff(
     """Post to ADMIN_CHANNEL through the outbox; without one, the alert only reaches the log."""
     log.warning("payments.staff_alert", extra={"title": title, "details": " | ".join(lines)})
     if settings.admin_channel:
-        await enqueue(conn, settings.admin_channel, render.staff_alert(title, lines), dedupe_key=dedupe_key)
+        await enqueue(conn, settings.admin_channel, notices.payments_alert(title, lines), dedupe_key=dedupe_key)
 
 
 async def _record_activity(conn: SqlConnection, result: PaymentResult) -> None:

@@ -26,12 +26,24 @@ class EventNotReady(Exception):
     """The event cannot be applied yet; the inbox retries it (counting attempts)."""
 
 
-class PayPalUnreachable(EventNotReady):
-    """PayPal could not be asked (network, timeout, 5xx, 429, credentials missing or refused).
+class WaitingOnPayPal(EventNotReady):
+    """PayPal cannot say yet what the event claims: it is unreachable, or still settling the money.
 
     The inbox keeps such an event waiting with capped backoff and does not count the round as an
-    attempt, so an outage of any length never turns it `dead`; staff hear once if it waits long.
+    attempt, so however long PayPal takes, the event never turns `dead`, is never applied from its
+    body and is never dropped; staff hear once if it waits long, with `advice`.
     """
+
+    advice = "It is kept and retried; nothing is applied until PayPal confirms it."
+
+
+class PayPalUnreachable(WaitingOnPayPal):
+    """PayPal could not be asked (network, timeout, 5xx, 429, credentials missing or refused)."""
+
+    advice = (
+        "It is kept and retried; nothing is applied until PayPal confirms it. Check the PayPal credentials "
+        "and PayPal's status."
+    )
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from bot.services.payment_notices import alert_staff, enqueue_payment_notices
 from bot.services.paypal_copies import (
     EventNotReady,
     Missing,
+    WaitingOnPayPal,
     capture_approved,
     capture_copy,
     order_copy,
@@ -76,8 +77,15 @@ class CaptureNotCreditedYet(EventNotReady):
     webhooks, so the inbox retries it with backoff; after the last attempt it is dead (staff told)."""
 
 
-class RefundNotSettledYet(EventNotReady):
-    """PayPal's copy of the refund is still PENDING: it has not taken the money back yet."""
+class RefundNotSettledYet(WaitingOnPayPal):
+    """PayPal's copy of the refund is still PENDING (an eCheck refund can take days): the money has not
+    gone back yet, so the wallet keeps it until PayPal's copy says COMPLETED — asked again every round,
+    so a lost completion webhook changes nothing."""
+
+    advice = (
+        "The refund is still PENDING at PayPal; the wallet is debited as soon as PayPal completes it "
+        "(nothing to do unless it stays pending for weeks)."
+    )
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,12 @@
-"""Scheduled billing summaries: daily per organisation (its billing channels), weekly for staff.
+"""Billing summaries: what an organisation spent over a period, its month so far, and staff's overview.
 
 Slots come from SUMMARY_CRON in TIMEZONE: the daily slot is the latest cron time at or before
-`now`; the weekly slot is the first daily slot of the ISO week (Monday onwards). A slot is owned by
-whoever inserts its `bot_job_runs` row, in the same transaction as the outbox rows (deduped per
-organisation, slot and channel), so several replicas post exactly once and a crash posts nothing.
-Missed slots are not replayed: the next slot's message covers everything since the last posted one
-(at most 31 days back).
+`now`; the weekly slot is the first daily slot of the ISO week (Monday onwards). Posting them on
+schedule is `bot.jobs.summaries`.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,21 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import billing as billing_db
 from bot.db import billing_reports as reports_db
-from bot.db import notify_targets
 from bot.db.billing_reports import OrgFigures, ServerSpend
-from bot.db.outbox import enqueue
 from bot.errors import UserError
-from bot.rendering import billing as render
-from bot.services import spend_chart
 from bot.services.identity import Actor
 from bot.services.permissions import Action
-from bot.settings import Settings
-
-log = logging.getLogger(__name__)
-
-DAILY_JOB = "summary.daily"
-WEEKLY_JOB = "summary.weekly"
-MAX_COVER = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -60,15 +45,6 @@ class OrgSummary:
         if self.daily_burn <= 0:
             return None
         return max(Decimal(0), self.figures.balance / self.daily_burn)
-
-
-@dataclass(frozen=True)
-class SummaryResult:
-    job: str
-    slot: datetime | None
-    claimed: bool
-    covers_from: datetime | None = None
-    messages: int = 0
 
 
 def _trigger(cron: str, timezone: str) -> CronTrigger:
@@ -122,66 +98,6 @@ async def collect_org_summary(
     if figures is None:
         return None
     return OrgSummary(figures, await reports_db.server_spend(conn, organization_id, start, end), start, end)
-
-
-async def post_daily(engine: AsyncEngine, settings: Settings, now: datetime) -> SummaryResult:
-    """Queue the daily summary of every organisation with a billing channel, once per slot."""
-    slot = latest_slot(settings.summary_cron, settings.timezone, now)
-    if slot is None:
-        return SummaryResult(DAILY_JOB, None, claimed=False)
-    async with engine.begin() as conn:
-        covers_from = await reports_db.claim_slot(
-            conn, DAILY_JOB, slot, fallback_from=previous_slot(settings.summary_cron, settings.timezone, slot),
-            floor=slot - MAX_COVER,
-        )  # fmt: skip
-        if covers_from is None:
-            return SummaryResult(DAILY_JOB, slot, claimed=False)
-        messages = 0
-        key = f"summary:daily:{int(slot.timestamp())}"
-        for organization_id in await reports_db.summary_organizations(conn):
-            summary = await collect_org_summary(conn, organization_id, covers_from, slot)
-            if summary is None:
-                continue
-            message = render.daily_summary(summary, settings.slack_command)
-            for channel in await notify_targets.bound_channels(conn, organization_id, "billing"):
-                if await enqueue(conn, channel, message, dedupe_key=f"{key}:{organization_id}:{channel}"):
-                    messages += 1
-                    # the same picture as `/cs billing`: this month's spend per day and server
-                    await spend_chart.share(conn, channel, organization_id, summary.figures.name, slot,
-                                            comment="Spend per day this month.",
-                                            dedupe_key=f"{key}:{organization_id}:{channel}:chart")  # fmt: skip
-        await reports_db.finish_slot(conn, DAILY_JOB, slot, {"messages": messages, "from": covers_from})
-    log.info("summaries.daily_posted", extra={"slot": slot.isoformat(), "messages": messages})
-    return SummaryResult(DAILY_JOB, slot, claimed=True, covers_from=covers_from, messages=messages)
-
-
-async def post_weekly(engine: AsyncEngine, settings: Settings, now: datetime) -> SummaryResult:
-    """Queue the weekly staff summary to ADMIN_CHANNEL, once per week."""
-    slot = weekly_slot(settings.summary_cron, settings.timezone, now)
-    if slot is None:
-        return SummaryResult(WEEKLY_JOB, None, claimed=False)
-    async with engine.begin() as conn:
-        covers_from = await reports_db.claim_slot(
-            conn, WEEKLY_JOB, slot, fallback_from=slot - timedelta(days=7), floor=slot - MAX_COVER
-        )
-        if covers_from is None:
-            return SummaryResult(WEEKLY_JOB, slot, claimed=False)
-        messages = 0
-        if settings.admin_channel:
-            totals = await reports_db.staff_totals(conn, covers_from, slot)
-            arrears = await billing_db.arrears(conn)
-            message = render.weekly_staff_summary(covers_from, slot, totals, arrears)
-            if await enqueue(
-                conn, settings.admin_channel, message, dedupe_key=f"summary:weekly:{int(slot.timestamp())}"
-            ):
-                messages = 1
-        await reports_db.finish_slot(conn, WEEKLY_JOB, slot, {"messages": messages, "from": covers_from})
-    return SummaryResult(WEEKLY_JOB, slot, claimed=True, covers_from=covers_from, messages=messages)
-
-
-async def post_due(engine: AsyncEngine, settings: Settings, now: datetime) -> list[SummaryResult]:
-    """The summary tick: whatever daily and weekly slots are due and not yet posted."""
-    return [await post_daily(engine, settings, now), await post_weekly(engine, settings, now)]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from bot.db import tickets as tickets_db
 from bot.db.outbox import enqueue
 from bot.db.tickets import SUBJECT_MAX, DuplicateSlackMessage, ReplyRow, ThreadRow, TicketRow
 from bot.errors import UserError
-from bot.rendering import tickets as render
 from bot.services import audit, tickets_sla
 from bot.services.identity import Actor, SlackRef
 from bot.services.paging import Span, read_page
@@ -45,6 +44,8 @@ NOTE_PREFIX_KEY = "ticket_note_prefix"
 DEFAULT_NOTE_PREFIX = "note:"
 LIST_LIMIT = 15
 MIN_PREFIX = 4
+#: The reaction on a thread message once it is stored as a reply (a ✓).
+STORED_REACTION = "white_check_mark"
 #: How long a thread message waits for a ticket root that Slack has accepted but whose ts the outbox
 #: has not recorded yet: the reply can arrive in that gap, and must not be taken for an ordinary thread.
 ROOT_IN_FLIGHT_WAIT_SECONDS = 3.0
@@ -485,7 +486,8 @@ async def thread_message(
             return ThreadOutcome.DUPLICATE
         # A ✓ on the message once it is stored (through the outbox: never in the request's way).
         key = f"ticket-stored:{thread.id}:{message.ts}"
-        await enqueue(conn, message.channel_id, render.stored_reaction(message.ts), kind="reaction", dedupe_key=key)
+        stored = {"timestamp": message.ts, "name": STORED_REACTION}  # reactions.add's arguments
+        await enqueue(conn, message.channel_id, stored, kind="reaction", dedupe_key=key)
         await sync_ticket(conn, ticket.id, default_channel=default_channel, hint=hint)
     return ThreadOutcome.STORED
 

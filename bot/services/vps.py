@@ -23,7 +23,7 @@ from bot.db.servers import PlanRow, ServerRow
 from bot.errors import UserError
 from bot.linode.errors import LinodeError, LinodeFailure
 from bot.linode.gateway import LinodeGateway
-from bot.rendering import vps as render
+from bot.services import notices
 from bot.services.audit import SLACK_USER_AGENT
 from bot.services.identity import Actor
 from bot.services.paging import Span, clamp, read_page
@@ -130,12 +130,17 @@ def in_org(actor: Actor) -> uuid.UUID:
     return actor.org.id
 
 
-async def list_servers(engine: AsyncEngine, actor: Actor, *, offset: int = 0, limit: int = LIST_PAGE) -> ServerList:
-    """One page of the organisation's servers, oldest first (counted in SQL, never all loaded)."""
+async def list_servers(
+    engine: AsyncEngine, actor: Actor, *, offset: int = 0, limit: int = LIST_PAGE, around: uuid.UUID | None = None
+) -> ServerList:
+    """One page of the organisation's servers, oldest first (counted in SQL, never all loaded); with
+    `around`, the page that server is on (a row's action redraws the page the row was clicked on)."""
     org_id = in_org(actor)
     actor.require(Action.VIEW)
     offset, limit = clamp(offset, limit, maximum=LIST_PAGE)
     async with engine.connect() as conn:
+        if around is not None:
+            offset = await servers_db.server_position(conn, org_id, around) // limit * limit
         rows, span = await read_page(
             lambda: servers_db.count_org_servers(conn, org_id),
             lambda n, at: servers_db.org_servers(conn, org_id, limit=n, offset=at),
@@ -248,7 +253,7 @@ async def notify_org(
 async def alert_staff(conn: AsyncConnection, settings: Settings, title: str, lines: list[str], dedupe_key: str) -> None:
     log.warning("vps.staff_alert", extra={"title": title, "details": " | ".join(lines)})
     if settings.admin_channel:
-        await enqueue(conn, settings.admin_channel, render.staff_alert(title, lines), dedupe_key=dedupe_key)
+        await enqueue(conn, settings.admin_channel, notices.servers_alert(title, lines), dedupe_key=dedupe_key)
 
 
 async def alert_auth_failure(engine: AsyncEngine, settings: Settings, error: LinodeError) -> None:

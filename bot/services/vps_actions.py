@@ -26,8 +26,7 @@ from bot.db.servers import ServerRow
 from bot.errors import UserError
 from bot.linode.errors import LinodeError, LinodeFailure
 from bot.linode.gateway import LinodeGateway
-from bot.rendering import vps as render
-from bot.services import arrears, billing, vps
+from bot.services import arrears, billing, notices, vps
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor
 from bot.services.passwords import generate_root_password
@@ -131,7 +130,7 @@ async def power(
         )  # fmt: skip
     final = await vps.follow_status(engine, gateway, row.id, linode_id, action.targets, report=report)
     async with engine.begin() as conn:
-        notice = render.action_notice(row.label, action.done, actor.slack.user_id)
+        notice = notices.server_action(row.label, action.done, actor.slack.user_id)
         await vps.notify_org(conn, row.organization_id, notice, dedupe_key=f"vps:{verb}:{row.id}:{uuid.uuid4()}")
     return final
 
@@ -274,7 +273,7 @@ async def delete(
                       "final_charge": f"{charged.amount_charged:.2f}" if charged else None},
         )  # fmt: skip
         await vps.notify_org(
-            conn, locked.organization_id, render.deleted_notice(locked.label, actor.slack.user_id),
+            conn, locked.organization_id, notices.server_deleted(locked.label, actor.slack.user_id),
             dedupe_key=f"vps:deleted:{locked.id}",
         )  # fmt: skip
     hours = charged.hours_charged if charged else 0

@@ -39,8 +39,7 @@ from bot.linode.errors import LinodeError
 from bot.linode.gateway import CreateSpec, LinodeGateway
 from bot.linode.keys import InvalidSshKey, validate_public_key
 from bot.money import format_money
-from bot.rendering import vps as render
-from bot.services import arrears, billing, vps
+from bot.services import arrears, billing, notices, vps
 from bot.services.audit import record as audit_record
 from bot.services.audit import record_for_actor
 from bot.services.identity import Actor
@@ -417,8 +416,15 @@ def _repeated(existing: ServerRow, org_id: uuid.UUID, request: CreateRequest) ->
                    repeated=True)  # fmt: skip
 
 
+#: The refusal of a create the wallet cannot start paying for.
+INSUFFICIENT_FUNDS = (
+    "Your wallet ({balance}) does not cover the first hour of this plan ({needed}). "
+    "Top up with {command} wallet topup first."
+)
+
+
 def _insufficient(needed: Decimal, balance: Decimal, currency: str, command: str) -> str:
-    return render.INSUFFICIENT_FUNDS.format(
+    return INSUFFICIENT_FUNDS.format(
         needed=format_money(needed, currency), balance=format_money(balance, currency), command=command
     )
 
@@ -564,6 +570,9 @@ async def finalize(
             await vps.record_system(conn, row.organization_id, "vps.create", server_id, message, metadata=metadata)
         await jobs_db.enqueue(conn, RDNS_JOB, {"server_id": str(server_id)}, dedupe_key=f"rdns:{server_id}")
         await vps.notify_org(
-            conn, row.organization_id, render.created_notice(row.label, ip, rate), dedupe_key=f"vps:created:{server_id}"
+            conn,
+            row.organization_id,
+            notices.server_created(row.label, ip, rate),
+            dedupe_key=f"vps:created:{server_id}",
         )
     return True

@@ -15,6 +15,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
+from bot.linode.errors import LinodeError
 from bot.panel_links import panel_links
 from bot.rendering import vps as render
 from bot.rendering.paging import PageRef
@@ -30,6 +31,7 @@ from handlers.commands.vps import (
     fill_create_modal,
     open_delete_modal,
     power_words,
+    rebuild_picker,
     require_linode,
     run_power,
     server_page,
@@ -37,7 +39,7 @@ from handlers.commands.vps import (
 )
 from handlers.context import channel_id
 from handlers.errors import run_after_ack
-from handlers.server_progress import Surface, card_surface, list_surface, run_reported
+from handlers.server_progress import Message, Surface, card_surface, list_surface, run_reported
 
 STALE_BUTTON = "That button is no longer valid. Run the command again."
 POWER = re.compile("^vps_power_(start|stop|reboot)$")
@@ -216,7 +218,12 @@ def register(app: AsyncApp, services: Services) -> None:
                 image=image, report=report, channel_id=channel_id(body),
             )  # fmt: skip
 
-        await _run_confirmed(services, body, actor, respond, words=("Rebuilding", "Rebuilt"), change=rebuild)
+        async def picker_again(server_id: str, label: str, image: str, error: str) -> Message:
+            return await rebuild_picker(services, server_id, label, chosen=image, error=error)
+
+        await _run_confirmed(
+            services, body, actor, respond, words=("Rebuilding", "Rebuilt"), change=rebuild, form=picker_again
+        )
 
     @on.action(render.RESIZE_PICK_ACTION_ID, ON_SERVER)
     async def resize_pick(
@@ -259,10 +266,17 @@ def register(app: AsyncApp, services: Services) -> None:
                 plan_id=plan_id, report=report, channel_id=channel_id(body),
             )  # fmt: skip
 
-        await _run_confirmed(services, body, actor, respond, words=("Resizing", "Resized"), change=resize)
+        async def picker_again(server_id: str, label: str, plan_id: str, error: str) -> Message:
+            plans = await vps.list_plans(services.engine)
+            return render.render_resize_picker(server_id, label, plans, chosen=plan_id, error=error)
+
+        await _run_confirmed(
+            services, body, actor, respond, words=("Resizing", "Resized"), change=resize, form=picker_again
+        )
 
 
 Change = Callable[[Actor, uuid.UUID, str, vps.Report], Awaitable[str]]
+Form = Callable[[str, str, str, str], Awaitable[Message]]  # server id, label, the choice, Linode's words
 
 
 async def _run_confirmed(
@@ -273,10 +287,12 @@ async def _run_confirmed(
     *,
     words: tuple[str, str],
     change: Change,
+    form: Form,
 ) -> None:
     """A confirmed rebuild/resize of the server the gate checked, with progress.
 
     The button value is `<server id>|<image or plan>`; `words` are the progress verb and the done label.
+    When Linode refuses the choice, `form` shows the picker again with it still chosen and the reason.
     """
     pair = await _pair(_value(body["actions"][0]), respond)
     row = pair and await _server(services, actor, pair[0], respond)
@@ -286,6 +302,14 @@ async def _run_confirmed(
     async def work(report: vps.Report) -> str:
         return await change(actor, row.id, pair[1], report)
 
-    surface = card_surface(services, actor, respond, server_id=row.id, label=row.label, words=words)
+    async def refused(error: str) -> Message:
+        try:
+            return await form(str(row.id), row.label, pair[1], error)
+        except LinodeError:  # the choices cannot be listed again: the reason alone
+            return render.render_problem(error)
+
+    surface = card_surface(
+        services, actor, respond, server_id=row.id, label=row.label, words=words, refused=refused
+    )  # fmt: skip
     await surface.report(row.status)
     await run_reported(surface, work)

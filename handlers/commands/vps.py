@@ -162,7 +162,7 @@ async def open_create(call: CommandCall) -> None:
 
 async def fill_create_modal(
     services: Services, client: AsyncWebClient, actor: Actor, view_id: str, metadata: str, *,
-    errors: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     try:
         form = await vps_create.load_create_form(services.engine, services.linode, actor,
@@ -175,7 +175,7 @@ async def fill_create_modal(
     meta = render.read_metadata(metadata)
     bound = actor.org.id if actor.org else None  # the form creates in this organisation or nowhere
     full = render.create_metadata(meta.get("channel_id"), meta.get("response_url"), organization_id=bound)
-    view = render.create_modal(form, metadata=full, errors=errors)
+    view = render.create_modal(form, metadata=full, errors=errors, values=values)
     await update_modal(client, view_id, view)
 
 
@@ -212,11 +212,20 @@ async def run_power(
     await run_reported(surface, work)
 
 
+async def rebuild_picker(
+    services: Services, server_id: str, label: str, *, chosen: str | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """The image picker for a rebuild (Linode's image list; raises `LinodeError` when it can't be read)."""
+    images = await require_linode(services).images()
+    choices = [(i["id"], i["label"]) for i in images]
+    return render.render_rebuild_picker(server_id, label, choices, chosen=chosen, error=error)
+
+
 async def show_rebuild_picker(services: Services, respond: AsyncRespond, server_id: str, label: str) -> None:
     try:
-        images = await require_linode(services).images()
+        picker = await rebuild_picker(services, server_id, label)
     except LinodeError as failure:
         await vps.alert_auth_failure(services.engine, services.settings, failure)
         await respond(**render.render_problem(failure.message))
         return
-    await respond(**render.render_rebuild_picker(server_id, label, [(i["id"], i["label"]) for i in images]))
+    await respond(**picker)

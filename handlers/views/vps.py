@@ -47,7 +47,8 @@ def register(app: AsyncApp, services: Services) -> None:
         meta = render.read_metadata(str(view.get("private_metadata") or ""))
         try:
             require_linode(services)
-            request = vps_create.validate_request(render.parse_create_submission(view["state"]["values"]))
+            submitted = render.parse_create_submission(view["state"]["values"])
+            request = vps_create.validate_request(submitted)
             key = f"{actor.slack.team_id}:{actor.slack.user_id}:{view['id']}:{request.label}"
             pending = await vps_create.begin_create(
                 services.engine, require_linode(services), services.settings, actor, request, request_key=key
@@ -61,7 +62,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack(response_action="update", view=render.create_progress_view(pending.label, "provisioning"))
         if pending.repeated:
             return
-        await _provision(services, client, actor, pending, view_id=str(view["id"]), meta=meta)
+        await _provision(services, client, actor, pending, view_id=str(view["id"]), meta=meta, submitted=submitted)
 
     @on.view(render.DELETE_CALLBACK_ID, Need(action=Action.MANAGE_SERVERS, scope=delete_form_scope))
     async def submit_delete(
@@ -100,7 +101,11 @@ async def _provision(
     *,
     view_id: str,
     meta: dict[str, Any],
+    submitted: dict[str, Any],
 ) -> None:
+    """Create at Linode with progress in the modal; a refused field brings the form back as it was
+    submitted, with Linode's words under that field."""
+
     async def report(status: str) -> None:
         await update_modal(client, view_id, render.create_progress_view(pending.label, status))
 
@@ -113,7 +118,9 @@ async def _provision(
         field = render.LINODE_FIELDS.get((failure.field or "").split(".")[0])
         if failure.category is LinodeFailure.VALIDATION and field is not None:
             metadata = render.create_metadata(meta.get("channel_id"), meta.get("response_url"))
-            await fill_create_modal(services, client, actor, view_id, metadata, errors={field: failure.message})
+            await fill_create_modal(
+                services, client, actor, view_id, metadata, errors={field: failure.message}, values=submitted
+            )
             return
         message = failure.message
         if failure.transient:

@@ -198,7 +198,7 @@ def renderers() -> Iterator[tuple[str, Callable[..., Any]]]:
                 continue
             if inspect.isfunction(value):
                 yield f"{info.name}.{name}", value
-            elif inspect.isclass(value) and not dataclasses.is_dataclass(value):
+            elif inspect.isclass(value) and not dataclasses.is_dataclass(value) and not issubclass(value, Exception):
                 instance = value(**{p: build(h, p, name) for p, h in _hints(value.__init__).items() if p != "return"})
                 for method, function in inspect.getmembers(instance, inspect.ismethod):
                     if not method.startswith("_"):

@@ -8,14 +8,14 @@ events exactly as PayPal does. HTTP lives in ``server``, rules in ``state``, eve
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
+from bot.emulators.base.server import EmulatorServer
 from bot.emulators.paypal import ids
 from bot.emulators.paypal.crypto import PAYPAL_CERT_CN, SigningCert, new_authority, new_signing_cert, utc
 from bot.emulators.paypal.delivery import Sender
@@ -23,7 +23,7 @@ from bot.emulators.paypal.events import EventBuilder
 from bot.emulators.paypal.faults import Fault, FaultBook
 from bot.emulators.paypal.money import parse_money
 from bot.emulators.paypal.oauth import Credentials, TokenBook
-from bot.emulators.paypal.recording import Call, Delivery, wait_summary
+from bot.emulators.paypal.recording import Call, Delivery, new_call_log
 from bot.emulators.paypal.resources import Urls, render_capture, render_dispute, render_order, render_refund
 from bot.emulators.paypal.server import Backend, PayPalHttp
 from bot.emulators.paypal.signing import MOCK_WEBHOOK_ID, Signer, Transmission
@@ -52,7 +52,7 @@ class ResourceView(Mapping[str, dict[str, Any]], Generic[T]):
         return len(self._store)
 
 
-class PayPalEmulator(WebhookMethods):
+class PayPalEmulator(EmulatorServer, WebhookMethods):
     """A fake PayPal REST API (OAuth, Orders v2, Payments v2, webhook certs and verification)."""
 
     def __init__(
@@ -83,18 +83,17 @@ class PayPalEmulator(WebhookMethods):
         self._signer = Signer(clock)
         self._events = EventBuilder(self._ledger, self._urls, clock)
         self._sender = Sender(self._sign_for_delivery, clock)
-        self.calls: list[Call] = []
+        self.calls = new_call_log()
         self._webhooks: dict[str, Subscription] = {}
         self.orders = ResourceView(self._ledger.orders, lambda o: render_order(o, self._ledger, self._urls()))
         self.captures = ResourceView(self._ledger.captures, lambda c: render_capture(c, self._ledger, self._urls()))
         self.refunds = ResourceView(self._ledger.refunds, lambda r: render_refund(r, self._ledger, self._urls()))
         self.disputes = ResourceView(self._ledger.disputes, lambda d: render_dispute(d, self._ledger, self._urls()))
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
+        super().__init__()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         backend = Backend(
             self._ledger,
             self._tokens,
@@ -108,32 +107,20 @@ class PayPalEmulator(WebhookMethods):
             self.clock,
             self._webhooks,
         )
-        runner = web.AppRunner(PayPalHttp(backend).build_app(), access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        self._runner, self._base_url = runner, f"http://{host}:{port}"
+        return PayPalHttp(backend).build_app()
+
+    async def start(self) -> None:
+        await super().start()
         await self._sender.open()
 
     async def stop(self) -> None:
         await self._sender.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+        await super().stop()
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``: the bot's PAYPAL_API_URL and, as origin, its PAYPAL_CERT_HOSTS."""
-        if self._base_url is None:
-            raise RuntimeError("PayPalEmulator is not started; call await start() first")
-        return self._base_url
+        return self.origin
 
     def _urls(self) -> Urls:
         return Urls(self.base_url)
@@ -214,13 +201,23 @@ class PayPalEmulator(WebhookMethods):
         capture = self._ledger.settle_pending(capture_id, "DECLINED")
         return render_capture(capture, self._ledger, self._urls())
 
-    def refund(self, capture_id: str, amount: str | None = None, *, note_to_payer: str | None = None) -> dict[str, Any]:
-        """A refund made on PayPal's dashboard; same rules as the API. Returns the refund resource."""
+    def refund(
+        self, capture_id: str, amount: str | None = None, *, note_to_payer: str | None = None, pending: bool = False
+    ) -> dict[str, Any]:
+        """A refund made on PayPal's dashboard; same rules as the API. Returns the refund resource;
+        `pending` keeps it PENDING (as an eCheck refund stays for days) until `settle_refund`."""
         capture = self._ledger.capture_of(capture_id)
         money = None
         if amount is not None:
             money = parse_money({"currency_code": capture.currency, "value": amount}, "/amount")
-        refund = self._ledger.refund(capture_id, RefundRequest(money, None, None, note_to_payer))
+        refund = self._ledger.refund(capture_id, RefundRequest(money, None, None, note_to_payer), pending=pending)
+        return render_refund(refund, self._ledger, self._urls())
+
+    def settle_refund(self, refund_id: str, status: str = "COMPLETED") -> dict[str, Any]:
+        """A pending refund ends: COMPLETED (the money went back), FAILED or CANCELLED."""
+        if status not in {"COMPLETED", "FAILED", "CANCELLED"}:
+            raise ValueError(f"a refund ends COMPLETED, FAILED or CANCELLED, not {status}")
+        refund = self._ledger.settle_pending_refund(refund_id, status)
         return render_refund(refund, self._ledger, self._urls())
 
     def reverse(self, capture_id: str) -> dict[str, Any]:
@@ -254,7 +251,10 @@ class PayPalEmulator(WebhookMethods):
         connection instead. Route keys: oauth, orders.create, orders.get, orders.capture,
         captures.get, captures.refund, refunds.get, certs, verify, webhooks.list, webhooks.get, checkout.
         """
-        self._faults.add(route_key, Fault(status, delay, disconnect, body, dict(headers or {}), times))
+        fault = Fault(
+            status=status, delay=delay, disconnect=disconnect, body=body, headers=dict(headers or {}), remaining=times
+        )
+        self._faults.add(route_key, fault)
 
     def slow(self, route_key: str, seconds: float) -> None:
         """Delay every request to ``route_key`` by ``seconds`` until ``clear_faults``."""
@@ -270,7 +270,7 @@ class PayPalEmulator(WebhookMethods):
     # --- recording -----------------------------------------------------------------------------
 
     def calls_to(self, route_key: str) -> list[Call]:
-        return [c for c in self.calls if c.route == route_key]
+        return self.calls.to(route_key)
 
     @property
     def deliveries(self) -> list[Delivery]:
@@ -289,16 +289,9 @@ class PayPalEmulator(WebhookMethods):
         predicate: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait for ``count`` calls to ``route_key`` that succeeded (2xx) or match ``predicate``."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        check = predicate or (lambda call: call.ok)
-        while True:
-            matched = [c for c in self.calls_to(route_key) if check(c)]
-            if len(matched) >= count:
-                return matched
-            if loop.time() >= deadline:
-                raise AssertionError(wait_summary(self.calls, route_key, count, timeout, len(matched)))
-            await asyncio.sleep(0.01)
+        return await self.calls.wait_for(
+            route_key, count, timeout, predicate or (lambda call: call.ok), wanted="matching call(s)"
+        )
 
     # --- webhook plumbing used by WebhookMethods -----------------------------------------------
 

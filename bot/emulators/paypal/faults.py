@@ -10,6 +10,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.emulators.base import faults as base
+from bot.emulators.base.faults import FaultPlan
+
 ROUTE_KEYS = (
     "oauth",
     "orders.create",
@@ -25,59 +28,25 @@ ROUTE_KEYS = (
 
 
 @dataclass
-class Fault:
+class Fault(base.Fault):
     """What the next ``remaining`` requests to one route get instead of a normal answer.
 
     ``body`` is sent as JSON when it is a dict or list, verbatim when it is ``str``/``bytes``, and
     PayPal's error body for ``status`` when it is ``None``.
     """
 
-    status: int = 500
-    delay: float = 0.0
-    disconnect: bool = False
+    status: int | None = 500
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
-    remaining: int = 1
 
 
-class FaultBook:
+class FaultBook(FaultPlan[Fault]):
+    """The shared fault plan over PayPal's route keys, and how many scripted failures are left."""
+
     def __init__(self) -> None:
-        self._queued: dict[str, deque[Fault]] = {}
-        self._slow: dict[str, float] = {}
-
-    @staticmethod
-    def check(route: str) -> None:
-        if route not in ROUTE_KEYS:
-            raise ValueError(f"unknown route key {route!r}; expected one of {', '.join(ROUTE_KEYS)}")
-
-    def add(self, route: str, fault: Fault) -> None:
-        self.check(route)
-        if fault.remaining > 0:
-            self._queued.setdefault(route, deque()).append(fault)
-
-    def slow(self, route: str, seconds: float) -> None:
-        self.check(route)
-        self._slow[route] = seconds
-
-    def slowness(self, route: str) -> float:
-        return self._slow.get(route, 0.0)
-
-    def clear(self) -> None:
-        self._queued.clear()
-        self._slow.clear()
+        super().__init__(ROUTE_KEYS)
 
     def left(self, route: str | None = None) -> int:
         """Uses not yet consumed, for one route or all of them."""
         queues = [self._queued.get(route, deque())] if route else list(self._queued.values())
         return sum(fault.remaining for queue in queues for fault in queue)
-
-    def take(self, route: str) -> Fault | None:
-        """Consume one use of the oldest fault queued for ``route``."""
-        queue = self._queued.get(route)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.remaining -= 1
-        if fault.remaining <= 0:
-            queue.popleft()
-        return fault

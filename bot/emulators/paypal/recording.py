@@ -7,10 +7,10 @@ Tests assert on traffic rather than on the bot's internals: which routes were ca
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.emulators.base.recording import CallLog
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,10 @@ class Delivery:
         return 200 <= self.status < 300
 
 
-def wait_summary(calls: Iterable[Call], route: str, count: int, timeout: float, matched: int) -> str:
-    """A readable account of what did arrive when ``wait_for`` gives up."""
-    calls = list(calls)
-    lines = [f"expected {count} matching call(s) to {route} within {timeout}s, {matched} matched"]
-    for call in (c for c in calls if c.route == route):
-        lines.append(f"  {call.method} {call.path} -> {call.status} {json.dumps(call.response, default=str)[:200]}")
-    totals = Counter(c.route for c in calls)
-    lines.append("all calls: " + (", ".join(f"{r}×{n}" for r, n in totals.items()) or "none"))
-    return "\n".join(lines)
+def describe(call: Call) -> str:
+    """One line of a ``wait_for`` that gave up: what was asked and what it got."""
+    return f"{call.method} {call.path} -> {call.status} {json.dumps(call.response, default=str)[:200]}"
+
+
+def new_call_log() -> CallLog[Call]:
+    return CallLog(lambda call: call.route, describe)

@@ -250,7 +250,9 @@ class Ledger:
     def refunded(self, capture: Capture) -> Decimal:
         return sum((self.refunds[r].amount for r in capture.refund_ids), Decimal(0))
 
-    def refund(self, capture_id: str, request: RefundRequest) -> Refund:
+    def refund(self, capture_id: str, request: RefundRequest, *, pending: bool = False) -> Refund:
+        """A refund of (part of) a capture; a `pending` one (an eCheck, a review) holds its amount
+        against the capture but leaves the capture's status until it completes."""
         capture = self.capture_of(capture_id)
         if capture.status == "PENDING":
             raise unprocessable("PENDING_CAPTURE", api="payments/v2")
@@ -274,12 +276,30 @@ class Ledger:
             invoice_id=request.invoice_id or capture.invoice_id,
             note_to_payer=request.note_to_payer,
             create_time=self.clock(),
+            status="PENDING" if pending else "COMPLETED",
         )
         self.refunds[refund.id] = refund
         capture.refund_ids.append(refund.id)
-        capture.status = "REFUNDED" if refund.total_refunded == capture.amount else "PARTIALLY_REFUNDED"
-        capture.update_time = refund.create_time
+        if not pending:
+            self._mark_refunded(capture, refund)
         return refund
+
+    def settle_pending_refund(self, refund_id: str, status: str) -> Refund:
+        """A pending refund completes (the capture shows it) or fails/is cancelled (its amount is freed)."""
+        refund = self.refund_of(refund_id)
+        if refund.status != "PENDING":
+            raise ValueError(f"refund {refund_id} is {refund.status}, not PENDING")
+        refund.status = status
+        capture = self.capture_of(refund.capture_id)
+        if status == "COMPLETED":
+            self._mark_refunded(capture, refund)
+        else:
+            capture.refund_ids.remove(refund.id)
+        return refund
+
+    def _mark_refunded(self, capture: Capture, refund: Refund) -> None:
+        capture.status = "REFUNDED" if refund.total_refunded == capture.amount else "PARTIALLY_REFUNDED"
+        capture.update_time = self.clock()
 
     def refund_of(self, refund_id: str) -> Refund:
         found = self.refunds.get(refund_id)
