@@ -26,6 +26,7 @@ from tests.ticket_fixtures import (
     latest_ticket_of,
     replies_text,
     root_of,
+    stored_replies,
 )
 from tests.workspace_fixtures import FAST, Workspaces, workspaces_fixture  # noqa: F401 - fixture
 
@@ -108,3 +109,43 @@ async def test_a_ticket_from_a_customer_workspace_is_triaged_in_the_home_workspa
     await eventually(lambda: customer_words in flat(replies_text(slack, TRIAGE, card["ts"])))
     back = [c for c in slack.calls if customer_words in flat(c.args) and c.args.get("channel") == TRIAGE]
     assert back and all(c.team_id == HOME for c in back)
+
+
+SHARED_HOME = "T0HOME" + secrets.token_hex(3).upper()
+
+
+@pytest.mark.parametrize("workspaces", [{"settings": {"slack_home_team": SHARED_HOME}}], indirect=True)
+async def test_a_customer_in_a_slack_connect_channel_is_resolved_in_their_own_workspace(
+    workspaces: Workspaces, engine: AsyncEngine
+) -> None:
+    """The reseller hosts #acme-support and shares it with the customer's workspace: the customer's
+    thread reply arrives with the host's team id, and is still theirs (linked in their workspace)."""
+    ws, slack = workspaces, workspaces.slack
+    customer_team = "T0CUS" + secrets.token_hex(3).upper()
+    slack.add_workspace(SHARED_HOME, "Reseller Support")
+    slack.add_workspace(customer_team, "Acme")
+    staff, customer = new_slack_user_id(), new_slack_user_id()
+    customer_user = await make_user(engine)
+    slack.add_user(staff, name="sam", team_id=SHARED_HOME)
+    slack.add_user(customer, name="cleo", email=customer_user.email, team_id=customer_team)
+    await link_slack(engine, customer, customer_user, team_id=customer_team)
+    org = await make_org(engine, customer_user, name="Acme Connect")
+    shared = "C0SHR" + secrets.token_hex(3).upper()
+    slack.add_channel(shared, name="acme-support", team_id=SHARED_HOME, members=[staff, customer])
+    slack.share_channel(shared, customer_team)
+    await bind_for_tickets(engine, org, customer_user, shared)
+    await ws.install(SHARED_HOME, staff)
+    await ws.install(customer_team, customer)
+
+    assert (await ws.send(ws.requests.slash_command(customer, "ticket new", channel_id=shared)))[0] == 200
+    view = slack.open_views(customer)[-1]
+    assert (await ws.send(ws.requests.view_submission(customer, view, values=NEW_TICKET)))[0] == 200
+    ticket_id = await eventually(lambda: latest_ticket_of(engine, org))
+    requester = await root_of(slack, shared, ticket_id, "requester")
+
+    words = "It is back, thank you."
+    event = ws.requests.message_event(customer, shared, words, thread_ts=requester["ts"])
+    assert '"user_team"' in event.body.decode()  # Slack names the author's own workspace apart
+    assert (await ws.send(event))[0] == 200
+    stored = await eventually(lambda: stored_replies(engine, ticket_id))
+    assert [(r.user_id, r.message) for r in stored] == [(customer_user.id, words)]
