@@ -55,7 +55,7 @@ from bot.slack.ack_runner import LISTENER_TASK
 from bot.slack.authorize import RememberConversations
 from bot.slack.bolt_app import build_bolt_app
 from bot.slack.client import WorkspaceClients, interactive_client, outbox_client
-from bot.slack.workspaces import distributed
+from bot.slack.workspaces import distributed, not_installed
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,13 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
         if many is None:
             bolt = build_bolt_app(secret, client)
         else:
-            bolt = build_bolt_app(secret, client, authorize=many.authorize, oauth_settings=many.oauth_settings)
+            bolt = build_bolt_app(
+                secret,
+                client,
+                authorize=many.authorize,
+                oauth_settings=many.oauth_settings,
+                not_installed_message=not_installed(settings),
+            )
             bolt.use(RememberConversations(app[ENGINE]))
             app[INSTALLATIONS] = many.installations
         log.info("slack.mode", extra={"mode": settings.slack_mode})

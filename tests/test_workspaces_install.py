@@ -4,7 +4,9 @@ outbox row sent with its own workspace's token, uninstall and reinstall (issue 1
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,9 +17,12 @@ from bot.db.installations import UNDELIVERABLE
 from bot.diagnostics.findings import Status
 from bot.doctor import collect
 from bot.rendering.install_pages import CANCELLED_TITLE, EXPIRED_TITLE, INSTALLED_TITLE
+from bot.sandbox.browser import complete_link
 from bot.slack.token_crypto import TokenCipher, TokenUnreadable
 from tests.factories import link_slack, make_org, make_user
 from tests.workspace_fixtures import Workspaces, team_id, workspaces_fixture  # noqa: F401 - fixture
+
+LINK_URL = re.compile(r"http://127\.0\.0\.1:\d+/link/[A-Za-z0-9_.~%-]+")
 
 
 async def until(check: Callable[[], Awaitable[object]], what: str, timeout: float = 10.0) -> object:
@@ -68,8 +73,14 @@ async def test_install_act_uninstall_and_reinstall_end_to_end(workspaces: Worksp
     page = await ws.install(team, user)
     assert INSTALLED_TITLE in page and "Acme" in page and "xox" not in page
 
-    status, _ = await ws.send(ws.requests.slash_command(user, "help", channel_id=general))
+    owner = await make_user(engine)
+    org = await make_org(engine, owner, name="Acme Hosting", balance=Decimal("12.50"))
+    status, body = await ws.send(ws.requests.slash_command(user, "link", channel_id=general))  # link
     assert status == 200
+    linked = await complete_link(LINK_URL.search(body).group(0), owner.email, "correct horse 1")  # type: ignore[union-attr]
+    assert linked.status == 200 and "Account linked" in linked.text and "Acme" in linked.text
+    status, body = await ws.send(ws.requests.slash_command(user, "wallet", channel_id=general))  # act
+    assert status == 200 and "Acme Hosting" in body and "12.50" in body
     directory = text("SELECT team_id FROM bot_slack_conversations WHERE conversation_id = :id")
 
     async def seen() -> object:
@@ -77,8 +88,6 @@ async def test_install_act_uninstall_and_reinstall_end_to_end(workspaces: Worksp
             return (await conn.execute(directory, {"id": general})).scalar_one_or_none()
 
     assert await until(seen, "the channel in the directory") == team
-    owner = await make_user(engine)
-    org = await make_org(engine, owner)
     async with engine.begin() as conn:
         await conn.execute(
             text("INSERT INTO bot_channel_bindings (team_id, channel_id, organization_id) VALUES (:t, :c, :o)"),
@@ -107,11 +116,15 @@ async def test_install_act_uninstall_and_reinstall_end_to_end(workspaces: Worksp
                                        {"t": team})).scalar_one()  # fmt: skip
     assert disabled is not None
 
+    status, body = await ws.send(ws.requests.slash_command(user, "wallet", channel_id=general))
+    assert status == 200 and any("not installed in this Slack workspace" in str(r) for r in ws.slack.responses)
     after = await enqueue(engine, general, "nobody hears this")
     assert await settled(engine, after) == ("dead", UNDELIVERABLE, team, 1)  # ended at once, not retried
     assert not posted(ws, team, "nobody hears this")
 
-    await ws.install(team, user)  # reinstall: the same workspace comes back with its binding
+    await ws.install(team, user)  # reinstall: the same workspace comes back with its link and binding
+    status, body = await ws.send(ws.requests.slash_command(user, "wallet", channel_id=general))
+    assert status == 200 and "Acme Hosting" in body
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT disabled_at FROM bot_channel_bindings WHERE team_id = :t"),
                                    {"t": team})).scalar_one() is None  # fmt: skip

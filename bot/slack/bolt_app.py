@@ -20,6 +20,7 @@ def build_bolt_app(
     *,
     authorize: AsyncAuthorize | None = None,
     oauth_settings: AsyncOAuthSettings | None = None,
+    not_installed_message: str | None = None,
 ) -> AsyncApp:
     """Ack-first Bolt app: listeners run after the HTTP answer, unhandled requests reach our error
     handler (so events are acked instead of retried and stale buttons get a kind answer). The
@@ -35,6 +36,7 @@ def build_bolt_app(
             client=client,
             authorize=authorize,
             oauth_settings=oauth_settings,
+            user_facing_authorize_error_message=not_installed_message,
             process_before_response=False,
             raise_error_for_unhandled_request=True,
             logger=logger,

@@ -24,6 +24,14 @@ class Distributed:
     oauth_settings: AsyncOAuthSettings
 
 
+def not_installed(settings: Settings) -> str:
+    """What a person in a workspace without the app (uninstalled, or its token unreadable) is told."""
+    return (
+        ":warning: ContainerStacks is not installed in this Slack workspace any more. A workspace admin "
+        f"can add it again at {settings.public_url.rstrip('/')}/slack/install (links and channels come back)."
+    )
+
+
 def token_cipher(settings: Settings) -> TokenCipher:
     key = token_key_bytes(settings.slack_token_key.get_secret_value()) if settings.slack_token_key else None
     if key is None:
