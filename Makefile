@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# pytest-xdist workers for `make test` (0 runs the suite in this one process); each test file runs on one worker.
+PYTEST_WORKERS ?= 3
 
 .PHONY: run test lint format bench clean
 
@@ -18,11 +20,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@$(BIN)/python -m bot.launch
 
-## test: lint and run the whole test suite
+## test: lint and run the whole test suite on $(PYTEST_WORKERS) workers
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

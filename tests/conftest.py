@@ -2,7 +2,8 @@
 
 The server is `TEST_DATABASE_URL`/`DATABASE_URL` when set (CI uses the machine's PostgreSQL),
 otherwise an embedded PostgreSQL started for this run. Each run creates its own database, migrates
-it with the real migration code and drops it at the end.
+it with the real migration code and drops it at the end. Under pytest-xdist every worker is a run of
+its own (session fixtures are per process): its own database, and its own embedded server if any.
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ def responses_of(slack: SlackEmulator, who: Payer) -> list[ResponsePost]:
 
 
 async def wait_for_response(
-    slack: SlackEmulator, who: Payer, predicate: Any, *, timeout: float = 5.0
+    slack: SlackEmulator, who: Payer, predicate: Any, *, timeout: float = 30.0
 ) -> dict[str, Any]:
     """The first response_url post for `who` whose payload satisfies `predicate`."""
     async with asyncio.timeout(timeout):

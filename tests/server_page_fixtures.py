@@ -28,7 +28,7 @@ async def quick_linode_fixture() -> AsyncIterator[LinodeEmulator]:
     await emulator.stop()
 
 
-async def shared_file(slack: SlackEmulator, channel: str, name_part: str, *, timeout: float = 15.0) -> StoredFile:
+async def shared_file(slack: SlackEmulator, channel: str, name_part: str, *, timeout: float = 30.0) -> StoredFile:
     """The file the bot shared in ``channel`` (a DM is ``D`` + the user id's tail) whose name contains ``name_part``."""
 
     async def check() -> StoredFile | None:

@@ -94,7 +94,7 @@ async def test_the_ticker_calls_each_tick_with_an_aware_now_and_stop_waits_for_a
     ticker = Ticker()
     ticker.add("probe", probe, every_seconds=3600, first_after_seconds=0)
     ticker.start()
-    await asyncio.wait_for(started.wait(), timeout=5)
+    await asyncio.wait_for(started.wait(), timeout=30)
     await ticker.stop(grace_seconds=5)
     await asyncio.sleep(0.05)  # AsyncIOScheduler finishes stopping on the event loop
     assert seen and seen[0].tzinfo is not None

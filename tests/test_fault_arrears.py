@@ -72,7 +72,7 @@ async def test_concurrent_create_forms_with_money_for_one_hour_make_one_server(w
         found = await rows(world.engine, "SELECT * FROM vps_instances WHERE organization_id = :o", o=owner.org.id)
         return found if found and all(r["status"] == "running" for r in found) else []
 
-    [server] = await until(settled, timeout=15, what="the one server to run")
+    [server] = await until(settled, what="the one server to run")
     assert len(world.linode.instances) == 1
     assert await balance_of(world.engine, owner.org) == Decimal("0.00")
     money = await rows(world.engine, "SELECT amount FROM payment_transactions WHERE organization_id = :o",
@@ -94,7 +94,7 @@ async def test_a_server_started_again_after_its_power_off_is_powered_off_again_w
     async def off() -> bool:
         return world.linode.instances[linode_id]["status"] == "offline"
 
-    await until(off, timeout=15, what="the durable job to power it off")
+    await until(off, what="the durable job to power it off")
     await sync_of(world).run_once()
     await wait_status(world.engine, owner, "web-1", "stopped")
 
@@ -107,7 +107,7 @@ async def test_a_server_started_again_after_its_power_off_is_powered_off_again_w
 
     _, requested = await bill_org(world.engine, owner.org.id, past_grace + timedelta(minutes=5), GRACE)
     assert requested == 1
-    await until(off, timeout=15, what="the second power-off")
+    await until(off, what="the second power-off")
     assert len(world.linode.calls_to("instances.shutdown")) == 2
     await sync_of(world).run_once()
     _, requested = await bill_org(world.engine, owner.org.id, past_grace + timedelta(minutes=10), GRACE)
@@ -127,7 +127,7 @@ async def test_deleting_a_server_in_arrears_keeps_the_debt_and_the_next_top_up_r
     async def deleted() -> bool:
         return await server_row(world.engine, owner, "web-1") is None
 
-    await until(deleted, timeout=15, what="the delete")
+    await until(deleted, what="the delete")
     assert world.linode.instances == {}
     assert await balance_of(world.engine, owner.org) == Decimal("-0.30")
     failures = await rows(world.engine, "SELECT hour_index, collected_at FROM bot_billing_failures "

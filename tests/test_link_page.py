@@ -276,7 +276,7 @@ async def test_linking_notifies_the_panel_account_owner_in_the_panels_notificati
         answer = await browser.sign_in(await link_path(engine, slack_user_id), user.email, user.password)
         assert answer.status == 200, answer.body
         # The panel's notify trigger pushes only the event types its notifications show, live.
-        notice = await asyncio.wait_for(_next_for(pushed, str(user.id)), timeout=5)
+        notice = await asyncio.wait_for(_next_for(pushed, str(user.id)), timeout=30)
     finally:
         await listener.close()
     assert notice["event_type"] == "auth.login" and notice["entity_type"] == "user"

@@ -61,7 +61,7 @@ async def run(
     return json.loads(body) if body.startswith("{") else body
 
 
-async def next_response(slack: SlackEmulator, who: Person, *, after: int = 0, timeout: float = 5.0) -> ResponsePost:
+async def next_response(slack: SlackEmulator, who: Person, *, after: int = 0, timeout: float = 30.0) -> ResponsePost:
     """The first response_url post for `who` beyond the first `after` ones."""
     async with asyncio.timeout(timeout):
         while True:
@@ -71,7 +71,7 @@ async def next_response(slack: SlackEmulator, who: Person, *, after: int = 0, ti
             await asyncio.sleep(0.02)
 
 
-async def dm_texts(slack: SlackEmulator, who: Person, count: int = 1, timeout: float = 5.0) -> list[str]:
+async def dm_texts(slack: SlackEmulator, who: Person, count: int = 1, timeout: float = 30.0) -> list[str]:
     """Texts of the DMs `who` has received, once there are at least `count`."""
     async with asyncio.timeout(timeout):
         while len(slack.dms(who.slack_id)) < count:

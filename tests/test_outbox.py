@@ -38,7 +38,7 @@ async def enqueue_all(engine: AsyncEngine, messages: Sequence[tuple[str, str]]) 
     return [i for i in ids if i is not None]
 
 
-async def drain(engine: AsyncEngine, workers: Sequence[OutboxWorker], *, timeout: float = 20.0) -> None:
+async def drain(engine: AsyncEngine, workers: Sequence[OutboxWorker], *, timeout: float = 30.0) -> None:
     """Run the workers until nothing is pending (or fail after `timeout`)."""
     stop = asyncio.Event()
     tasks = [asyncio.create_task(w.run(stop)) for w in workers]

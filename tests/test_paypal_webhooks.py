@@ -141,7 +141,7 @@ async def inbox_row(engine: AsyncEngine, event_id: str) -> Any:
         return (await conn.execute(query, {"e": event_id})).first()
 
 
-async def settled(engine: AsyncEngine, event_id: str, *, timeout: float = 10.0) -> Any:
+async def settled(engine: AsyncEngine, event_id: str, *, timeout: float = 30.0) -> Any:
     """Wait until the worker has finished with an event (processed or dead)."""
     async with asyncio.timeout(timeout):
         while True:

@@ -710,7 +710,7 @@ class Listener:
             await self.conn.add_listener(channel, self._on_notify)
 
     async def next(self) -> tuple[str, dict[str, Any]]:
-        return await asyncio.wait_for(self.queue.get(), timeout=5)
+        return await asyncio.wait_for(self.queue.get(), timeout=30)
 
 
 @asynccontextmanager

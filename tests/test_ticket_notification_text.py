@@ -54,9 +54,9 @@ async def test_mirrored_replies_notify_staff_with_hostile_text_and_names_inert(
         card = await root_of(slack, d.triage, ticket_id, "triage")
         requester = await root_of(slack, d.customer_channel, ticket_id, "requester")
         await say_in_thread(d.bot, slack_requests, d.customer.slack_id, d.customer_channel, requester["ts"], HOSTILE)
-        await eventually(lambda: len(bot_replies(slack, d.triage, card["ts"])) == 1, timeout=20)
+        await eventually(lambda: len(bot_replies(slack, d.triage, card["ts"])) == 1)
         await panel_reply(engine, ticket_id, d.customer.user, f"From the panel: {HOSTILE}", staff=False)
-        await eventually(lambda: len(bot_replies(slack, d.triage, card["ts"])) == 2, timeout=20)
+        await eventually(lambda: len(bot_replies(slack, d.triage, card["ts"])) == 2)
         mirrored = [m for m in slack.thread(d.triage, card["ts"])[1:] if m.get("bot_id")]
     assert [m["text"] for m in mirrored] == [f"{INERT}: {INERT}", f"{INERT}: From the panel: {INERT}"]
     assert [live_markup(m) for m in mirrored] == [[], []]

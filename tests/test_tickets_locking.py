@@ -98,7 +98,7 @@ async def test_a_thread_message_touches_only_its_own_tickets_rows(
         # An unlinked author: nothing is stored, but the thread is found, its ticket locked and its
         # root resolved — all without waiting for the other ticket's rows (it waited forever before).
         outcome = await asyncio.wait_for(
-            tickets.thread_message(engine, message, default_channel=CHANNEL, prefix="note:"), timeout=5
+            tickets.thread_message(engine, message, default_channel=CHANNEL, prefix="note:"), timeout=30
         )
         await holder.rollback()
     assert outcome is tickets.ThreadOutcome.UNLINKED

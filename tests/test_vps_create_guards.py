@@ -124,7 +124,7 @@ async def test_slow_linode_never_delays_the_ack_and_the_modal_opens_first(world:
     started = time.monotonic()
     answer = await submit(world, owner, modal, create_values(plan_id, label="slow-1"))
     assert time.monotonic() - started < 3.0 and answer["response_action"] == "update"
-    row = await wait_status(world.engine, owner, "slow-1", "running", timeout=15)
+    row = await wait_status(world.engine, owner, "slow-1", "running")
     assert row["provider_instance_id"].isdigit()
 
 
@@ -267,7 +267,7 @@ async def test_linode_rate_limiting_every_retry_tells_the_user_and_the_paid_hour
         view = world.slack.open_views(owner.slack_id)[-1]
         return view if "busy right now" in json.dumps(view) else None
 
-    outcome = json.dumps(await until(told, timeout=20, what="the modal to report the failure"))
+    outcome = json.dumps(await until(told, what="the modal to report the failure"))
     assert "show up in /cs vps" in outcome  # and where the server would appear if Linode made it after all
     attempts = world.linode.calls_to("instances.create")
     assert attempts and {c.status for c in attempts} == {429}  # every attempt refused before any effect

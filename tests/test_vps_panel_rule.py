@@ -101,7 +101,7 @@ async def test_a_create_that_never_reached_linode_is_refunded_and_removed_not_le
     async def told() -> bool:
         return "busy right now" in json.dumps(world.slack.open_views(owner.slack_id)[-1])
 
-    await until(told, timeout=20, what="the create to give up")
+    await until(told, what="the create to give up")
     world.linode.clear_faults()
     report = await sync_of(world, provisioning_grace=timedelta(0)).run_once()
     assert "busy-1" in report.abandoned

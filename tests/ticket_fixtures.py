@@ -115,7 +115,7 @@ async def bind_for_tickets(engine: AsyncEngine, org: OrgRecord, by: UserRecord, 
         )
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 6.0) -> Any:
+async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
     """Poll `check` (sync or async) until it returns something truthy."""
     async with asyncio.timeout(timeout):
         while True:

@@ -137,7 +137,7 @@ async def bind_vps_channel(engine: AsyncEngine, who: Payer, channel: str) -> Non
         )
 
 
-async def until(check: Callable[[], Awaitable[Any]], *, timeout: float = 10.0, what: str = "condition") -> Any:
+async def until(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, what: str = "condition") -> Any:
     """Poll ``check`` until it returns something truthy."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -165,7 +165,7 @@ async def server_row(engine: AsyncEngine, who: Payer, label: str) -> dict[str, A
     return found[0] if found else None
 
 
-async def wait_status(engine: AsyncEngine, who: Payer, label: str, status: str, timeout: float = 10.0) -> dict:
+async def wait_status(engine: AsyncEngine, who: Payer, label: str, status: str, timeout: float = 30.0) -> dict:
     async def check() -> dict | None:
         row = await server_row(engine, who, label)
         return row if row and row["status"] == status else None

@@ -250,7 +250,7 @@ async def test_bolt_app_handles_a_signed_command_opening_a_modal_and_responding(
 
     assert response.status == 200
     await em.wait_for("views.open")
-    for _ in range(200):
+    for _ in range(3000):  # up to 30 s: only a failing run waits that long
         if em.responses:
             break
         await asyncio.sleep(0.01)
