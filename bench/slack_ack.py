@@ -16,6 +16,9 @@ against separate server processes, all talking to the Slack emulator:
   answers (closed loop), once with each connection pausing 250 ms between requests (≤ 128/s).
 * `/cs help`, `/cs wallet` and the closed-loop `/cs vps create` again with WEB_CONCURRENCY=2 (a
   helper process answers on the same port: `bot.serve`).
+* `/cs wallet` in distributed mode with 10,000 installed workspaces (each request's token found
+  through `bot.slack.installations`' cache), against single-workspace mode in the same run
+  (target: throughput and p99 within 10 %). `--workspaces` runs only that pair.
 
 Prints throughput, latency, the ratio to the floor and the bot's RSS after the runs.
 Targets: ≥ 0.8× the floor's throughput and p99 < 100 ms; RSS < 200 MiB.
@@ -26,16 +29,19 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import aiohttp
 from _support import LoadResult, child_pids, free_port, rss_mib, run_wrk, scratch_database, server_process
 from sqlalchemy import text
 
 from bot.db.engine import create_engine
 from bot.emulators.linode import LinodeEmulator
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
+from bot.slack.token_crypto import TokenCipher
 
 SECONDS = 8
 WARM_UP_SECONDS = 2
@@ -104,6 +110,83 @@ async def seed_linked_user(database_url: str) -> None:
     await engine.dispose()
 
 
+INSTALLS = 10_000
+ROUNDS = 2
+TOKEN_KEY = "5a" * 32
+CLIENT_SECRET = "bench-client-secret"
+
+
+async def seed_installations(database_url: str) -> None:
+    """10,000 installed workspaces, tokens sealed as the bot seals them; the bench team's is the
+    emulator's token (its requests then act there, as in single-workspace mode)."""
+    cipher = TokenCipher(bytes.fromhex(TOKEN_KEY))
+    teams = [TEAM] + [f"T{n:08d}" for n in range(INSTALLS - 1)]
+
+    def sealed(team: str) -> bytes:
+        token = TOKEN if team == TEAM else f"xoxb-bench-{team}"
+        return cipher.seal(token, enterprise_id="", team_id=team, purpose="bot_token")
+
+    rows = [{"team": team, "token": sealed(team), "bot_user": f"U{team[1:]}BOT"} for team in teams]
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO bot_slack_installations (team_id, team_name, bot_id, bot_user_id, bot_token, bot_scopes) "
+                "VALUES (:team, :team, 'B0BENCH', :bot_user, :token, 'commands,chat:write')"
+            ),
+            rows,
+        )
+    await engine.dispose()
+
+
+async def workspaces_pair(database_url: str, factory: SlackRequestFactory, env: dict[str, str]) -> list[LoadResult]:
+    """`/cs wallet` with one configured token, then in distributed mode with 10,000 installs."""
+    await seed_installations(database_url)
+    wallet_requests = signed(factory, WALLET_USER, "wallet", 2000)
+    port = free_port()
+    cmd = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    distributed = {**env, "SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": "1.2", "SLACK_TOKEN_KEY": TOKEN_KEY}
+    distributed["SLACK_CLIENT_SECRET"] = CLIENT_SECRET
+    runs = {"single workspace": env, f"{INSTALLS:,} workspaces installed": distributed}
+    results: dict[str, list[LoadResult]] = {label: [] for label in runs}
+    for _ in range(ROUNDS):  # interleaved, so neither mode always runs on a warmer (or busier) machine
+        for label, server_env in runs.items():
+            async with server_process(cmd, server_env, port) as bot:
+                await check_wallet_answer(bot.base + "/slack/events", wallet_requests[0])  # authorized, not refused
+                results[label].append(await measure(f"csbot /cs wallet, {label}", bot.base + "/slack/events",
+                                                    wallet_requests))  # fmt: skip
+    return [combined(rounds) for rounds in results.values()]
+
+
+def combined(rounds: list[LoadResult]) -> LoadResult:
+    """The rounds of one mode as one result: requests and errors summed, latencies their worst."""
+    first = rounds[0]
+    return replace(
+        first,
+        requests=sum(r.requests for r in rounds),
+        seconds=sum(r.seconds for r in rounds),
+        errors=sum(r.errors for r in rounds),
+        p50_ms=max(r.p50_ms for r in rounds),
+        p99_ms=max(r.p99_ms for r in rounds),
+        max_ms=max(r.max_ms for r in rounds),
+    )
+
+
+async def check_wallet_answer(url: str, request: tuple[bytes, dict[str, str]]) -> None:
+    async with aiohttp.ClientSession() as session, session.post(url, data=request[0], headers=request[1]) as answer:
+        body = await answer.text()
+    if "Bench Org" not in body:
+        raise SystemExit(f"the wallet ack is not the wallet card: {body[:300]}")
+
+
+def print_pair(single: LoadResult, many: LoadResult) -> bool:
+    throughput, p99 = many.throughput / single.throughput, many.p99_ms / single.p99_ms
+    print(single.line())
+    print(many.line())
+    print(f"distributed vs single workspace: throughput {throughput:.2f}x, p99 {p99:.2f}x (targets >= 0.90, <= 1.10)")
+    return single.errors == 0 and many.errors == 0
+
+
 Requests = list[tuple[bytes, dict[str, str]]]
 
 
@@ -124,7 +207,7 @@ async def measure(
     return await run_wrk(label, url, requests, seconds=SECONDS, connections=CONNECTIONS, pace_ms=pace_ms)
 
 
-async def main() -> int:
+async def main(*, workspaces_only: bool = False) -> int:
     frozen = asyncio.get_running_loop().time()  # trigger_ids stay valid for the whole run
     slack = SlackEmulator(bot_token=TOKEN, clock=lambda: frozen, pace_per_channel=None)
     linode = LinodeEmulator()
@@ -147,6 +230,8 @@ async def main() -> int:
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "WARNING",
         }
+        if workspaces_only:
+            return 0 if print_pair(*await workspaces_pair(database_url, factory, env)) else 1
         bare_port, bot_port = free_port(), free_port()
         bare_cmd = [sys.executable, "bench/_bare_bolt.py", str(bare_port)]
         bot_cmd = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(bot_port)]
@@ -185,6 +270,7 @@ async def main() -> int:
             rss_two = [rss_mib(pid) for pid in [bot.pid, *child_pids(bot.pid)]]
             warm, timed = create_requests_two[:WARM_UP_CREATES], create_requests_two[WARM_UP_CREATES:]
             two.append(await measure(f"{label}, 2 processes", url, timed, warm))
+        pair = await workspaces_pair(database_url, factory, env)
     for result in (floor, sql_floor, prompt_floor, prompt_sql):
         print(result.line())
     for result in results + two:
@@ -204,8 +290,9 @@ async def main() -> int:
     reused = create.requests > VPS_CREATE_REQUESTS or two[2].requests > VPS_CREATE_REQUESTS - WARM_UP_CREATES
     if reused:
         print("warning: the vps create run outran its distinct trigger_ids; raise VPS_CREATE_REQUESTS")
-    return 0 if not reused and all(r.errors == 0 for r in [floor, *results, *two]) else 1
+    paired = print_pair(*pair)
+    return 0 if paired and not reused and all(r.errors == 0 for r in [floor, *results, *two]) else 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main()))
+    raise SystemExit(asyncio.run(main(workspaces_only="--workspaces" in sys.argv[1:])))

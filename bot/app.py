@@ -26,6 +26,7 @@ from bot.app_keys import (
     ENGINE,
     HEAD_REVISION,
     HTTP_SESSION,
+    INSTALLATIONS,
     METRICS,
     POOL,
     SERVICES,
@@ -51,8 +52,10 @@ from bot.services.limitations import log_limitations
 from bot.services.paypal_events import PayPalEventProcessor
 from bot.settings import Settings
 from bot.slack.ack_runner import LISTENER_TASK
+from bot.slack.authorize import RememberConversations
 from bot.slack.bolt_app import build_bolt_app
-from bot.slack.client import interactive_client, outbox_client
+from bot.slack.client import WorkspaceClients, interactive_client, outbox_client
+from bot.slack.workspaces import distributed, not_installed
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +190,20 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
         settings = app[SETTINGS]
         token, secret = _slack_credentials(settings)
         client = options.slack_client or interactive_client(token, settings.slack_api_url, app[HTTP_SESSION])
-        bolt = build_bolt_app(secret, client)
+        many = distributed(settings, app[ENGINE], app[HTTP_SESSION]) if token is None else None
+        if many is None:
+            bolt = build_bolt_app(secret, client)
+        else:
+            bolt = build_bolt_app(
+                secret,
+                client,
+                authorize=many.authorize,
+                oauth_settings=many.oauth_settings,
+                not_installed_message=not_installed(settings),
+            )
+            bolt.use(RememberConversations(app[ENGINE]))
+            app[INSTALLATIONS] = many.installations
+        log.info("slack.mode", extra={"mode": settings.slack_mode})
         paypal, verifier = _paypal(settings, app[HTTP_SESSION])
         services = Services(
             settings=settings,
@@ -198,6 +214,7 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
             webhook_verifier=verifier,
             linode=build_vps_gateway(settings, app[ENGINE], options.vps),
             clock=options.clock,
+            installations=many.installations if many is not None else None,
         )
         handlers.register_listeners(bolt, services)
         app[BOLT] = bolt
@@ -213,10 +230,12 @@ def _slack(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
     return slack
 
 
-def _slack_credentials(settings: Settings) -> tuple[str, str]:
-    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
-        raise RuntimeError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are required to serve Slack")
-    return settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
+def _slack_credentials(settings: Settings) -> tuple[str | None, str]:
+    """(the configured bot token, or None in distributed mode; the signing secret)."""
+    if not settings.has_slack_credentials or settings.slack_signing_secret is None:
+        raise RuntimeError("SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET) are required")
+    token = settings.slack_bot_token if settings.slack_mode == "single" else None
+    return (token.get_secret_value() if token else None), settings.slack_signing_secret.get_secret_value()
 
 
 async def _start_socket_mode(bolt: object, settings: Settings) -> object | None:
@@ -250,10 +269,8 @@ async def drain_listener_tasks(grace_seconds: float) -> None:
 def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[None]]:
     async def workers(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        token, _ = _slack_credentials(settings)
         policy = options.outbox_policy or OutboxPolicy(max_attempts=settings.outbox_max_attempts)
-        client = options.slack_client or outbox_client(token, settings.slack_api_url, app[HTTP_SESSION])
-        worker = OutboxWorker(app[ENGINE], client, app[METRICS], policy)
+        worker = OutboxWorker(app[ENGINE], _outbox_clients(app, options), app[METRICS], policy)
         services = app[SERVICES]
         processor = PayPalEventProcessor(services.engine, services.pool, settings, services.paypal)
         inbox = PayPalEventWorker(processor, app[METRICS], options.inbox_policy)
@@ -281,6 +298,22 @@ def _workers(options: AppOptions) -> Callable[[web.Application], AsyncIterator[N
         await asyncio.gather(*tasks, return_exceptions=True)
 
     return workers
+
+
+def _outbox_clients(app: web.Application, options: AppOptions) -> WorkspaceClients:
+    """The configured token's client, or in distributed mode each row's workspace's."""
+    settings = app[SETTINGS]
+    if INSTALLATIONS in app:
+        return WorkspaceClients(
+            installations=app[INSTALLATIONS],
+            base_url=settings.slack_api_url,
+            session=app[HTTP_SESSION],
+            home_team=settings.slack_home_team,
+        )
+    token, _ = _slack_credentials(settings)
+    return WorkspaceClients(
+        single=options.slack_client or outbox_client(token or "", settings.slack_api_url, app[HTTP_SESSION])
+    )
 
 
 def _periodic_jobs(services: Services, options: AppOptions) -> list[PeriodicJob]:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.metrics import Metrics
 from bot.services.container import Services
 from bot.settings import Settings
+from bot.slack.installations import Installations
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
@@ -24,3 +25,5 @@ HEAD_REVISION = web.AppKey("head_revision", str)
 STOPPING = web.AppKey("stopping", asyncio.Event)
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 POOL = web.AppKey("pool", asyncpg.Pool)
+#: Distributed mode only: the installed workspaces (absent in single-workspace mode).
+INSTALLATIONS = web.AppKey("installations", Installations)

@@ -1,4 +1,4 @@
-"""`make run`: serve your Slack workspace when it is configured, else open the sandbox, and say why.
+"""`make run`: serve Slack when it is configured (one workspace or many), else open the sandbox, and say why.
 
 A configuration error is never hidden behind the sandbox: with Slack credentials configured the
 operator means to serve, so a bad setting stops here with the settings error. Without them the
@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 
 from bot.settings import SettingsError, load_settings
 
-SLACK_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+SLACK_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
 EXIT_CONFIG = 2
 
 
@@ -46,7 +46,7 @@ def choose(env_file: Path = Path(".env")) -> Choice:
                 None,
                 f"{error}\n\n{' and '.join(slack)} {'is' if len(slack) == 1 else 'are'} set, so `make run` means to "
                 "serve your Slack workspace: it stops here instead of opening the sandbox. Fix the settings above "
-                "and run it again (or remove SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from .env to try the sandbox).",
+                "and run it again (or remove the Slack credentials from .env to try the sandbox).",
             )
         return Choice(("serve", "--migrate"), "Slack credentials are configured: migrating, then `csbot serve`.")
     try:
@@ -60,7 +60,8 @@ def choose(env_file: Path = Path(".env")) -> Choice:
     return Choice(
         ("sandbox",),
         "No Slack credentials (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET) are configured: opening the sandbox. "
-        "Set both in .env to serve your own workspace (docs/slack-setup.md).",
+        "Set both in .env to serve your own workspace, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (with "
+        "SLACK_SIGNING_SECRET and SLACK_TOKEN_KEY) to install into many (docs/slack-setup.md).",
     )
 
 

@@ -78,7 +78,11 @@ def build_manifest(public_url: str = PLACEHOLDER_URL, command: str = "/cs") -> d
                 }
             ],
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        # Distributed mode's OAuth redirect (docs/slack-setup.md); unused by a single-workspace install.
+        "oauth_config": {
+            "redirect_urls": [public_url.rstrip("/") + "/slack/oauth_redirect"],
+            "scopes": {"bot": list(BOT_SCOPES)},
+        },
         "settings": {
             "event_subscriptions": {"request_url": events_url, "bot_events": list(BOT_EVENTS)},
             "interactivity": {

@@ -6,6 +6,9 @@ instead of discovering bad settings one restart at a time.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +29,11 @@ HINTS: dict[str, str] = {
     "DATABASE_URL": "a URL like postgresql://user:pass@host:5432/dbname (unset = embedded PostgreSQL)",
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token from the Slack app's 'OAuth & Permissions' page (xoxb-…)",
     "SLACK_SIGNING_SECRET": "the Signing Secret from the Slack app's 'Basic Information' page",
+    "SLACK_CLIENT_ID": "the Client ID from the Slack app's 'Basic Information' page (distributed mode)",
+    "SLACK_CLIENT_SECRET": "the Client Secret from the Slack app's 'Basic Information' page (distributed mode)",
+    "SLACK_TOKEN_KEY": "32 random bytes as 64 hex digits or base64, e.g. from `openssl rand -hex 32`",
+    "SLACK_HOME_TEAM": "the team id (T…) of the reseller's own Slack workspace, which holds triage and admin channels",
+    "SLACK_TOKEN_ROTATION_MINUTES": "minutes from 1 to 600: refresh rotating tokens this long before they expire",
     "SLACK_APP_TOKEN": "an app-level token with connections:write (xapp-…), only for Socket Mode",
     "SLACK_API_URL": "the Web API base URL ending in /api/, e.g. https://slack.com/api/",
     "SLACK_COMMAND": "the root slash command, starting with '/', e.g. /cs",
@@ -75,6 +83,13 @@ class Settings(BaseSettings):
     database_url: str | None = None
     csbot_data_dir: Path = Path(".csbot")
 
+    #: Distributed mode (OAuth installs into many workspaces) when both are set; see `slack_mode`.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = Field(default=None, validate_default=True)
+    #: AES-256-GCM key for the bot tokens stored per installation (`bot.slack.token_crypto`).
+    slack_token_key: SecretStr | None = None
+    slack_home_team: str | None = None
+    slack_token_rotation_minutes: int = Field(default=120, ge=1, le=600)
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -147,6 +162,29 @@ class Settings(BaseSettings):
     def _check_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must start with xoxb-")
+        return value
+
+    @field_validator("slack_client_secret")
+    @classmethod
+    def _check_client_pair(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and not info.data.get("slack_client_id"):
+            raise ValueError("is set without SLACK_CLIENT_ID: distributed mode needs both")
+        if value is None and info.data.get("slack_client_id"):
+            raise ValueError("is required when SLACK_CLIENT_ID is set (distributed mode needs both)")
+        return value
+
+    @field_validator("slack_token_key")
+    @classmethod
+    def _check_token_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and token_key_bytes(value.get_secret_value()) is None:
+            raise ValueError("must be 32 bytes written as 64 hex digits or as base64")
+        return value
+
+    @field_validator("slack_home_team")
+    @classmethod
+    def _check_home_team(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"T[A-Z0-9]{2,31}", value):
+            raise ValueError("must be a Slack team id like T0123ABCD")
         return value
 
     @field_validator("slack_app_token")
@@ -282,8 +320,36 @@ class Settings(BaseSettings):
         return bool(self.paypal_client_id and self.paypal_client_secret)
 
     @property
+    def slack_mode(self) -> Literal["distributed", "single"] | None:
+        """Distributed (OAuth, a token per installed workspace) when the client id and secret are set;
+        single-workspace with SLACK_BOT_TOKEN otherwise; None when neither is configured."""
+        if self.slack_client_id and self.slack_client_secret is not None:
+            return "distributed"
+        return "single" if self.slack_bot_token is not None else None
+
+    @property
     def has_slack_credentials(self) -> bool:
-        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+        return self.slack_mode is not None and self.slack_signing_secret is not None
+
+    @property
+    def slack_authorize_url(self) -> str:
+        """Slack's consent page, beside the Web API (`https://slack.com/api/` → `…/oauth/v2/authorize`),
+        so an emulator serves it without a setting of its own."""
+        parts = urlsplit(self.slack_api_url)
+        base = parts.path.rstrip("/").removesuffix("/api")
+        return f"{parts.scheme}://{parts.netloc}{base}/oauth/v2/authorize"
+
+    def serve_problems(self) -> list[SettingProblem]:
+        """What `csbot serve` cannot start without, for the mode the settings choose."""
+        problems = []
+        if self.slack_mode is None and not self.slack_client_id:
+            problems.append(SettingProblem("SLACK_BOT_TOKEN", MISSING_SLACK_CREDENTIALS))
+        if self.slack_client_id and self.slack_token_key is None:
+            problems.append(SettingProblem("SLACK_TOKEN_KEY", "is required in distributed mode (SLACK_CLIENT_ID set)"))
+        for name, value in (("SLACK_SIGNING_SECRET", self.slack_signing_secret), ("BOT_SECRET", self.bot_secret)):
+            if value is None:
+                problems.append(SettingProblem(name, "is required but not set"))
+        return problems
 
     def secret_values(self) -> list[str]:
         """Plain values of every secret, so log redaction can mask them wherever they appear."""
@@ -291,6 +357,8 @@ class Settings(BaseSettings):
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.slack_client_secret,
+            self.slack_token_key,
             self.paypal_client_secret,
             self.linode_api_token,
             self.ssh_cred_secret,
@@ -300,12 +368,21 @@ class Settings(BaseSettings):
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 
 
-class ServeSettings(Settings):
-    """Settings for `csbot serve`: Slack credentials and the link-token secret become mandatory."""
+MISSING_SLACK_CREDENTIALS = (
+    "is required but not set (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many workspaces)"
+)
 
-    slack_bot_token: SecretStr  # type: ignore[assignment]
-    slack_signing_secret: SecretStr  # type: ignore[assignment]
-    bot_secret: SecretStr  # type: ignore[assignment]
+
+def token_key_bytes(value: str) -> bytes | None:
+    """The 32 key bytes SLACK_TOKEN_KEY spells (64 hex digits, or base64), or None when it spells none."""
+    text = value.strip()
+    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        return bytes.fromhex(text)
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_" if "-" in text or "_" in text else None)
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) == 32 else None
 
 
 def _split_csv(value: str) -> list[str]:
@@ -348,9 +425,36 @@ def _problems_from(error: ValidationError) -> list[SettingProblem]:
 
 
 def load_settings(*, for_serve: bool = False, env_file: str | Path | None = ".env") -> Settings:
-    """Load and validate settings, raising `SettingsError` that names every bad setting."""
-    model = ServeSettings if for_serve else Settings
+    """Load and validate settings, raising `SettingsError` that names every bad setting (for `serve`,
+    also every setting its Slack mode needs: a bot token, or the OAuth client and the token key)."""
     try:
-        return model(_env_file=env_file)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as error:
-        raise SettingsError(_problems_from(error)) from None
+        problems = _problems_from(error)
+        if for_serve:
+            problems += _serve_problems_despite(problems, env_file)
+        raise SettingsError(problems) from None
+    problems = settings.serve_problems() if for_serve else []
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _serve_problems_despite(problems: list[SettingProblem], env_file: str | Path | None) -> list[SettingProblem]:
+    """Serve's missing settings, judged with the malformed ones left out, so one pass names them all."""
+    named = {p.name.lower() for p in problems}
+    raw = {name: Settings.model_fields[name].get_default() for name in named if name in Settings.model_fields}
+    try:
+        settings = _PairsUnchecked(_env_file=env_file, **raw)  # type: ignore[call-arg]
+    except ValidationError:
+        return []
+    return [p for p in settings.serve_problems() if p.name.lower() not in named]
+
+
+class _PairsUnchecked(Settings):
+    """Settings whose client id/secret pair was already reported: judged without that check again."""
+
+    @field_validator("slack_client_secret")
+    @classmethod
+    def _check_client_pair(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        return value

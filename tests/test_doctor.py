@@ -166,5 +166,7 @@ async def test_the_cli_exits_non_zero_and_an_unreachable_public_url_does_not_han
     assert result.returncode == 1
     assert time.monotonic() - started < 30
     assert "✗ PUBLIC_URL: https://csbot-doctor.invalid/healthz" in result.stdout
-    assert "✗ serve settings: not set: SLACK_SIGNING_SECRET, BOT_SECRET" in result.stdout
+    assert "✗ serve settings: single-workspace mode (SLACK_BOT_TOKEN); not set: SLACK_SIGNING_SECRET, BOT_SECRET" in (
+        result.stdout
+    )
     assert "✓ slack: authenticated as @" in result.stdout

@@ -63,3 +63,16 @@ def test_valid_slack_settings_serve_after_migrating(env_file: Path, monkeypatch:
     env_file.write_text(SLACK)
     monkeypatch.setenv("BOT_SECRET", "test-bot-secret-0123456789abcdef0123456789")  # the environment counts too
     assert choose(env_file).command == ("serve", "--migrate")
+
+
+def test_oauth_client_credentials_mean_serving_in_distributed_mode(
+    env_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_TOKEN_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    oauth = "SLACK_CLIENT_ID=1234.5678\nSLACK_CLIENT_SECRET=client-secret\nSLACK_SIGNING_SECRET=test-signing-secret\n"
+    env_file.write_text(oauth + BOT_SECRET)
+    stopped = choose(env_file)
+    assert stopped.command is None and "SLACK_TOKEN_KEY: is required in distributed mode" in stopped.message
+    env_file.write_text(oauth + BOT_SECRET + "SLACK_TOKEN_KEY=" + "ab" * 32 + "\n")
+    assert choose(env_file).command == ("serve", "--migrate")

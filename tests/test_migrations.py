@@ -290,3 +290,24 @@ async def test_paypal_trust_revision_gives_the_bots_old_refund_rows_their_refund
     assert found[ids["refund"]][0] == "REFUND-1" and found[ids["refund"]][1]["order_id"] == "ORDER-1"
     assert found[ids["reversal"]][0] == "REFUND-2" and found[ids["reversal"]][1]["order_id"] == "ORDER-1"
     assert found[ids["panel_debit"]] == (None, {"kind": "refund"})
+
+
+async def test_the_workspaces_revision_downgrades_and_upgrades_again_without_drift(fresh_database: NewDatabase) -> None:
+    """0014 adds the installation, OAuth state and directory tables and the outbox's workspace columns;
+    its downgrade removes exactly those (queued rows survive), and upgrading again leaves no drift."""
+    url = await fresh_database()
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO bot_outbox (channel, payload, team_id) VALUES ('C1', '{}', 'T1')"))
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0013_slack_polish"))
+        tables = await tables_present(url)
+        assert not {"bot_slack_installations", "bot_slack_oauth_states", "bot_slack_conversations"} & tables
+        assert [r["channel"] for r in await fetch(url, "SELECT channel FROM bot_outbox")] == ["C1"]
+        await migrate(engine)
+        async with engine.connect() as conn:
+            report = await inspect_drift(conn)
+    finally:
+        await engine.dispose()
+    assert not report.has_drift, report.render()

@@ -100,7 +100,8 @@ def test_a_failed_expectation_fails_the_run(
     assert tour.returncode == 0
     script = tmp_path / "fails.txt"
     script.write_text(
-        "# a fresh world: alice is not linked, although the tour linked her in this data directory\n"
+        "# a fresh world: Acme has not installed the app and alice is not linked, although the tour did both\n"
+        ":install\n:expect ContainerStacks is installed\n"
         "/cs whoami\n:expect Link my account\n/cs link\n:link\n:expect Account linked\n"
         "# the buyer approves at PayPal but never returns: the signed webhook completes the top-up\n"
         "/cs wallet topup 5\n:click 1\n:pay webhook\n:expect HTTP [200]\n:expect Your top-up of $5.00\n"
@@ -133,7 +134,7 @@ def test_the_console_is_one_world_across_commands_and_restarts(tmp_path: Path) -
     are back at Linode (not "running", then "no longer exists") at the sandbox time reached before."""
     first = console(
         tmp_path,
-        "/cs link\n:link\n/cs org use acme-demo\n/cs vps create\n:fill 1 keep-me\n:fill 2 Nanode\n"
+        ":install\n/cs link\n:link\n/cs org use acme-demo\n/cs vps create\n:fill 1 keep-me\n:fill 2 Nanode\n"
         ":fill 3 us-east\n:fill 4 Debian 12\n:submit\n:wait 3\n:clock +2h\n/cs billing\n",
     )
     assert "keep-me — :large_green_circle: running" in first
@@ -142,6 +143,7 @@ def test_the_console_is_one_world_across_commands_and_restarts(tmp_path: Path) -
 
     second = console(tmp_path, ":wait 3\n/cs vps\n/cs billing\n:channel staff-alerts\n")
     assert "1 server(s) from the database are back in the Linode emulator" in second
+    assert "installation with this app is no longer available" not in second  # Acme's install came back too
     assert "clock     sandbox time is " in second
     assert "keep-me · :large_green_circle: running" in section(second, "/cs vps")
     assert "• keep-me: $0.02 (3 h)" in section(second, "/cs billing")

@@ -10,11 +10,13 @@ from aiohttp import web
 from bot.app_keys import METRICS, SETTINGS
 from bot.metrics import Metrics
 from bot.settings import Settings
-from webhooks import health, link, paypal, paypal_pages, slack_events
+from webhooks import health, link, paypal, paypal_pages, slack_events, slack_oauth
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/slack/events", slack_events.slack_events, name="slack_events")
+    app.router.add_get("/slack/install", slack_oauth.slack_install, name="slack_install")
+    app.router.add_get("/slack/oauth_redirect", slack_oauth.slack_oauth_redirect, name="slack_oauth_redirect")
     app.router.add_post("/webhooks/paypal", paypal.paypal_webhook, name="paypal_webhook")
     app.router.add_get("/healthz", health.healthz, name="healthz")
     app.router.add_get("/readyz", health.readyz, name="readyz")

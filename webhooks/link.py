@@ -12,14 +12,17 @@ import logging
 import math
 
 from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app_keys import BOLT, SERVICES
+from bot.app_keys import BOLT, INSTALLATIONS, SERVICES
 from bot.errors import UserError
 from bot.rendering.identity import render_linked_dm
 from bot.rendering.pages import CONTENT_SECURITY_POLICY, render_link_form, render_link_success, render_message
 from bot.services import linking
+from bot.services.identity import SlackRef
 from bot.services.link_tokens import LinkTokenExpired, LinkTokenInvalid, LinkTokenUsed
 from bot.services.login_throttle import TooManyAttempts
+from bot.slack.client import with_token
 from bot.slack.home import refresh_home
 from bot.slack.profiles import LinkSubject, link_subject
 
@@ -63,7 +66,7 @@ async def link_page(request: web.Request) -> web.Response:
     except UserError as refusal:
         return _refusal(refusal)
     cookie = linking.new_csrf_cookie(request.cookies.get(linking.CSRF_COOKIE))
-    subject = await link_subject(request.app[BOLT].client, claims.slack)
+    subject = await link_subject(await _slack_client(request, claims.slack), claims.slack)
     csrf = linking.csrf_token(secret, claims.nonce, cookie)
     response = _page(_form(subject, email=subject.email, csrf=csrf))
     secure = services.settings.public_url.startswith("https://")
@@ -92,7 +95,8 @@ async def submit_link(request: web.Request) -> web.Response:
         )
     except UserError as refusal:
         return _refusal(refusal)
-    subject = await link_subject(request.app[BOLT].client, claims.slack)
+    client = await _slack_client(request, claims.slack)
+    subject = await link_subject(client, claims.slack)
     try:
         account = await linking.link_with_password(
             services.engine,
@@ -110,11 +114,20 @@ async def submit_link(request: web.Request) -> web.Response:
     except UserError as refusal:
         return _refusal(refusal)
     log.info("link.linked", extra={"slack_user": account.slack.user_id, "method": account.method})
-    await refresh_home(services, request.app[BOLT].client, account.slack)
+    await refresh_home(services, client, account.slack)
     success = render_link_success(
         account.name, account.email, account.joined, slack_user=subject.user, workspace=subject.workspace
     )
     return _page(success)
+
+
+async def _slack_client(request: web.Request, slack: SlackRef) -> AsyncWebClient:
+    """The bot's client in the linked user's workspace (in distributed mode, that workspace's token)."""
+    configured = request.app[BOLT].client
+    if INSTALLATIONS not in request.app:
+        return configured
+    bot = await request.app[INSTALLATIONS].bot_for(slack.enterprise_id or None, slack.team_id)
+    return with_token(configured, bot.bot_token if bot else None)
 
 
 def _secret(request: web.Request) -> str | None:

@@ -59,7 +59,8 @@ _LAST_SLOT = text(
 )
 _SUMMARY_ORGS = text(
     """
-    SELECT DISTINCT organization_id FROM bot_channel_bindings WHERE notify_billing ORDER BY organization_id
+    SELECT DISTINCT organization_id FROM bot_channel_bindings WHERE notify_billing AND disabled_at IS NULL
+    ORDER BY organization_id
     """
 )
 _SERVER_SPEND = text(

@@ -47,6 +47,8 @@ bot_outbox = Table(
     Column("created_at", TZ, nullable=False, server_default=text("now()")),
     Column("delivered_at", TZ),
     Column("plain_fallback", Text),  # 0010: Slack's error when the blocks were dropped for plain text
+    Column("enterprise_id", String(32)),  # 0014: the workspace the row is for (NULL: configured/home one)
+    Column("team_id", String(32)),
     PrimaryKeyConstraint("id", name="bot_outbox_pkey"),
     UniqueConstraint("dedupe_key", name="bot_outbox_dedupe_key_key"),
     # 'upload' (revision 0012): a file shared with files.uploadV2 (a chart, an invoice); 'reaction' (0013).
@@ -141,6 +143,7 @@ bot_channel_bindings = Table(
     Column("notify_tickets", Boolean, nullable=False, server_default=text("true")),
     Column("created_by", UUID(as_uuid=True)),
     Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    Column("disabled_at", TZ),  # 0014: its workspace uninstalled the app (a reinstall enables it again)
     PrimaryKeyConstraint("team_id", "channel_id", name="bot_channel_bindings_pkey"),
     ForeignKeyConstraint(
         ["organization_id"], ["organizations.id"], name="bot_channel_bindings_organization_id_fkey", ondelete="CASCADE"
@@ -434,6 +437,66 @@ bot_job_runs = Table(
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     PrimaryKeyConstraint("job", "slot", name="bot_job_runs_pkey"),
     CheckConstraint("status IN ('claimed', 'done')", name="bot_job_runs_status_check"),
+)
+
+
+# -- workspaces, distributed mode (revision 0014) ------------------------------------------------------
+
+bot_slack_installations = Table(
+    "bot_slack_installations",
+    metadata,
+    Column(
+        "id", BigInteger, nullable=False, server_default=text("nextval('bot_slack_installations_id_seq'::regclass)")
+    ),
+    Column("enterprise_id", String(32), nullable=False, server_default=text("''")),
+    Column("team_id", String(32), nullable=False, server_default=text("''")),
+    Column("is_enterprise_install", Boolean, nullable=False, server_default=text("false")),
+    Column("enterprise_name", String(255)),
+    Column("team_name", String(255)),
+    Column("app_id", String(32)),
+    Column("bot_id", String(32), nullable=False),
+    Column("bot_user_id", String(32), nullable=False),
+    Column("bot_token", LargeBinary, nullable=False),  # sealed (bot.slack.token_crypto)
+    Column("bot_refresh_token", LargeBinary),  # sealed
+    Column("bot_token_expires_at", TZ),
+    Column("bot_scopes", Text, nullable=False, server_default=text("''")),
+    Column("installer_user_id", String(32)),
+    Column("installed_at", TZ, nullable=False, server_default=text("now()")),
+    Column("updated_at", TZ, nullable=False, server_default=text("now()")),
+    Column("uninstalled_at", TZ),
+    Column("uninstall_reason", String(32)),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    PrimaryKeyConstraint("id", name="bot_slack_installations_pkey"),
+    UniqueConstraint("enterprise_id", "team_id", name="bot_slack_installations_workspace_key"),
+    CheckConstraint(
+        "(is_enterprise_install AND team_id = '' AND enterprise_id <> '') "
+        "OR (NOT is_enterprise_install AND team_id <> '')",
+        name="bot_slack_installations_scope_check",
+    ),
+    CheckConstraint(
+        "uninstall_reason IN ('app_uninstalled', 'tokens_revoked')", name="bot_slack_installations_reason_check"
+    ),
+)
+
+bot_slack_oauth_states = Table(
+    "bot_slack_oauth_states",
+    metadata,
+    Column("state", String(64), nullable=False),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    Column("expires_at", TZ, nullable=False),
+    Column("consumed_at", TZ),
+    PrimaryKeyConstraint("state", name="bot_slack_oauth_states_pkey"),
+    Index("idx_bot_slack_oauth_states_expires_at", "expires_at"),
+)
+
+bot_slack_conversations = Table(
+    "bot_slack_conversations",
+    metadata,
+    Column("conversation_id", String(32), nullable=False),
+    Column("enterprise_id", String(32), nullable=False, server_default=text("''")),
+    Column("team_id", String(32), nullable=False),
+    Column("seen_at", TZ, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("conversation_id", name="bot_slack_conversations_pkey"),
 )
 
 

@@ -14,7 +14,7 @@ NoticeKind = Literal["billing", "vps", "tickets"]
 _CHANNELS = {
     kind: text(
         f"SELECT channel_id FROM bot_channel_bindings WHERE organization_id = :org AND notify_{kind} "
-        "ORDER BY created_at"
+        "AND disabled_at IS NULL ORDER BY created_at"  # disabled: its workspace uninstalled the app
     )
     for kind in ("billing", "vps", "tickets")
 }

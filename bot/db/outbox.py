@@ -29,12 +29,26 @@ class OutboxMessage:
     kind: OutboxKind
     payload: dict[str, Any]
     attempts: int
+    enterprise_id: str | None = None  # the workspace it is for; None: the configured (or home) one
+    team_id: str | None = None
 
 
+#: The workspace is the caller's when given, else the one the channel or user was seen in (distributed
+#: mode fills the directory; in single-workspace mode it stays empty and rows mean the configured token),
+#: else for a user the workspace they linked from.
 _ENQUEUE = text(
     """
-    INSERT INTO bot_outbox (channel, kind, payload, dedupe_key)
-    VALUES (:channel, :kind, CAST(:payload AS jsonb), :dedupe_key)
+    INSERT INTO bot_outbox (channel, kind, payload, dedupe_key, enterprise_id, team_id)
+    SELECT :channel, :kind, CAST(:payload AS jsonb), :dedupe_key,
+           CASE WHEN CAST(:team_id AS varchar) IS NOT NULL THEN :enterprise_id
+                WHEN d.team_id IS NOT NULL THEN d.enterprise_id ELSE NULLIF(i.enterprise_id, '') END,
+           COALESCE(CAST(:team_id AS varchar), d.team_id, i.team_id)
+    FROM (SELECT 1) AS one
+    LEFT JOIN bot_slack_conversations d ON d.conversation_id = :channel
+    LEFT JOIN LATERAL (
+        SELECT enterprise_id, team_id FROM bot_slack_identities
+        WHERE slack_user_id = :channel AND d.team_id IS NULL ORDER BY linked_at DESC LIMIT 1
+    ) i ON true
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id
     """
@@ -66,7 +80,7 @@ _CLAIM = text(
         locked_until = now() + make_interval(secs => :lease)
     FROM picked
     WHERE o.id = picked.id
-    RETURNING o.id, o.channel, o.kind, o.payload, o.attempts
+    RETURNING o.id, o.channel, o.kind, o.payload, o.attempts, o.enterprise_id, o.team_id
     """
 )
 
@@ -130,14 +144,19 @@ async def enqueue(
     *,
     kind: OutboxKind = "post",
     dedupe_key: str | None = None,
+    team_id: str | None = None,
+    enterprise_id: str | None = None,
 ) -> int | None:
     """Queue a Slack message in the caller's transaction; returns None if `dedupe_key` was seen."""
-    row = (
-        await conn.execute(
-            _ENQUEUE,
-            {"channel": channel, "kind": kind, "payload": json.dumps(payload), "dedupe_key": dedupe_key},
-        )
-    ).first()
+    params = {
+        "channel": channel,
+        "kind": kind,
+        "payload": json.dumps(payload),
+        "dedupe_key": dedupe_key,
+        "team_id": team_id,
+        "enterprise_id": enterprise_id if team_id is not None else None,
+    }
+    row = (await conn.execute(_ENQUEUE, params)).first()
     return None if row is None else int(row[0])
 
 
@@ -146,7 +165,16 @@ async def claim(engine: AsyncEngine, *, limit: int, lease_seconds: float) -> lis
     async with engine.begin() as conn:
         rows = (await conn.execute(_CLAIM, {"limit": limit, "lease": lease_seconds})).all()
     return [
-        OutboxMessage(id=r.id, channel=r.channel, kind=r.kind, payload=r.payload, attempts=r.attempts) for r in rows
+        OutboxMessage(
+            id=r.id,
+            channel=r.channel,
+            kind=r.kind,
+            payload=r.payload,
+            attempts=r.attempts,
+            enterprise_id=r.enterprise_id,
+            team_id=r.team_id,
+        )
+        for r in rows
     ]
 
 

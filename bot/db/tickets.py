@@ -40,6 +40,8 @@ class TicketRow:
     assignee_id: uuid.UUID | None
     assignee_name: str | None
     root_hash: str
+    #: Distributed mode: the Slack workspace (or Grid org) the requester linked from; None otherwise.
+    requester_workspace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,13 @@ _TICKET_SELECT = f"""
            COALESCE(t.has_staff_reply, false) AS has_staff_reply, t.created_at, t.updated_at,
            GREATEST(t.updated_at, (SELECT max(r.created_at) FROM support_ticket_replies r WHERE r.ticket_id = t.id))
                AS last_activity,
-           a.assignee_id, au.name AS assignee_name, {ROOT_HASH} AS root_hash
+           a.assignee_id, au.name AS assignee_name, {ROOT_HASH} AS root_hash,
+           (SELECT COALESCE(i.team_name, i.enterprise_name)
+              FROM bot_slack_identities s JOIN bot_slack_installations i
+                ON i.team_id = s.team_id OR (i.is_enterprise_install AND s.enterprise_id <> ''
+                                             AND i.enterprise_id = s.enterprise_id)
+             WHERE s.user_id = t.created_by AND i.uninstalled_at IS NULL
+             ORDER BY s.linked_at DESC, i.is_enterprise_install LIMIT 1) AS requester_workspace
     FROM support_tickets t
     JOIN organizations o ON o.id = t.organization_id
     JOIN users u ON u.id = t.created_by

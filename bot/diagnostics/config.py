@@ -7,19 +7,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.diagnostics.findings import Context, Finding, failed, passed, skipped, warned
 from bot.services import limitations
 
+MODES = {
+    "single": "single-workspace mode (SLACK_BOT_TOKEN)",
+    "distributed": "distributed mode (OAuth installs: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)",
+}
+
 
 async def serve_settings(ctx: Context) -> Finding:
-    """What `csbot serve` refuses to start without (`ServeSettings`)."""
+    """What `csbot serve` refuses to start without, for the Slack mode the settings choose."""
     settings = ctx.settings
-    required = {
-        "SLACK_BOT_TOKEN": settings.slack_bot_token,
-        "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
-        "BOT_SECRET": settings.bot_secret,
-    }
-    missing = [name for name, value in required.items() if value is None]
+    missing = [problem.name for problem in settings.serve_problems()]
+    mode = MODES.get(settings.slack_mode or "", "no Slack mode")
     if missing:
-        return failed("serve settings", f"not set: {', '.join(missing)}", "set them in .env (see .env.example)")
-    return passed("serve settings", "Slack credentials and BOT_SECRET are present")
+        return failed("serve settings", f"{mode}; not set: {', '.join(missing)}", "set them in .env (see .env.example)")
+    if settings.slack_mode == "distributed" and settings.slack_bot_token is not None:
+        return warned("serve settings", f"{mode}; SLACK_BOT_TOKEN is set but unused", "remove it from .env")
+    return passed("serve settings", f"{mode}: the Slack credentials and BOT_SECRET are present")
 
 
 async def features(ctx: Context) -> list[Finding]:

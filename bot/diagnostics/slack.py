@@ -7,25 +7,69 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.db import installations as installations_db
 from bot.db import tickets as tickets_db
 from bot.diagnostics.findings import Context, Finding, failed, passed, skipped, warned
 from bot.manifest import BOT_SCOPES
 from bot.services.tickets_sync import SUPPORT_CHANNEL_KEY
 from bot.slack.client import interactive_client
+from bot.slack.installations import Installations, WorkspaceBot
+from bot.slack.workspaces import token_cipher
 
 INVITE = "invite the bot there (`/invite @ContainerStacks`)"
 
 
-def _client(ctx: Context) -> AsyncWebClient | None:
+async def _client(ctx: Context) -> AsyncWebClient | None:
+    """The configured token's client; in distributed mode the home workspace's installed bot's."""
+    if ctx.settings.slack_mode == "distributed":
+        home = await _home_bot(ctx)
+        return interactive_client(home.bot_token, ctx.settings.slack_api_url, ctx.http) if home else None
     token = ctx.settings.slack_bot_token
     return interactive_client(token.get_secret_value(), ctx.settings.slack_api_url, ctx.http) if token else None
 
 
+async def _home_bot(ctx: Context) -> WorkspaceBot | None:
+    if ctx.engine is None or ctx.settings.slack_token_key is None:
+        return None
+    try:
+        installations = Installations(ctx.engine, token_cipher(ctx.settings), None)
+        return await installations.home_bot(ctx.settings.slack_home_team)
+    except SQLAlchemyError:
+        return None
+
+
+async def installs(ctx: Context) -> Finding:
+    """Distributed mode: how many workspaces have the app, and whether the home one's token opens."""
+    install_url = ctx.settings.public_url.rstrip("/") + "/slack/install"
+    if ctx.engine is None:
+        return skipped("slack installs", "the database did not answer")
+    try:
+        async with ctx.engine.connect() as conn:
+            count = await installations_db.count_active(conn)
+    except SQLAlchemyError:
+        return skipped("slack installs", "cannot read them (migrate first)")
+    if count == 0:
+        return warned("slack installs", "no workspace has installed the app yet", f"open {install_url}")
+    if await _home_bot(ctx) is None:
+        home = ctx.settings.slack_home_team or "the first installed workspace"
+        fix = f"install into {home} at {install_url}; if SLACK_TOKEN_KEY changed, every workspace must reinstall"
+        return failed("slack installs", f"{count} installed, but no readable token for the home workspace", fix)
+    return passed("slack installs", f"{count} workspace(s) installed; the home workspace's token opens")
+
+
 async def auth(ctx: Context) -> list[Finding]:
     """auth.test, then the scopes Slack reports for the token (its `x-oauth-scopes` header)."""
-    client = _client(ctx)
+    distributed = ctx.settings.slack_mode == "distributed"
+    client = await _client(ctx)
+    if client is None and distributed:
+        return [await installs(ctx)]
     if client is None:
         return [failed("slack", "SLACK_BOT_TOKEN is not set", "copy the Bot User OAuth Token (xoxb-…) to .env")]
+    found = [await installs(ctx)] if distributed else []
+    return found + await _auth_with(ctx, client)
+
+
+async def _auth_with(ctx: Context, client: AsyncWebClient) -> list[Finding]:
     try:
         identity = await client.auth_test()
     except SlackApiError as exc:
@@ -57,7 +101,7 @@ async def channels(ctx: Context) -> list[Finding]:
                 support = await tickets_db.get_setting(conn, SUPPORT_CHANNEL_KEY) or support
         except SQLAlchemyError:
             pass  # an unmigrated database: the setting is the only source
-    client = _client(ctx)
+    client = await _client(ctx)
     return [
         await _membership(client, "support channel", support, "SUPPORT_CHANNEL or `/cs admin support-channel`"),
         await _membership(client, "admin channel", ctx.settings.admin_channel, "ADMIN_CHANNEL"),

@@ -1,5 +1,5 @@
 """Hourly housekeeping: forget Events API ids long after Slack stops retrying, old job slots, and
-PayPal transmission ids once their signed time can no longer be accepted."""
+PayPal transmission ids once their signed time can no longer be accepted, spent OAuth states."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import billing_reports
+from bot.db import billing_reports, oauth_states
 from bot.db import paypal_events as inbox_db
 from bot.db import slack_events as events_db
 
@@ -28,6 +28,7 @@ async def housekeeping(engine: AsyncEngine, now: datetime, *, paypal_max_age_sec
     removed = await events_db.prune(engine)
     async with engine.begin() as conn:
         removed += await billing_reports.prune_slots(conn, older_than_days=SLOT_RETENTION_DAYS)
+        removed += await oauth_states.forget_old(conn)
     retention = transmission_retention_seconds(paypal_max_age_seconds)
     removed += await inbox_db.prune_transmissions(engine, older_than_seconds=retention)
     return removed

@@ -17,15 +17,20 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db import conversations
 from bot.db import outbox as outbox_db
+from bot.db.installations import UNDELIVERABLE
 from bot.db.outbox import OutboxMessage
 from bot.metrics import Metrics
 from bot.rendering.fit import plain_version
 from bot.rendering.notices import written
 from bot.slack import uploads
+from bot.slack.client import NotInstalled, Workspace, WorkspaceClients
 from bot.slack.errors import REFUSED_CONTENT, SlackFailure, classify, refusal_details
 
 log = logging.getLogger(__name__)
+
+HOME_MISSING = "undeliverable: the home workspace has not installed the app"
 
 
 @dataclass(frozen=True)
@@ -53,15 +58,15 @@ class OutboxWorker:
     def __init__(
         self,
         engine: AsyncEngine,
-        client: AsyncWebClient,
+        client: AsyncWebClient | WorkspaceClients,
         metrics: Metrics,
         policy: OutboxPolicy | None = None,
     ) -> None:
         self._engine = engine
-        self._client = client
+        self._clients = client if isinstance(client, WorkspaceClients) else WorkspaceClients(single=client)
         self._metrics = metrics
         self.policy = policy or OutboxPolicy()
-        self._dm_channels: dict[str, str] = {}
+        self._dm_channels: dict[str, str] = {}  # user id → DM channel (user ids are unique across workspaces)
 
     async def run_once(self) -> int:
         """Deliver one round; returns how many messages were attempted."""
@@ -87,45 +92,70 @@ class OutboxWorker:
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
-            result = await self._send(message)
+            client, workspace = await self._clients.client_for(message.enterprise_id, message.team_id)
+        except NotInstalled as missing:
+            await self._not_installed(message, missing)
+            return
+        try:
+            result = await self._send(client, message)
         except Exception as exc:  # every failure is classified and settled durably below
+            if workspace is not None and await self._workspace_gone(workspace, exc):
+                await self._not_installed(message, NotInstalled(workspace.team_id))
+                return
             await self._settle_failure(message, exc)
             return
+        if workspace is not None and result.get("channel") not in (None, message.channel):
+            # A DM the send opened: later rows address it by its id, and must find the same workspace.
+            await conversations.remember(self._engine, [result["channel"]], **workspace.__dict__)
         await outbox_db.mark_delivered(self._engine, message.id, result, pace_seconds=self.policy.pace_seconds)
         self._metrics.outbox_delivered.inc()
         log.debug("outbox.delivered", extra={"outbox_id": message.id, "channel": message.channel})
 
-    async def _send(self, message: OutboxMessage) -> dict[str, Any]:
+    async def _workspace_gone(self, workspace: Workspace, exc: Exception) -> bool:
+        """Slack refused the workspace's token: uninstalled (ends the row) or only this copy stale."""
+        return classify(exc).category is SlackFailure.AUTH and not await self._clients.still_installed(workspace)
+
+    async def _not_installed(self, message: OutboxMessage, missing: NotInstalled) -> None:
+        """An uninstalled workspace's row ends at once; the home workspace's waits for its install."""
+        extra = {"outbox_id": message.id, "team_id": message.team_id}
+        if missing.home and message.attempts < self.policy.max_attempts:
+            await outbox_db.postpone(
+                self._engine, message, delay_seconds=self.policy.backoff(message.attempts), error=HOME_MISSING
+            )
+            log.warning("outbox.home_not_installed", extra=extra)
+            return
+        await outbox_db.mark_dead(self._engine, message.id, HOME_MISSING if missing.home else UNDELIVERABLE)
+        self._metrics.outbox_dead.inc()
+        log.warning("outbox.undeliverable", extra=extra)
+
+    async def _send(self, client: AsyncWebClient, message: OutboxMessage) -> dict[str, Any]:
         payload = dict(written(message.payload))  # a queued notice gets its words now
-        channel = await self._resolve_channel(message.channel)
+        channel = await uploads.resolve_target(client, message.channel, self._dm_channels)
         if message.kind == "reaction":
-            return await self._react(channel, payload)
+            return await self._react(client, channel, payload)
         if message.kind == "upload":
-            return await uploads.share(self._client, channel, payload)
+            return await uploads.share(client, channel, payload)
         if message.kind == "update":
-            response = await self._client.chat_update(channel=channel, **payload)
+            response = await client.chat_update(channel=channel, **payload)
         elif message.kind == "ephemeral":
-            response = await self._client.chat_postEphemeral(channel=channel, **payload)
+            response = await client.chat_postEphemeral(channel=channel, **payload)
         else:
             payload.setdefault("unfurl_links", False)
-            response = await self._client.chat_postMessage(channel=channel, **payload)
+            response = await client.chat_postMessage(channel=channel, **payload)
         return {
             "channel": response.get("channel", channel),
             "ts": response.get("ts") or response.get("message_ts"),
         }
 
-    async def _react(self, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    async def _react(client: AsyncWebClient, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Add a reaction; Slack's `already_reacted` (a retry after a lost answer) is success too."""
         try:
-            await self._client.reactions_add(channel=channel, timestamp=payload["timestamp"], name=payload["name"])
+            await client.reactions_add(channel=channel, timestamp=payload["timestamp"], name=payload["name"])
         except SlackApiError as error:
             if classify(error).code != "already_reacted":
                 raise
         return {"channel": channel, "ts": payload["timestamp"]}
-
-    async def _resolve_channel(self, target: str) -> str:
-        """A user id (U…/W…) means "DM this user": open (and remember) the IM channel."""
-        return await uploads.resolve_target(self._client, target, self._dm_channels)
 
     async def _settle_failure(self, message: OutboxMessage, exc: Exception) -> None:
         failure = classify(exc)

@@ -67,6 +67,12 @@ def render_page(title: str, body: str) -> str:
     )
 
 
+def paragraphs(*lines: str, role: str = "status") -> str:
+    """Plain-text lines as paragraphs; the first is announced (`role`) to screen readers."""
+    first, *rest = lines
+    return "\n".join([f'<p role="{role}">{escape(first)}</p>', *(f"<p>{escape(line)}</p>" for line in rest)])
+
+
 def render_link_form(*, slack_user: str, workspace: str, email: str, csrf_token: str, error: str | None = None) -> str:
     """The sign-in form naming the Slack user being linked, with a required confirmation; `error`
     (plain text) is announced to screen readers and tied to the fields."""

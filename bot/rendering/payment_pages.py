@@ -7,10 +7,9 @@ proved the top-up is theirs; the generic page names nothing.
 from __future__ import annotations
 
 from decimal import Decimal
-from html import escape
 
 from bot.money import format_money
-from bot.rendering.pages import render_page
+from bot.rendering.pages import paragraphs, render_page
 from bot.services.topup_pages import PageKind, TopupPage
 
 CLOSE_TAB = "You can close this tab and return to Slack."
@@ -52,21 +51,16 @@ ALREADY_PAID = (
 )
 
 
-def _paragraphs(*lines: str, role: str = "status") -> str:
-    first, *rest = lines
-    return "\n".join([f'<p role="{role}">{escape(first)}</p>', *(f"<p>{escape(line)}</p>" for line in rest)])
-
-
 def render_generic() -> str:
     """For a missing or wrong `ref`, or someone else's order: reveals nothing about any top-up."""
-    return render_page(GENERIC_TITLE, _paragraphs(GENERIC, CLOSE_TAB))
+    return render_page(GENERIC_TITLE, paragraphs(GENERIC, CLOSE_TAB))
 
 
 def render_topup_page(page: TopupPage, *, command: str) -> str:
     """The page for one of our top-ups (amounts are shown only here)."""
     if page.kind is PageKind.UNKNOWN or page.amount is None or page.currency is None:
         if page.kind is PageKind.UNAVAILABLE:
-            return render_page(UNAVAILABLE_TITLE, _paragraphs(UNAVAILABLE, CLOSE_TAB))
+            return render_page(UNAVAILABLE_TITLE, paragraphs(UNAVAILABLE, CLOSE_TAB))
         return render_generic()
     amount = format_money(page.amount, page.currency)
     values = {"amount": amount, "command": command}
@@ -81,11 +75,11 @@ def render_topup_page(page: TopupPage, *, command: str) -> str:
         PageKind.CANCELLED: (CANCELLED_TITLE, CANCELLED, "status"),
         PageKind.ALREADY_PAID: (ALREADY_PAID_TITLE, ALREADY_PAID, "status"),
     }.get(page.kind, (GENERIC_TITLE, GENERIC, "status"))
-    return render_page(title, _paragraphs(template.format(**values), CLOSE_TAB, role=role))
+    return render_page(title, paragraphs(template.format(**values), CLOSE_TAB, role=role))
 
 
 def _completed(amount: str, balance: Decimal | None, currency: str) -> str:
     lines = [COMPLETED.format(amount=amount)]
     if balance is not None:
         lines.append(BALANCE.format(balance=format_money(balance, currency)))
-    return render_page(COMPLETED_TITLE, _paragraphs(*lines, CLOSE_TAB))
+    return render_page(COMPLETED_TITLE, paragraphs(*lines, CLOSE_TAB))

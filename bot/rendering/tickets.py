@@ -117,8 +117,11 @@ def render_card(ticket: TicketRow, *, assignee_slack_id: str | None = None) -> d
     )
     tid = str(ticket.id)
     requester = f"{clip_user_text(ticket.requester_name, NAME_IN_LINE)} ({clip_user_text(ticket.requester_email, 320)})"
+    organisation = clip_user_text(ticket.organization_name, NAME_IN_LINE)
+    if ticket.requester_workspace:  # distributed mode: staff see which customer workspace it came from
+        organisation += f" · Slack: {clip_user_text(ticket.requester_workspace, NAME_IN_LINE)}"
     fields = [
-        f"*Organisation*\n{clip_user_text(ticket.organization_name, NAME_IN_LINE)}",
+        f"*Organisation*\n{organisation}",
         f"*Requester*\n{requester}",
         f"*Category*\n{clip_user_text(ticket.category, NAME_IN_LINE)}",
         f"*Priority*\n{PRIORITY_EMOJI.get(ticket.priority, '')} {ticket.priority}",

@@ -89,7 +89,9 @@ def _banner(world: object, database_url_ignored: bool) -> None:
         _write(f"  linode    {len(world.restored)} server(s) from the database are back in the Linode emulator")
     if world.clock.offset:
         _write(f"  clock     sandbox time is {world.clock.now():%Y-%m-%d %H:%M} UTC (moved with :clock)")
-    _write("  you are   @alice in #general; demo accounts (Slack user → panel sign-in):")
+    _write("  slack     two workspaces: Acme Corp (alice, bob: a customer) and ContainerStacks Support (sam:")
+    _write("            staff, where the app is installed); `:install` adds the app to yours, `:as sam@support`")
+    _write("  you are   @alice in #general of Acme Corp; demo accounts (Slack user → panel sign-in):")
     for user in demo.USERS:
         _write(f"    {user.handle:<6} {user.email:<34} password {user.password:<13} {user.blurb}")
     _write("  Type /cs help to start, :help for console commands, :quit to leave.")

@@ -8,6 +8,7 @@ emulator's own checkout endpoints, whose redirect is then followed back to the b
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -88,3 +89,17 @@ async def paypal_checkout(paypal_base_url: str, order_id: str, action: str) -> V
             target = response.headers["Location"]
         async with session.get(target) as response:
             return Visit(str(response.url), response.status, page_text(await response.text()))
+
+
+async def install_app(bot_url: str, approve: Callable[[str], str]) -> Visit:
+    """ "Add to Slack": open the bot's install link, let ``approve`` press Allow on Slack's consent page
+    (it returns Slack's redirect), and follow that back to the bot with the state cookie."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        async with session.get(f"{bot_url}/slack/install", allow_redirects=False) as response:
+            if response.status != 302:
+                return Visit(f"{bot_url}/slack/install", response.status, page_text(await response.text()))
+            authorize, cookie = response.headers["Location"], response.headers.get("Set-Cookie", "")
+        redirect = approve(authorize)
+        headers = {"Cookie": cookie.split(";")[0]} if cookie else {}
+        async with session.get(redirect, headers=headers, allow_redirects=False) as response:
+            return Visit(redirect.split("?")[0], response.status, page_text(await response.text()))

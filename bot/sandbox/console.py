@@ -26,7 +26,7 @@ from bot.jobs.ticks import billing_tick, summary_tick
 from bot.sandbox import browser
 from bot.sandbox import seed as demo
 from bot.sandbox.render import Clickable, InputField, Renderer, initial_value
-from bot.sandbox.world import GENERAL, SUPPORT, World
+from bot.sandbox.world import SUPPORT, World
 from bot.services.billing import describe_run
 
 SqlConnection = Callable[[str], Awaitable[str | None]]
@@ -36,6 +36,8 @@ HELP = """\
 Type a slash command as the current user, e.g.  /cs help   /cs link   /cs wallet
 Console commands:
   :user <name>          act as another Slack user (alice owner, bob member, sam staff, or a new name)
+  :as <name>@<space>    the same, naming their workspace: alice@acme (the customer's), sam@support (staff's)
+  :install              "Add to Slack": install the app into your workspace (you allow it on Slack's page)
   :users                list the demo accounts and their passwords
   :channel <name>       move to a channel (created if new), e.g. :channel general
   :say <text>           post a plain message in the current channel
@@ -90,7 +92,7 @@ class Console:
         self._write = write
         first = demo.USERS[0]
         self.user_id = first.slack_id
-        self.channel_id = GENERAL
+        self.channel_id = world.general_of(first.slack_id)
         self.clickables: list[Clickable] = []
         self._pressable: list[Clickable] = []
         self.inputs: list[InputField] = []
@@ -326,6 +328,8 @@ class Console:
     async def _command(self, name: str, rest: str, read: SqlConnection) -> None:
         simple: dict[str, Callable[[str], Awaitable[None]]] = {
             "user": self.switch_user,
+            "as": self.act_as,
+            "install": self.install,
             "channel": self.switch_channel,
             "say": self.say,
             "reply": self.reply,
@@ -618,10 +622,11 @@ class Console:
             for block_id, message in (answer.get("errors") or {}).items():
                 self.emit(f"  {labels.get(block_id, block_id)}: {message}")
             return
+        owner = (self.slack.identity, view.get("team_id") or self.slack.identity.team_id)  # stays in its workspace
         if action == "update":
-            self.slack._views.update(view["id"], answer["view"], expected_hash=None)
+            self.slack._views.update(view["id"], answer["view"], expected_hash=None, owner=owner)
         elif action == "push":
-            self.slack._views.push(self.user_id, answer["view"])
+            self.slack._views.push(self.user_id, answer["view"], owner=owner)
         elif action == "clear":
             self.slack.clear_views(self.user_id)
         else:
@@ -662,20 +667,57 @@ class Console:
         account = next((u for u in demo.USERS if u.slack_id == known), None)
         detail = f" — {account.blurb}, signs in as {account.email}" if account else ""
         self.emit(f"You are now @{name}{detail}.")
+        if self._team(self.channel_id) != self._user_team():  # a channel of another workspace: go home
+            self.channel_id = self.world.general_of(known)
+            self.emit(f"You are now in #general of {self._team_name()}.")
+
+    async def act_as(self, rest: str) -> None:
+        """`:as sam@support`: a user, checked to be a member of the named workspace."""
+        name, _, space = rest.strip().removeprefix("@").partition("@")
+        team = self.world.team_of(space) if space else None
+        if not name or team is None:
+            raise ConsoleError("usage: :as <name>@<workspace>, e.g. :as sam@support or :as alice@acme")
+        found = next((u for u in self._world.users.values() if u.name == name.lower() and not u.is_bot), None)
+        if found is None or found.team_id != team:
+            raise ConsoleError(f"@{name} is not a member of the {space} workspace")
+        await self.switch_user(name)
+
+    async def install(self, _rest: str = "") -> None:
+        """Add the app to the current user's workspace through the bot's real OAuth pages."""
+        team = self._user_team()
+        self.emit(f"(browser) GET {self.world.bot_url}/slack/install → Slack: @{self.user_name} allows the install")
+        visit = await self.world.install(team, self.user_id)
+        self.emit(f"(browser) back at {visit.url} — HTTP {visit.status}:")
+        for line in visit.text.splitlines():
+            self.emit("    " + line)
+
+    def _user_team(self) -> str:
+        user = self._world.users.get(self.user_id)
+        return user.team_id if user else ""
+
+    def _team(self, channel_id: str) -> str:
+        channel = self._world.channels.get(channel_id)
+        return (channel.team_id or "") if channel else ""
+
+    def _team_name(self) -> str:
+        workspace = self._world.directory.workspace(self._user_team())
+        return workspace.name if workspace else self._user_team()
 
     async def switch_channel(self, rest: str) -> None:
         name = rest.strip().removeprefix("#").lower()
         if not name:
             raise ConsoleError("usage: :channel <name>, e.g. :channel general")
-        found = next((c for c in self._world.channels.values() if c.name == name and not c.is_im), None)
+        here = self._user_team()  # this workspace's channel of that name first (each has a #general)
+        named = [c for c in self._world.channels.values() if c.name == name and not c.is_im]
+        found = next((c for c in named if c.team_id == here), named[0] if named else None)
         if found is None:
             if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,40}", name):
                 raise ConsoleError("channel names are lower-case letters, digits, - and _")
             channel_id = "C0" + re.sub(r"[^A-Z0-9]", "", name.upper())[:7].ljust(7, "X")
             while self.slack.channel(channel_id):
                 channel_id = channel_id[:-1] + chr(ord(channel_id[-1]) + 1)
-            members = [uid for uid, u in self._world.users.items() if not u.is_bot]
-            self.slack.add_channel(channel_id, name=name, members=members)
+            members = [uid for uid, u in self._world.users.items() if not u.is_bot and u.team_id == here]
+            self.slack.add_channel(channel_id, name=name, members=members, team_id=here)
             self.emit(f"(created #{name}; the bot is a member)")
             found = self._world.channels[channel_id]
         self.channel_id = found.id

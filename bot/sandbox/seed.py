@@ -34,6 +34,7 @@ class DemoUser:
     password: str
     role: str  # users.role: 'user' or 'admin' (staff)
     blurb: str
+    workspace: str = "acme"  # the Slack workspace (domain) they are a member of: the customer's, or "support"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ USERS: tuple[DemoUser, ...] = (
     ),
     DemoUser(
         "sam", "U0SAM0001", "Sam Staff", "sam@demo.containerstacks.test", "sam-demo-1", "admin",
-        "staff (panel admin)",
+        "staff (panel admin)", "support",
     ),
 )  # fmt: skip
 

@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import AppOptions, create_app
@@ -36,6 +37,7 @@ from bot.emulators.paypal import PayPalEmulator
 from bot.emulators.slack import SlackEmulator, SlackRequestFactory
 from bot.jobs.outbox import OutboxPolicy
 from bot.jobs.vps_sync import VpsOptions
+from bot.sandbox import browser
 from bot.sandbox import clock as sandbox_clock
 from bot.sandbox import seed as demo
 from bot.sandbox.clock import SandboxClock
@@ -53,7 +55,14 @@ SSH_CRED_SECRET = "sandbox-ssh-cred-secret-0123456789"  # noqa: S105 - fixed dem
 PAYPAL_CLIENT_ID = "sandbox-paypal-client"
 PAYPAL_CLIENT_SECRET = "sandbox-paypal-secret-0123456789"  # noqa: S105 - the emulator's fake credentials
 LINODE_TOKEN = "sandbox-linode-token"  # noqa: S105 - the emulator's fake token
-GENERAL = "C0GENERAL"
+SLACK_CLIENT_ID = "1000.2000"
+SLACK_CLIENT_SECRET = "sandbox-slack-client-secret"  # noqa: S105 - the emulator's fake app credentials
+SLACK_TOKEN_KEY = "5c" * 32  # a fixed demo key: the sandbox's stored tokens are fake anyway
+#: Two Slack workspaces (distributed mode): the reseller's own, where staff triage, and a customer's.
+SUPPORT_TEAM = ("T0CSBOT01", "ContainerStacks Support", "support")
+CUSTOMER_TEAM = ("T0ACME001", "Acme Corp", "acme")
+GENERAL = "C0GENERAL"  # the support workspace's #general
+CUSTOMER_GENERAL = "C0ACME001GEN"  # the customer workspace's #general
 SUPPORT = ("C0SUPPORT", "support")
 STAFF = ("C0STAFF01", "staff-alerts")
 
@@ -115,6 +124,42 @@ class World:
         self.restored = await restore_servers(self.engine, self.linode)
         await self._bot()
         self.paypal.add_webhook(self.webhook_url)  # the REST app's webhook, as `csbot doctor` expects it
+        await self._install_again()
+
+    def general_of(self, slack_user_id: str) -> str:
+        """The #general of the workspace ``slack_user_id`` is a member of."""
+        user = self.slack._world.users.get(slack_user_id)  # the emulated workspace itself, as the console reads it
+        return CUSTOMER_GENERAL if user is not None and user.team_id == CUSTOMER_TEAM[0] else GENERAL
+
+    def team_of(self, domain: str) -> str | None:
+        """A workspace's team id from its domain or the start of its name ("acme", "support")."""
+        wanted = domain.strip().lower()
+        for team_id, name, short in (SUPPORT_TEAM, CUSTOMER_TEAM):
+            if wanted in (short, team_id.lower()) or name.lower().startswith(wanted):
+                return team_id
+        return None
+
+    async def install(self, team_id: str, user_id: str) -> browser.Visit:
+        """ "Add to Slack" in ``team_id``, allowed by ``user_id``: the real OAuth flow through the bot."""
+
+        def allow(authorize_url: str) -> str:
+            return self.slack.approve_install(authorize_url, team_id=team_id, user_id=user_id)
+
+        return await browser.install_app(self.bot_url, allow)
+
+    async def _install_again(self) -> None:
+        """The support workspace always has the app (staff installed it first: the home workspace); a
+        workspace the database remembers as installed is installed again, since this Slack is new."""
+        async with self.engine.connect() as conn:
+            installed = set((await conn.execute(text(
+                "SELECT team_id FROM bot_slack_installations WHERE uninstalled_at IS NULL"
+            ))).scalars())  # fmt: skip
+        for team_id, _, short in (SUPPORT_TEAM, CUSTOMER_TEAM):
+            if team_id == SUPPORT_TEAM[0] or team_id in installed:
+                installer = next(u for u in demo.USERS if u.workspace == short)
+                visit = await self.install(team_id, installer.slack_id)
+                if visit.status != 200:
+                    raise RuntimeError(f"installing into {team_id} failed: HTTP {visit.status} {visit.text}")
 
     async def move_clock(self, seconds: float) -> None:
         """`:clock`: time passes for the emulators, the bot and the database alike."""
@@ -136,8 +181,17 @@ class World:
         await migrate(self.engine)
 
     async def _emulators(self) -> None:
-        self.slack = SlackEmulator(bot_token=BOT_TOKEN)
+        self.slack = SlackEmulator(
+            bot_token=BOT_TOKEN,
+            team_id=SUPPORT_TEAM[0],
+            team_name=SUPPORT_TEAM[1],
+            team_domain=SUPPORT_TEAM[2],
+            client_id=SLACK_CLIENT_ID,
+            client_secret=SLACK_CLIENT_SECRET,
+            signing_secret=SIGNING_SECRET,
+        )
         await self.slack.start()
+        self.slack.add_workspace(CUSTOMER_TEAM[0], CUSTOMER_TEAM[1], domain=CUSTOMER_TEAM[2])
         self.paypal = PayPalEmulator(
             client_id=PAYPAL_CLIENT_ID, client_secret=PAYPAL_CLIENT_SECRET, webhook_id="WH-CSBOT-SANDBOX"
         )
@@ -145,11 +199,14 @@ class World:
         self.linode = LinodeEmulator(token=LINODE_TOKEN, clock=self.clock)
         await self.linode.start()
         self._started.append("emulators")
-        everyone = [user.slack_id for user in demo.USERS]
         for user in demo.USERS:
-            self.slack.add_user(user.slack_id, name=user.handle, email=user.email)
+            team = CUSTOMER_TEAM[0] if user.workspace == CUSTOMER_TEAM[2] else None
+            self.slack.add_user(user.slack_id, name=user.handle, email=user.email, team_id=team)
+        staff = [user.slack_id for user in demo.USERS if user.workspace == SUPPORT_TEAM[2]]
+        customers = [user.slack_id for user in demo.USERS if user.workspace == CUSTOMER_TEAM[2]]
         for channel_id, name in (SUPPORT, STAFF):
-            self.slack.add_channel(channel_id, name=name, members=everyone)
+            self.slack.add_channel(channel_id, name=name, members=staff)
+        self.slack.add_channel(CUSTOMER_GENERAL, name="general", members=customers, team_id=CUSTOMER_TEAM[0])
         self.requests = SlackRequestFactory(SIGNING_SECRET, emulator=self.slack)
 
     async def _bot(self) -> None:
@@ -160,10 +217,14 @@ class World:
         self.bot_url = f"http://127.0.0.1:{port}"
         ca_file = self.root / "paypal-emulator-ca.pem"
         ca_file.write_bytes(self.paypal.ca_pem)
+        self.slack.event_url = f"{self.bot_url}/slack/events"  # where Slack sends uninstall events
         self.settings = SandboxSettings(
             database_url=self.database_url,
             csbot_data_dir=self.data_dir,
-            slack_bot_token=BOT_TOKEN,
+            slack_client_id=SLACK_CLIENT_ID,
+            slack_client_secret=SLACK_CLIENT_SECRET,
+            slack_token_key=SLACK_TOKEN_KEY,
+            slack_home_team=SUPPORT_TEAM[0],
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=self.slack.api_url,
             slack_command="/cs",

@@ -14,6 +14,7 @@ from bot.metrics import Metrics
 from bot.paypal.client import PayPalClient
 from bot.paypal.verify import WebhookVerifier
 from bot.settings import Settings
+from bot.slack.installations import Installations
 
 AFTER_ACK_CONCURRENCY = 8
 
@@ -27,6 +28,7 @@ class Services:
     paypal: PayPalClient | None = None  # None until PAYPAL_CLIENT_ID/SECRET are configured
     webhook_verifier: WebhookVerifier | None = None  # None until PAYPAL_WEBHOOK_ID is configured
     linode: LinodeGateway | None = None  # the async Linode gateway (token resolved per call)
+    installations: Installations | None = None  # distributed mode only: the installed workspaces
     clock: Clock = system_clock  # "now" for what users see and what is billed (the sandbox moves its own)
     #: Work a listener does after its ack (filling a modal it opened) waits here, so a burst of
     #: such work cannot crowd out new acks or exhaust the database pool (10 + 10 connections).

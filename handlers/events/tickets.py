@@ -55,7 +55,7 @@ def register(app: AsyncApp, services: Services) -> None:
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == event.get("ts"):
             return
-        slack = SlackRef(str(body.get("enterprise_id") or ""), str(body.get("team_id") or ""), str(event["user"]))
+        slack = author(body, event)
         message = ThreadMessage(
             slack, str(event["channel"]), str(event["ts"]), str(thread_ts), plain_text(str(event.get("text") or ""))
         )
@@ -85,3 +85,12 @@ async def _edited(services: Services, client: AsyncWebClient, event: dict[str, A
         await client.chat_postEphemeral(
             channel=channel, user=str(edited["user"]), text=render.EDIT_NOT_SYNCED, thread_ts=str(edited["thread_ts"])
         )
+
+
+def author(body: dict[str, Any], event: dict[str, Any]) -> SlackRef:
+    """Who wrote a message, in their own workspace: in a Slack Connect channel the envelope names the
+    channel's host workspace, and `user_team` the author's (whose identity links them)."""
+    host = str(body.get("team_id") or "")
+    team = str(event.get("user_team") or host)
+    enterprise = str(body.get("enterprise_id") or "") if team == host else ""
+    return SlackRef(enterprise, team, str(event["user"]))

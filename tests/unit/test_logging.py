@@ -33,6 +33,16 @@ def test_secrets_are_masked_in_messages_and_extras() -> None:
     assert REDACTED in line
 
 
+def test_workspace_tokens_no_setting_lists_are_masked_by_their_shape() -> None:
+    """Distributed mode: every installed workspace has its own tokens, rotating and refresh ones too."""
+    tokens = ["xoxb-1234-5678-AbCdEf", "xoxe.xoxb-1-MTIzNDU2Nzg5", "xoxe-1-My0xLTEyMzQ1Ng"]
+    record = _record("refreshed " + " and ".join(tokens), answer=f"{{'access_token': '{tokens[1]}'}}")
+    SecretRedactor([]).filter(record)
+    line = JsonFormatter().format(record)
+    assert not any(token in line for token in tokens)
+    assert line.count(REDACTED) == 4 and "refreshed" in line
+
+
 def test_short_values_are_not_treated_as_secrets() -> None:
     record = _record("port 3000 open")
     SecretRedactor(["3000"]).filter(record)

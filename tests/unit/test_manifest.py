@@ -42,6 +42,7 @@ def test_every_request_url_points_at_slack_events_under_public_url() -> None:
         parts = urlsplit(url)
         assert (parts.scheme, parts.netloc, parts.path) == ("https", "bot.example.org", "/slack/events")
     assert manifest["features"]["slash_commands"][0]["command"] == "/ops"
+    assert manifest["oauth_config"]["redirect_urls"] == ["https://bot.example.org/slack/oauth_redirect"]
 
 
 def test_scopes_cover_the_subscribed_events() -> None:

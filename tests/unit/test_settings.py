@@ -16,6 +16,7 @@ CONTRACT_NAMES = [
     "ADMIN_CHANNEL", "BILLING_ENABLED", "BILLING_GRACE_HOURS", "SUMMARY_CRON", "TIMEZONE",
     "SCHEDULER_ENABLED", "LOG_LEVEL", "LOG_FORMAT", "CSBOT_DATA_DIR",
     "METRICS_TOKEN", "METRICS_HOST", "METRICS_PORT", "PANEL_URL",
+    "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_HOME_TEAM", "SLACK_TOKEN_KEY",
 ]  # fmt: skip
 
 
@@ -151,3 +152,41 @@ def test_panel_url_is_optional_and_must_be_a_plain_http_base(monkeypatch: pytest
             load_settings(env_file=None)
         assert {p.name for p in caught.value.problems} == {"PANEL_URL"}
         assert "panel's base URL" in str(caught.value)
+
+
+def test_distributed_mode_needs_the_client_pair_and_the_token_key_not_a_bot_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1234.5678")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.setenv("BOT_SECRET", "b" * 32)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(for_serve=True, env_file=None)
+    assert {p.name for p in caught.value.problems} == {"SLACK_CLIENT_SECRET", "SLACK_TOKEN_KEY"}
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    monkeypatch.setenv("SLACK_TOKEN_KEY", "ab" * 32)
+    settings = load_settings(for_serve=True, env_file=None)
+    assert settings.slack_mode == "distributed" and settings.has_slack_credentials
+    assert "client-secret" in settings.secret_values() and "ab" * 32 in settings.secret_values()
+
+
+@pytest.mark.parametrize("key", ["ab" * 16, "not a key", "A" * 44])
+def test_a_token_key_that_is_not_32_bytes_is_named_with_its_hint(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("SLACK_TOKEN_KEY", key)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    assert [p.name for p in caught.value.problems] == ["SLACK_TOKEN_KEY"]
+    assert "openssl rand -hex 32" in str(caught.value)
+
+
+def test_a_base64_token_key_and_a_home_team_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_TOKEN_KEY", "q" * 43 + "=")
+    monkeypatch.setenv("SLACK_HOME_TEAM", "T0HOME")
+    settings = load_settings(env_file=None)
+    assert settings.slack_home_team == "T0HOME" and settings.slack_mode is None
+
+
+def test_the_authorize_url_sits_beside_the_web_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).slack_authorize_url == "https://slack.com/oauth/v2/authorize"  # type: ignore[call-arg]
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9000/api/")
+    assert load_settings(env_file=None).slack_authorize_url == "http://127.0.0.1:9000/oauth/v2/authorize"
