@@ -205,6 +205,35 @@ async def test_an_org_wide_install_answers_for_two_workspaces_of_the_org(
     assert posted(ws, second, "hello west")
 
 
+async def test_removing_an_org_wide_install_ends_it_for_every_workspace_of_the_org(
+    workspaces: Workspaces, engine: AsyncEngine
+) -> None:
+    ws = workspaces
+    enterprise = "E" + team_id()[1:]
+    ws.slack.add_enterprise(enterprise, "Globex")
+    first, first_user, first_general = customer(ws, "Globex East", enterprise_id=enterprise)
+    second, _, second_general = customer(ws, "Globex West", enterprise_id=enterprise)
+    await ws.install(first, first_user, enterprise_install=True)
+    assert await ws.installations.bot_for(enterprise, second) is not None
+
+    ws.slack.uninstall(enterprise_id=enterprise)  # an org admin removes the app from the whole org
+    await ws.slack.deliveries_done()
+    assert ws.slack.event_deliveries and all(d.status == 200 for d in ws.slack.event_deliveries)
+
+    async def gone() -> bool | None:
+        east, west = (
+            await ws.installations.bot_for(enterprise, first),
+            await ws.installations.bot_for(enterprise, second),
+        )
+        return True if east is None and west is None else None
+
+    assert await until(gone, "the org-wide install to be gone for both workspaces")
+    for team, channel in ((first, first_general), (second, second_general)):
+        queued = await enqueue(engine, channel, f"after the org left: {team}", team_id=team, enterprise_id=enterprise)
+        assert await settled(engine, queued) == ("dead", UNDELIVERABLE, team, 1)
+    assert not [c for c in ws.slack.calls if str(c.args.get("text", "")).startswith("after the org left")]
+
+
 async def test_a_row_for_one_workspace_never_goes_out_with_another_workspaces_token(
     workspaces: Workspaces, engine: AsyncEngine
 ) -> None:
