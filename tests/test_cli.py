@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import yaml
 from sqlalchemy import text
 
@@ -20,7 +21,7 @@ from bot.db.engine import create_engine
 from bot.db.migrate import SEED_ADMIN_EMAIL
 from bot.emulators.slack import SlackEmulator
 from tests.factories import make_user, panel_hash
-from tests.serve_fixtures import csbot_env, free_port, serve_settings, wait_until_healthy
+from tests.serve_fixtures import csbot_env, free_port, serve_settings, serving, wait_until_healthy
 
 
 def _csbot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -115,6 +116,28 @@ async def test_doctor_and_serve_then_sigterm_shuts_down_cleanly(
     assert {"paypal_webhooks", "public_url", "staff_alerts"} <= set(features)  # the rest depend on the rows
     webhooks = next(entry for entry in unavailable if entry["feature"] == "paypal_webhooks")
     assert "PAYPAL_WEBHOOK_ID" in webhooks["problem"] and webhooks["fix"]
+
+
+async def test_serve_in_distributed_mode_sends_add_to_slack_to_slacks_consent_page(
+    tmp_path: Path, database_url: str, slack: SlackEmulator
+) -> None:
+    """The real process with OAuth client credentials and no bot token: `/slack/install` answers with
+    Slack's consent page and the state cookie, and the start-up log names the mode."""
+    env = serve_settings(database_url, slack.api_url)
+    del env["SLACK_BOT_TOKEN"]
+    oauth = {"SLACK_CLIENT_ID": slack.client_id, "SLACK_CLIENT_SECRET": slack.client_secret,
+             "SLACK_TOKEN_KEY": "ab" * 32}  # fmt: skip
+    async with (
+        serving(tmp_path, **env, **oauth) as served,
+        aiohttp.ClientSession() as session,
+        session.get(served.base + "/slack/install", allow_redirects=False) as install,
+    ):
+        assert install.status == 302, await install.text()
+        location = install.headers["Location"]
+        assert location.startswith(slack.authorize_url) and f"client_id={slack.client_id}" in location
+        assert "slack-app-oauth-state" in install.headers.get("Set-Cookie", "")
+    log = served.log.read_text()
+    assert "Traceback" not in log and "distributed" in log and slack.client_secret not in log
 
 
 async def test_db_check_after_a_clean_migrate_prints_only_its_report(
