@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import text
+
 from bot.rendering import server_page as page_render
 from tests.paypal_fixtures import payer
 from tests.server_page_fixtures import activity_rows, flat, quick_linode_fixture  # noqa: F401 - fixtures
@@ -83,6 +85,27 @@ async def test_firewalls_attach_detach_and_another_organisations_firewall_is_ref
     assert devices_of(world, web["id"]) == []
     [detached] = await activity_rows(world, mine["id"], "vps.firewall.detach")
     assert detached["metadata"]["firewallId"] == web["id"] and isinstance(detached["metadata"]["deviceId"], int)
+
+
+async def test_another_providers_server_with_the_same_numeric_id_does_not_hide_a_firewall(world: VpsWorld) -> None:
+    """The panel also keeps DigitalOcean rows, whose numeric ids can equal a Linode id: only Linode rows
+    say whose a Linode is (else the firewall on our server would look like another organisation's)."""
+    owner = await payer(world.engine, world.slack, balance=Decimal("20.00"))
+    other = await payer(world.engine, world.slack)
+    mine = await create_server(world, owner, await add_plan(world.engine), "fw-2")
+    web = world.linode.add_firewall("web-2")
+    await command(world, owner, "vps fw-2 firewall attach web-2")
+    await response_matching(world, owner, "now protects")
+    async with world.engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO vps_instances (organization_id, plan_id, provider_instance_id, provider_type, label, "
+                 "status) VALUES (:o, 's-1vcpu-1gb', :i, 'digitalocean', 'droplet-1', 'running')"),
+            {"o": other.org.id, "i": mine["provider_instance_id"]},
+        )  # fmt: skip
+    before = response_count(world, owner)
+    await command(world, owner, "vps fw-2 firewall detach web-2")
+    ask = await response_matching(world, owner, page_render.FIREWALL_DETACH_ACTION_ID, after=before)
+    assert "web-2" in flat(ask) and devices_of(world, web["id"]) == [int(mine["provider_instance_id"])]
 
 
 async def test_hostname_follows_the_panels_rules_renames_at_linode_and_here(world: VpsWorld) -> None:

@@ -32,7 +32,10 @@ _PLAN_ROW = text(
     "SELECT to_jsonb(p) AS row FROM vps_plans p WHERE p.id::text = :plan OR p.provider_plan_id = :plan "
     "ORDER BY (p.id::text = :plan) DESC LIMIT 1"
 )
-_OWNERS = text("SELECT provider_instance_id, organization_id FROM vps_instances WHERE provider_instance_id = ANY(:ids)")
+_OWNERS = text(
+    "SELECT provider_instance_id, organization_id FROM vps_instances WHERE provider_instance_id = ANY(:ids) "
+    "AND (provider_type IS NULL OR provider_type = 'linode')"  # another provider's ids are not Linode's
+)
 _LABEL_TAKEN = text(
     "SELECT 1 FROM vps_instances WHERE organization_id = :org AND lower(label) = lower(:label) AND id <> :id"
 )

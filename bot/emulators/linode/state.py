@@ -8,6 +8,7 @@ state is read. No background task runs, so a fake clock fully controls what the 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,7 +143,9 @@ class Account:
         self.network = Network()
         self.events = EventLog()
         self.firewalls = Firewalls(clock)
-        self._next_id = 50_000_001
+        # Linode ids are unique across the whole platform: each emulator starts somewhere else, so rows
+        # of servers from earlier worlds in the same database (tests, a sandbox reset) never share one.
+        self._next_id = 50_000_001 + 10_000 * secrets.randbelow(100_000)
         self._next_backup_id = 80_000_001
 
     def tick(self) -> float:
