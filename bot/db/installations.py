@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 @dataclass(frozen=True)
-class InstallationRow:
-    id: int
+class InstalledBot:
+    """Where an install is and who the bot is there ('' where Slack has no enterprise or team)."""
+
     enterprise_id: str
     team_id: str
     is_enterprise_install: bool
@@ -25,33 +26,25 @@ class InstallationRow:
     app_id: str | None
     bot_id: str
     bot_user_id: str
-    bot_token: bytes
-    bot_refresh_token: bytes | None
-    bot_token_expires_at: datetime | None
     bot_scopes: str
     installer_user_id: str | None
-    installed_at: datetime
-    uninstalled_at: datetime | None
-    version: int
 
 
 @dataclass(frozen=True)
-class NewInstallation:
+class NewInstallation(InstalledBot):
     """What an OAuth exchange produced, tokens already sealed."""
 
-    enterprise_id: str
-    team_id: str
-    is_enterprise_install: bool
-    enterprise_name: str | None
-    team_name: str | None
-    app_id: str | None
-    bot_id: str
-    bot_user_id: str
     bot_token: bytes
     bot_refresh_token: bytes | None
     bot_token_expires_at: datetime | None
-    bot_scopes: str
-    installer_user_id: str | None
+
+
+@dataclass(frozen=True)
+class InstallationRow(NewInstallation):
+    id: int
+    installed_at: datetime
+    uninstalled_at: datetime | None
+    version: int
 
 
 _COLUMNS = """

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import installations as installations_db
-from bot.db.installations import InstallationRow, NewInstallation
+from bot.db.installations import InstallationRow, InstalledBot, NewInstallation
 from bot.slack.token_crypto import TokenCipher, TokenUnreadable
 
 log = logging.getLogger(__name__)
@@ -33,24 +33,14 @@ CACHE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
-class WorkspaceBot:
-    """An active installation with its token opened; '' where Slack has no enterprise or team."""
+class WorkspaceBot(InstalledBot):
+    """An active installation with its token opened."""
 
     installation_id: int
     version: int
-    enterprise_id: str
-    team_id: str
-    is_enterprise_install: bool
-    enterprise_name: str | None
-    team_name: str | None
-    app_id: str | None
-    bot_id: str
-    bot_user_id: str
     bot_token: str
-    bot_scopes: str
     expires_at: datetime | None
     installed_at: datetime
-    installer_user_id: str | None
 
     def __repr__(self) -> str:  # the token never reaches a log line through a repr
         return f"WorkspaceBot(enterprise_id={self.enterprise_id!r}, team_id={self.team_id!r}, v{self.version})"
@@ -66,22 +56,12 @@ class OAuthClient:
 
 
 @dataclass(frozen=True)
-class Granted:
+class Granted(InstalledBot):
     """The tokens and facts of one OAuth install, as Slack's `oauth.v2.access` gave them."""
 
-    enterprise_id: str
-    team_id: str
-    is_enterprise_install: bool
-    enterprise_name: str | None
-    team_name: str | None
-    app_id: str | None
-    bot_id: str
-    bot_user_id: str
     bot_token: str
     bot_refresh_token: str | None
     bot_token_expires_at: datetime | None
-    bot_scopes: str
-    installer_user_id: str | None
 
 
 class Installations:
@@ -224,23 +204,11 @@ class Installations:
                 extra={"enterprise_id": row.enterprise_id, "team_id": row.team_id, "hint": "SLACK_TOKEN_KEY changed?"},
             )
             return None
+        facts = {f.name: getattr(row, f.name) for f in fields(InstalledBot)}
         return WorkspaceBot(
-            installation_id=row.id,
-            version=row.version,
-            enterprise_id=row.enterprise_id,
-            team_id=row.team_id,
-            is_enterprise_install=row.is_enterprise_install,
-            enterprise_name=row.enterprise_name,
-            team_name=row.team_name,
-            app_id=row.app_id,
-            bot_id=row.bot_id,
-            bot_user_id=row.bot_user_id,
-            bot_token=token,
-            bot_scopes=row.bot_scopes,
-            expires_at=row.bot_token_expires_at,
-            installed_at=row.installed_at,
-            installer_user_id=row.installer_user_id,
-        )
+            **facts, installation_id=row.id, version=row.version, bot_token=token,
+            expires_at=row.bot_token_expires_at, installed_at=row.installed_at,
+        )  # fmt: skip
 
 
 def _now() -> datetime:
