@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import pytest
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.outbox import enqueue
 from bot.emulators.slack import SlackEmulator
+from bot.jobs.housekeeping import housekeeping
 from bot.jobs.outbox import OutboxPolicy, OutboxWorker
 from bot.metrics import Metrics
+from bot.services import notices
 from bot.slack.client import outbox_client
 from tests.conftest import BOT_TOKEN
 
@@ -243,3 +247,30 @@ async def test_an_update_refused_for_its_blocks_drops_the_old_blocks(engine: Asy
     await drain(engine, [make_worker(engine, slack)])
     (updated,) = slack.channel_messages("C0GENERAL")
     assert updated["text"].startswith("second") and not updated.get("blocks")
+
+
+async def test_a_notice_an_older_replica_buried_is_queued_again_by_housekeeping_and_delivered(
+    engine: AsyncEngine, slack: SlackEmulator
+) -> None:
+    """During a rolling upgrade a replica of the previous release may claim a queued notice: it sends
+    the row as it is, Slack answers `no_text`, and it marks the row dead. Housekeeping revives it."""
+    notice = notices.server_deleted("web-1", "U0ADMIN")
+    async with engine.begin() as conn:
+        notice_id = await enqueue(conn, "C0GENERAL", notice)
+        other_id = await enqueue(conn, "C0GENERAL", {"text": "dead for its own reason"})
+    with (  # what the previous release sent (slack-sdk warns, Slack refuses)
+        pytest.warns(UserWarning, match="`text` argument is missing"),
+        pytest.raises(SlackApiError) as refused,
+    ):
+        await outbox_client(BOT_TOKEN, slack.api_url).chat_postMessage(channel="C0GENERAL", **notice)
+    buried = f"invalid: {refused.value.response['error']}"
+    async with engine.begin() as conn:
+        for row_id, error in ((notice_id, buried), (other_id, "invalid: invalid_blocks")):
+            await conn.execute(
+                text("UPDATE bot_outbox SET status = 'dead', last_error = :e WHERE id = :i"), {"e": error, "i": row_id}
+            )
+
+    await housekeeping(engine, datetime.now(UTC))
+    await drain(engine, [make_worker(engine, slack)])
+    assert texts(slack, "C0GENERAL")[-1] == ":wastebasket: Server *web-1* was deleted by <@U0ADMIN>."
+    assert await count(engine, f"id = {other_id} AND status = 'dead'") == 1

@@ -214,6 +214,23 @@ async def postpone(
             await conn.execute(_PACE_CHANNEL, {"channel": message.channel, "delay": delay_seconds})
 
 
+#: A queued notice (`bot.services.notices`) that a replica of an earlier release claimed during a
+#: rolling upgrade: it sent the row as it was, Slack answered `no_text`, and the row went dead.
+_REVIVE_NOTICES = text(
+    """
+    UPDATE bot_outbox
+    SET status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = NULL,
+        last_error = 'revived: sent by an older replica as no_text'
+    WHERE status = 'dead' AND payload ? 'notice' AND last_error LIKE '%no\\_text%'
+    """
+)
+
+
+async def revive_notices_sent_by_older_replicas(conn: SqlConnection) -> int:
+    """Put notices an older replica could not write back in the queue (they keep their place)."""
+    return (await conn.execute(_REVIVE_NOTICES)).rowcount or 0
+
+
 async def mark_dead(engine: AsyncEngine, message_id: int, error: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(_DEAD, {"id": message_id, "error": error[:2000]})
