@@ -13,6 +13,10 @@ from typing import Generic, TypeVar
 
 C = TypeVar("C")
 
+#: How long a wait for recorded calls gives up after: generous, since it returns as soon as the calls
+#: arrived and only a failing test waits it out (tests share a loaded machine on several workers).
+WAIT_TIMEOUT = 30.0
+
 
 class CallLog(list[C], Generic[C]):
     """A plain list of recorded calls that also knows each call's key and how to describe it."""

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulators.base import CallLog, EmulatorServer, FaultPlan, retry_after_header
+from bot.emulators.base.recording import WAIT_TIMEOUT
 from bot.emulators.linode.faults import LinodeFault
 from bot.emulators.linode.fixtures import Catalogue
 from bot.emulators.linode.listing import parse_filter
@@ -255,7 +256,7 @@ class LinodeEmulator(EmulatorServer):
         self,
         route_key: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for polling recorded calls, not for I/O
+        timeout: float = WAIT_TIMEOUT,  # noqa: ASYNC109 - a deadline for polling recorded calls, not for I/O
         predicate: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait until ``count`` requests of ``route_key`` (matching ``predicate``) were answered."""

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
+from bot.emulators.base.recording import WAIT_TIMEOUT
 from bot.emulators.base.server import EmulatorServer
 from bot.emulators.paypal import ids
 from bot.emulators.paypal.crypto import PAYPAL_CERT_CN, SigningCert, new_authority, new_signing_cert, utc
@@ -285,7 +286,7 @@ class PayPalEmulator(EmulatorServer, WebhookMethods):
         self,
         route_key: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for polling recorded calls, not for I/O
+        timeout: float = WAIT_TIMEOUT,  # noqa: ASYNC109 - a deadline for polling recorded calls, not for I/O
         predicate: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait for ``count`` calls to ``route_key`` that succeeded (2xx) or match ``predicate``."""

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulators.base import CallLog, EmulatorServer, FaultPlan, drop_connection, retry_after_header
+from bot.emulators.base.recording import WAIT_TIMEOUT
 from bot.emulators.slack.answers import Answer, AnswerRejected, answer_problems, kind_of
 from bot.emulators.slack.delivery import EventSender
 from bot.emulators.slack.distribution import DistributedApp
@@ -282,7 +283,7 @@ class SlackEmulator(DistributedApp, EmulatorServer):
         self,
         method: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for polling recorded calls, not for I/O
+        timeout: float = WAIT_TIMEOUT,  # noqa: ASYNC109 - a deadline for polling recorded calls, not for I/O
         predicate: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait for ``count`` successful calls of ``method``; the bot keeps working after its ack."""
