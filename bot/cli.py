@@ -102,7 +102,8 @@ def cmd_manifest(_args: argparse.Namespace) -> int:
     from bot.manifest import render_manifest  # noqa: PLC0415
 
     settings = _settings_or_exit()
-    sys.stdout.write(render_manifest(settings.public_url, settings.slack_command))
+    distributed = settings.slack_mode == "distributed"
+    sys.stdout.write(render_manifest(settings.public_url, settings.slack_command, distributed=distributed))
     return EXIT_OK
 
 

@@ -43,7 +43,11 @@ LONG_DESCRIPTION = (
 )
 
 
-def build_manifest(public_url: str = PLACEHOLDER_URL, command: str = "/cs") -> dict[str, Any]:
+def build_manifest(
+    public_url: str = PLACEHOLDER_URL, command: str = "/cs", *, distributed: bool = False
+) -> dict[str, Any]:
+    """The app's manifest; `distributed` (OAuth installs into many workspaces) also lets an Enterprise
+    Grid org install it org-wide (`org_deploy_enabled`), which the bot resolves for every workspace."""
     events_url = public_url.rstrip("/") + "/slack/events"
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
@@ -90,13 +94,14 @@ def build_manifest(public_url: str = PLACEHOLDER_URL, command: str = "/cs") -> d
                 "request_url": events_url,
                 "message_menu_options_url": events_url,
             },
-            "org_deploy_enabled": False,
+            "org_deploy_enabled": distributed,
             "socket_mode_enabled": False,
             "token_rotation_enabled": False,
         },
     }
 
 
-def render_manifest(public_url: str = PLACEHOLDER_URL, command: str = "/cs") -> str:
+def render_manifest(public_url: str = PLACEHOLDER_URL, command: str = "/cs", *, distributed: bool = False) -> str:
     header = "# Slack app manifest for the ContainerStacks bot. Regenerate with `csbot manifest`.\n"
-    return header + yaml.safe_dump(build_manifest(public_url, command), sort_keys=False, width=100)
+    manifest = build_manifest(public_url, command, distributed=distributed)
+    return header + yaml.safe_dump(manifest, sort_keys=False, width=100)

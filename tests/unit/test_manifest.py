@@ -16,6 +16,13 @@ def test_committed_manifest_matches_the_generated_one() -> None:
     assert (ROOT / "manifest.yml").read_text() == render_manifest()
 
 
+def test_distributed_mode_lets_an_enterprise_grid_org_install_the_app_org_wide() -> None:
+    assert build_manifest()["settings"]["org_deploy_enabled"] is False  # one workspace: nothing to deploy
+    distributed = build_manifest("https://bot.example.com", distributed=True)
+    assert distributed["settings"]["org_deploy_enabled"] is True
+    assert distributed["oauth_config"]["redirect_urls"] == ["https://bot.example.com/slack/oauth_redirect"]
+
+
 def test_manifest_fields_respect_slack_limits() -> None:
     manifest = yaml.safe_load(render_manifest())
     info = manifest["display_information"]
