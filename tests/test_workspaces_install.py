@@ -43,6 +43,17 @@ def customer(ws: Workspaces, name: str = "Acme", *, enterprise_id: str | None = 
     return team, user, f"C{team[1:]}GEN"
 
 
+async def org_wide(ws: Workspaces) -> tuple[str, tuple[str, str, str], tuple[str, str, str]]:
+    """An Enterprise Grid org with two workspaces, the app installed org-wide from the first:
+    (enterprise id, first workspace, second workspace) as `customer` gives them."""
+    enterprise = "E" + team_id()[1:]
+    ws.slack.add_enterprise(enterprise, "Globex")
+    east = customer(ws, "Globex East", enterprise_id=enterprise)
+    west = customer(ws, "Globex West", enterprise_id=enterprise)
+    await ws.install(east[0], east[1], enterprise_install=True)
+    return enterprise, east, west
+
+
 async def enqueue(engine: AsyncEngine, channel: str, words: str, **workspace: str) -> int:
     async with engine.begin() as conn:
         outbox_id = await outbox_db.enqueue(conn, channel, {"text": words}, **workspace)
@@ -190,11 +201,7 @@ async def test_an_org_wide_install_answers_for_two_workspaces_of_the_org(
     workspaces: Workspaces, engine: AsyncEngine
 ) -> None:
     ws = workspaces
-    enterprise = "E" + team_id()[1:]
-    ws.slack.add_enterprise(enterprise, "Globex")
-    first, first_user, _ = customer(ws, "Globex East", enterprise_id=enterprise)
-    second, second_user, second_general = customer(ws, "Globex West", enterprise_id=enterprise)
-    await ws.install(first, first_user, enterprise_install=True)
+    enterprise, (first, _, _), (second, second_user, second_general) = await org_wide(ws)
     east, west = await ws.installations.bot_for(enterprise, first), await ws.installations.bot_for(enterprise, second)
     assert east is not None and west is not None and east.bot_token == west.bot_token and east.is_enterprise_install
 
@@ -209,11 +216,7 @@ async def test_removing_an_org_wide_install_ends_it_for_every_workspace_of_the_o
     workspaces: Workspaces, engine: AsyncEngine
 ) -> None:
     ws = workspaces
-    enterprise = "E" + team_id()[1:]
-    ws.slack.add_enterprise(enterprise, "Globex")
-    first, first_user, first_general = customer(ws, "Globex East", enterprise_id=enterprise)
-    second, _, second_general = customer(ws, "Globex West", enterprise_id=enterprise)
-    await ws.install(first, first_user, enterprise_install=True)
+    enterprise, (first, _, first_general), (second, _, second_general) = await org_wide(ws)
     assert await ws.installations.bot_for(enterprise, second) is not None
 
     ws.slack.uninstall(enterprise_id=enterprise)  # an org admin removes the app from the whole org
